@@ -1,0 +1,93 @@
+//! Loading the response-code tables that drive the outcome taxonomy.
+
+use crate::error::ConfigError;
+use std::path::PathBuf;
+use swipewatch_model::{CodeTable, Taxonomy};
+
+/// The tables shipped in `config/codes/`, compiled in so the service runs
+/// without any file.
+const BUILTIN: [(&str, &str); 2] = [
+    ("iso8583.toml", include_str!("../../../config/codes/iso8583.toml")),
+    ("unionpay.toml", include_str!("../../../config/codes/unionpay.toml")),
+];
+
+/// The built-in taxonomy.
+pub fn builtin_code_tables() -> Taxonomy {
+    let tables = BUILTIN
+        .iter()
+        .map(|(name, text)| parse(name, text))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|t| Taxonomy::new(t).map_err(|e| ConfigError::invalid("codes.tables", e.to_string())));
+    match tables {
+        Ok(t) => t,
+        // The built-in tables are checked by this crate's tests; a broken one
+        // is a build defect, not an input error.
+        Err(e) => panic!("built-in response-code tables are invalid: {e}"),
+    }
+}
+
+/// Loads `paths`, or the built-in tables when `paths` is empty.
+pub fn load_code_tables(paths: &[PathBuf]) -> Result<Taxonomy, ConfigError> {
+    if paths.is_empty() {
+        return Ok(builtin_code_tables());
+    }
+    let mut tables = Vec::with_capacity(paths.len());
+    for (i, p) in paths.iter().enumerate() {
+        let key = format!("codes.tables[{i}]");
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| ConfigError::invalid(&key, format!("cannot read {}: {e}", p.display())))?;
+        tables.push(parse(&key, &text)?);
+    }
+    Taxonomy::new(tables).map_err(|e| ConfigError::invalid("codes.tables", e.to_string()))
+}
+
+fn parse(key: &str, text: &str) -> Result<CodeTable, ConfigError> {
+    toml::from_str(text).map_err(|e: toml::de::Error| ConfigError::invalid(key, e.message().replace('\n', " ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swipewatch_model::{OutcomeClass, RespCode, TxnStatus};
+
+    fn class(t: &Taxonomy, scheme: &str, rc: &str) -> OutcomeClass {
+        t.classify(Some(scheme), TxnStatus::Declined, RespCode::parse(rc), None, None).class
+    }
+
+    #[test]
+    fn builtin_tables_follow_the_design_taxonomy() {
+        use OutcomeClass::*;
+        let t = builtin_code_tables();
+        for (rc, want) in [
+            ("51", CardholderDecline),
+            ("05", IssuerPolicyDecline),
+            ("91", IssuerUnavailable),
+            ("96", AcquirerSwitchError),
+            ("90", AcquirerSwitchError),
+            ("68", HostTimeout),
+            ("Z3", Comms),
+            ("58", TerminalConfig),
+            ("12", DeviceFault),
+        ] {
+            assert_eq!(class(&t, "visa", rc), want, "visa {rc}");
+        }
+        assert_eq!(class(&t, "unionpay", "98"), IssuerUnavailable);
+        assert_eq!(class(&t, "unionpay", "97"), TerminalConfig);
+        assert_eq!(class(&t, "unionpay", "51"), CardholderDecline);
+        assert_eq!(t.table_for(Some("unionpay")), "unionpay");
+        assert_eq!(t.table_for(Some("visa")), "iso8583");
+    }
+
+    #[test]
+    fn shipped_table_files_load_from_disk() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/codes");
+        let paths = BUILTIN.iter().map(|(n, _)| dir.join(n)).collect::<Vec<_>>();
+        load_code_tables(&paths).expect("shipped tables are valid");
+    }
+
+    #[test]
+    fn a_missing_table_file_names_its_key() {
+        let e = load_code_tables(&[PathBuf::from("/nope.toml")]).expect_err("missing");
+        assert!(e.to_string().starts_with("config key `codes.tables[0]`"), "{e}");
+    }
+}

@@ -1,0 +1,49 @@
+//! Every default value, in one place.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Broker to connect to when none is configured.
+pub const MQTT_URL: &str = "mqtt://127.0.0.1:1883";
+/// MQTT client id; must be stable for the persistent session to be found again.
+pub const MQTT_CLIENT_ID: &str = "swipewatch";
+/// MQTT keep-alive.
+pub const MQTT_KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// QoS1 messages the broker may have in flight to us before waiting for acks.
+pub const MQTT_INFLIGHT: u16 = 256;
+/// Largest MQTT packet accepted on the wire. Larger than `max_payload_bytes`
+/// on purpose: an oversized payload must be counted and skipped, not kill the
+/// connection (the persistent session would then redeliver it forever).
+pub const MQTT_MAX_PACKET_BYTES: usize = 16 * 1024 * 1024;
+/// First wait after a broker error.
+pub const RECONNECT_INITIAL: Duration = Duration::from_millis(200);
+/// Longest wait between reconnect attempts.
+pub const RECONNECT_MAX: Duration = Duration::from_secs(30);
+
+/// Transaction outcome topic.
+pub const TXN_TOPIC: &str = "dt/pos/v1/{region}/{acquirer}/{terminal}/txn";
+/// Heartbeat topic.
+pub const HB_TOPIC: &str = "dt/pos/v1/{region}/{acquirer}/{terminal}/hb";
+/// Subscription QoS.
+pub const QOS: u8 = 1;
+/// Largest payload decoded; larger ones are rejected as `too_large`.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Most elements in one JSON array payload.
+pub const MAX_BATCH_ELEMENTS: usize = 1000;
+/// Raw MQTT messages buffered between the network poller and the decoder.
+pub const RAW_CHANNEL_CAPACITY: usize = 4096;
+/// Most events in one decoded batch.
+pub const BATCH_MAX_EVENTS: usize = 1024;
+/// Decoded batches buffered between ingest and the engine.
+pub const BATCH_CHANNEL_CAPACITY: usize = 64;
+/// Event ids remembered for duplicate detection.
+pub const DEDUP_CAPACITY: usize = 2_000_000;
+/// Oldest event time accepted, relative to arrival.
+pub const MAX_EVENT_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Furthest event time accepted ahead of arrival.
+pub const MAX_EVENT_LEAD: Duration = Duration::from_secs(24 * 3600);
+/// At most one log line per rejection reason per interval.
+pub const REJECT_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// HTTP listen address: loopback, so nothing is exposed unless asked for.
+pub const LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);

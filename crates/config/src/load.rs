@@ -1,0 +1,178 @@
+//! Reading a config file: TOML, then environment overrides, then typed
+//! deserialization (which reports the path of a bad key), then validation.
+
+use crate::error::ConfigError;
+use crate::schema::{Config, Secret};
+use std::path::Path;
+
+/// Environment variables starting with this override config keys:
+/// `SWIPEWATCH__MQTT__URL=mqtt://broker:1883` sets `mqtt.url`.
+pub const ENV_PREFIX: &str = "SWIPEWATCH__";
+/// Overrides `mqtt.username`.
+pub const ENV_MQTT_USERNAME: &str = "SWIPEWATCH_MQTT_USERNAME";
+/// The broker password.
+pub const ENV_MQTT_PASSWORD: &str = "SWIPEWATCH_MQTT_PASSWORD";
+
+/// Loads and validates a config file, with environment overrides applied.
+/// Relative paths inside it are resolved against its directory.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    load_with(&text, &path.display().to_string(), base, std::env::vars())
+}
+
+/// Loads and validates config text, with environment overrides applied.
+pub fn load_str(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+    load_with(text, "<string>", base_dir, std::env::vars())
+}
+
+pub(crate) fn load_with(
+    text: &str,
+    origin: &str,
+    base_dir: &Path,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .unwrap_or(0);
+        ConfigError::Syntax {
+            path: origin.to_string(),
+            line,
+            message: e.message().replace('\n', " "),
+        }
+    })?;
+    let mut username = None;
+    let mut password = None;
+    for (key, value) in env {
+        if key == ENV_MQTT_USERNAME {
+            username = Some(value);
+        } else if key == ENV_MQTT_PASSWORD {
+            password = Some(Secret(value));
+        } else if let Some(path) = key.strip_prefix(ENV_PREFIX) {
+            apply_override(&mut table, path, &value)?;
+        }
+    }
+    let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::invalid(if key == "." { "<root>".into() } else { key }, e.into_inner().to_string())
+        })?;
+    config.resolve_paths(base_dir);
+    if username.is_some() {
+        config.mqtt.username = username;
+    }
+    config.mqtt.password = match password {
+        Some(p) => Some(p),
+        None => match &config.mqtt.password_file {
+            Some(f) => Some(read_secret(f)?),
+            None => None,
+        },
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// Sets the key named by `SECTION__KEY` (case-insensitive) to `raw`, parsed
+/// as a TOML scalar when it is one and as a string otherwise.
+fn apply_override(table: &mut toml::Table, path: &str, raw: &str) -> Result<(), ConfigError> {
+    let parts: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+    let dotted = parts.join(".");
+    let Some((leaf, sections)) = parts.split_last() else {
+        return Err(ConfigError::invalid(dotted, "empty override"));
+    };
+    let mut cur = table;
+    for s in sections {
+        let entry = cur
+            .entry(s.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| {
+            ConfigError::invalid(dotted.clone(), format!("`{s}` is not a section"))
+        })?;
+    }
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !v.is_table())
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    cur.insert(leaf.clone(), value);
+    Ok(())
+}
+
+fn read_secret(path: &Path) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::invalid("mqtt.password_file", format!("cannot read {}: {e}", path.display()))
+    })?;
+    Ok(Secret(text.lines().next().unwrap_or("").to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        load_with(text, "test.toml", Path::new("."), env.collect::<Vec<_>>().into_iter())
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let c = load("", &[]).expect("defaults are valid");
+        assert_eq!(c.mqtt.url, crate::defaults::MQTT_URL);
+        assert!(!c.mqtt.clean_session);
+        assert_eq!(c.ingest.topics.len(), 2);
+    }
+
+    #[test]
+    fn environment_overrides_scalar_keys() {
+        let c = load(
+            "[mqtt]\nurl = \"mqtt://a:1\"\n",
+            &[
+                ("SWIPEWATCH__MQTT__URL", "mqtt://b:2"),
+                ("SWIPEWATCH__INGEST__QOS", "0"),
+                ("SWIPEWATCH__MQTT__KEEP_ALIVE", "45s"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.mqtt.url, "mqtt://b:2");
+        assert_eq!(c.ingest.qos, 0);
+        assert_eq!(c.mqtt.keep_alive, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn credentials_come_from_the_environment_and_are_redacted() {
+        let c = load("", &[("SWIPEWATCH_MQTT_USERNAME", "ops"), ("SWIPEWATCH_MQTT_PASSWORD", "hunter2")])
+            .expect("valid");
+        assert_eq!(c.mqtt.username.as_deref(), Some("ops"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load("[mqtt]\nurll = \"x\"\n", &[]).expect_err("unknown key");
+        let msg = e.to_string();
+        assert!(msg.starts_with("config key `mqtt.urll`"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_types_are_named() {
+        let e = load("[ingest]\nqos = \"high\"\n", &[]).expect_err("bad type");
+        assert!(e.to_string().starts_with("config key `ingest.qos`"), "{e}");
+        let e = load("[mqtt]\nkeep_alive = \"soon\"\n", &[]).expect_err("bad duration");
+        assert!(e.to_string().starts_with("config key `mqtt.keep_alive`"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line_on_one_line() {
+        let e = load("[mqtt]\nurl = \n", &[]).expect_err("syntax");
+        let msg = e.to_string();
+        assert!(msg.contains("line 2"), "{msg}");
+        assert!(!msg.contains('\n'));
+    }
+}

@@ -1,0 +1,259 @@
+//! The configuration schema.
+
+use crate::defaults;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Broker connection.
+    pub mqtt: MqttConfig,
+    /// Topics, decoding and validation.
+    pub ingest: IngestConfig,
+    /// HTTP server for /metrics and health.
+    pub server: ServerConfig,
+    /// Response-code tables.
+    pub codes: CodesConfig,
+}
+
+/// Broker connection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS, server verified).
+    pub url: String,
+    /// Client id; stable so the broker finds the persistent session again.
+    pub client_id: String,
+    /// `false` keeps a persistent session: QoS1 messages published while
+    /// swipewatch is away are delivered when it comes back.
+    pub clean_session: bool,
+    /// MQTT keep-alive (humantime, e.g. `30s`).
+    #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// Unacknowledged QoS1 messages the broker may send ahead.
+    pub inflight: u16,
+    /// Largest MQTT packet accepted on the wire, bytes.
+    pub max_packet_bytes: usize,
+    /// PEM CA bundle to verify the broker (mqtts). Unset: system roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain for mutual TLS.
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM private key of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
+    /// Username; `SWIPEWATCH_MQTT_USERNAME` overrides it.
+    pub username: Option<String>,
+    /// File holding the password (first line). `SWIPEWATCH_MQTT_PASSWORD`
+    /// overrides it. The password itself is never in this file.
+    pub password_file: Option<PathBuf>,
+    /// First wait after a connection error (humantime).
+    #[serde(with = "humantime_serde")]
+    pub reconnect_initial: Duration,
+    /// Cap of the exponential reconnect backoff (humantime).
+    #[serde(with = "humantime_serde")]
+    pub reconnect_max: Duration,
+    /// The password, filled from the environment or `password_file` at load.
+    #[serde(skip)]
+    pub password: Option<Secret>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            url: defaults::MQTT_URL.into(),
+            client_id: defaults::MQTT_CLIENT_ID.into(),
+            clean_session: false,
+            keep_alive: defaults::MQTT_KEEP_ALIVE,
+            inflight: defaults::MQTT_INFLIGHT,
+            max_packet_bytes: defaults::MQTT_MAX_PACKET_BYTES,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            username: None,
+            password_file: None,
+            reconnect_initial: defaults::RECONNECT_INITIAL,
+            reconnect_max: defaults::RECONNECT_MAX,
+            password: None,
+        }
+    }
+}
+
+impl MqttConfig {
+    /// The parsed broker URL. Valid after [`Config::validate`].
+    pub fn broker(&self) -> Result<BrokerUrl, String> {
+        BrokerUrl::parse(&self.url)
+    }
+}
+
+/// A parsed `mqtt://` or `mqtts://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerUrl {
+    /// TLS (`mqtts`).
+    pub tls: bool,
+    /// Host name or IP address (without brackets).
+    pub host: String,
+    /// TCP port (default 1883, or 8883 with TLS).
+    pub port: u16,
+}
+
+impl BrokerUrl {
+    /// Parses `mqtt[s]://host[:port]`.
+    pub fn parse(url: &str) -> Result<BrokerUrl, String> {
+        let (tls, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
+            (false, r)
+        } else if let Some(r) = url.strip_prefix("mqtts://") {
+            (true, r)
+        } else {
+            return Err(format!("'{url}' must start with mqtt:// or mqtts://"));
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains('/') || rest.contains('@') {
+            return Err("only host and port are allowed (credentials come from the environment)".into());
+        }
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| "unclosed '[' in IPv6 host".to_string())?;
+            (h, after.strip_prefix(':'))
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            }
+        };
+        if host.is_empty() {
+            return Err("host is empty".into());
+        }
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("port '{p}' is not 1-65535"))?,
+            None if tls => 8883,
+            None => 1883,
+        };
+        Ok(BrokerUrl {
+            tls,
+            host: host.into(),
+            port,
+        })
+    }
+}
+
+/// A secret string: never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// What a topic carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicKind {
+    /// Transaction outcomes (one object or an array).
+    Txn,
+    /// Heartbeats (one object or an array).
+    Heartbeat,
+}
+
+/// One subscription.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    /// Topic template; a whole level `{name}` fills dimension `name` (or
+    /// `{terminal}` the terminal id) when the payload lacks it.
+    pub template: String,
+    /// What the topic carries.
+    pub kind: TopicKind,
+}
+
+/// Decoding and validation settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Subscriptions.
+    pub topics: Vec<TopicConfig>,
+    /// Subscription QoS (0, 1 or 2); 1 gives at-least-once with dedup.
+    pub qos: u8,
+    /// Largest payload decoded, bytes; larger ones are rejected `too_large`.
+    pub max_payload_bytes: usize,
+    /// Most elements in one JSON array payload.
+    pub max_batch_elements: usize,
+    /// Raw messages buffered between the network poller and the decoder.
+    pub raw_channel_capacity: usize,
+    /// Most events in one decoded batch.
+    pub batch_max_events: usize,
+    /// Decoded batches buffered before the engine.
+    pub batch_channel_capacity: usize,
+    /// Event ids remembered for duplicate detection (the dedup horizon).
+    pub dedup_capacity: usize,
+    /// Events older than this before arrival are rejected `bad_timestamp` (humantime).
+    #[serde(with = "humantime_serde")]
+    pub max_event_age: Duration,
+    /// Events further than this ahead of arrival are rejected `bad_timestamp` (humantime).
+    #[serde(with = "humantime_serde")]
+    pub max_event_lead: Duration,
+    /// At most one log line per rejection reason per interval (humantime).
+    #[serde(with = "humantime_serde")]
+    pub reject_log_interval: Duration,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            topics: vec![
+                TopicConfig {
+                    template: defaults::TXN_TOPIC.into(),
+                    kind: TopicKind::Txn,
+                },
+                TopicConfig {
+                    template: defaults::HB_TOPIC.into(),
+                    kind: TopicKind::Heartbeat,
+                },
+            ],
+            qos: defaults::QOS,
+            max_payload_bytes: defaults::MAX_PAYLOAD_BYTES,
+            max_batch_elements: defaults::MAX_BATCH_ELEMENTS,
+            raw_channel_capacity: defaults::RAW_CHANNEL_CAPACITY,
+            batch_max_events: defaults::BATCH_MAX_EVENTS,
+            batch_channel_capacity: defaults::BATCH_CHANNEL_CAPACITY,
+            dedup_capacity: defaults::DEDUP_CAPACITY,
+            max_event_age: defaults::MAX_EVENT_AGE,
+            max_event_lead: defaults::MAX_EVENT_LEAD,
+            reject_log_interval: defaults::REJECT_LOG_INTERVAL,
+        }
+    }
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address; loopback by default.
+    pub listen: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: defaults::LISTEN,
+        }
+    }
+}
+
+/// Response-code tables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodesConfig {
+    /// TOML table files, relative to the config file. Empty: the built-in
+    /// tables (`config/codes/*.toml` compiled in).
+    pub tables: Vec<PathBuf>,
+}

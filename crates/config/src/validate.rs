@@ -1,0 +1,202 @@
+//! Semantic checks, run once at load, before any value reaches a library
+//! setter that asserts (rumqttc panics on a zero inflight or a sub-second
+//! keep-alive, for instance).
+
+use crate::codes::load_code_tables;
+use crate::error::ConfigError;
+use crate::schema::{BrokerUrl, Config};
+use std::path::Path;
+use std::time::Duration;
+use swipewatch_model::Dim;
+
+/// Placeholder that fills the terminal id rather than a dimension.
+pub const TERMINAL_PLACEHOLDER: &str = "terminal";
+
+impl Config {
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut std::path::PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        let m = &mut self.mqtt;
+        for p in [&mut m.ca_file, &mut m.client_cert_file, &mut m.client_key_file, &mut m.password_file]
+            .into_iter()
+            .flatten()
+        {
+            fix(p);
+        }
+        self.codes.tables.iter_mut().for_each(fix);
+    }
+
+    /// Checks every value; the first problem is returned naming its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let m = &self.mqtt;
+        let url = BrokerUrl::parse(&m.url).map_err(|e| ConfigError::invalid("mqtt.url", e))?;
+        if m.client_id.is_empty() || m.client_id.starts_with(' ') || m.client_id.len() > 128 {
+            return Err(ConfigError::invalid("mqtt.client_id", "must be 1-128 characters and not start with a space"));
+        }
+        if m.client_id.contains(['+', '#', '/']) {
+            return Err(ConfigError::invalid("mqtt.client_id", "must not contain '+', '#' or '/'"));
+        }
+        range_duration("mqtt.keep_alive", m.keep_alive, Duration::from_secs(5), Duration::from_secs(65_535))?;
+        if m.inflight == 0 {
+            return Err(ConfigError::invalid("mqtt.inflight", "must be at least 1"));
+        }
+        if m.max_packet_bytes < self.ingest.max_payload_bytes + 1024 {
+            return Err(ConfigError::invalid(
+                "mqtt.max_packet_bytes",
+                "must exceed ingest.max_payload_bytes by at least 1 KiB so oversized payloads are counted, not fatal",
+            ));
+        }
+        range_duration("mqtt.reconnect_initial", m.reconnect_initial, Duration::from_millis(10), Duration::from_secs(60))?;
+        if m.reconnect_max < m.reconnect_initial || m.reconnect_max > Duration::from_secs(600) {
+            return Err(ConfigError::invalid("mqtt.reconnect_max", "must be between reconnect_initial and 10m"));
+        }
+        let tls_files = [
+            ("mqtt.ca_file", &m.ca_file),
+            ("mqtt.client_cert_file", &m.client_cert_file),
+            ("mqtt.client_key_file", &m.client_key_file),
+        ];
+        for (key, file) in tls_files {
+            if let Some(f) = file {
+                if !url.tls {
+                    return Err(ConfigError::invalid(key, "is only used with an mqtts:// url"));
+                }
+                if !f.is_file() {
+                    return Err(ConfigError::invalid(key, format!("{} is not a readable file", f.display())));
+                }
+            }
+        }
+        if m.client_cert_file.is_some() != m.client_key_file.is_some() {
+            return Err(ConfigError::invalid("mqtt.client_key_file", "client_cert_file and client_key_file go together"));
+        }
+        if m.password.is_some() && m.username.is_none() {
+            return Err(ConfigError::invalid("mqtt.username", "a password is set but no username"));
+        }
+
+        let i = &self.ingest;
+        if i.topics.is_empty() {
+            return Err(ConfigError::invalid("ingest.topics", "at least one topic is needed"));
+        }
+        for (n, t) in i.topics.iter().enumerate() {
+            check_template(&t.template).map_err(|e| ConfigError::invalid(format!("ingest.topics[{n}].template"), e))?;
+        }
+        if i.qos > 2 {
+            return Err(ConfigError::invalid("ingest.qos", "must be 0, 1 or 2"));
+        }
+        for (key, v, lo, hi) in [
+            ("ingest.max_payload_bytes", i.max_payload_bytes, 256, 64 << 20),
+            ("ingest.max_batch_elements", i.max_batch_elements, 1, 100_000),
+            ("ingest.raw_channel_capacity", i.raw_channel_capacity, 1, 1 << 20),
+            ("ingest.batch_max_events", i.batch_max_events, 1, 1 << 20),
+            ("ingest.batch_channel_capacity", i.batch_channel_capacity, 1, 1 << 16),
+            ("ingest.dedup_capacity", i.dedup_capacity, 1024, 1 << 30),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(ConfigError::invalid(key, format!("{v} is outside {lo}..={hi}")));
+            }
+        }
+        range_duration("ingest.max_event_age", i.max_event_age, Duration::from_secs(60), Duration::from_secs(366 * 86_400))?;
+        range_duration("ingest.max_event_lead", i.max_event_lead, Duration::from_secs(1), Duration::from_secs(30 * 86_400))?;
+        range_duration("ingest.reject_log_interval", i.reject_log_interval, Duration::from_millis(100), Duration::from_secs(3600))?;
+
+        load_code_tables(&self.codes.tables)?;
+        Ok(())
+    }
+}
+
+fn range_duration(key: &str, v: Duration, lo: Duration, hi: Duration) -> Result<(), ConfigError> {
+    if v < lo || v > hi {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{} is outside {}..={}",
+                humantime::format_duration(v),
+                humantime::format_duration(lo),
+                humantime::format_duration(hi)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A template is `/`-separated levels; a level is literal text or a whole
+/// `{placeholder}` naming a dimension or `terminal`; wildcards are not allowed
+/// (they are derived from the placeholders).
+pub fn check_template(template: &str) -> Result<(), String> {
+    if template.is_empty() {
+        return Err("is empty".into());
+    }
+    let mut seen = Vec::new();
+    for level in template.split('/') {
+        if level.contains(['+', '#']) {
+            return Err(format!("level '{level}' uses a wildcard; use a {{placeholder}} instead"));
+        }
+        match level.strip_prefix('{').and_then(|l| l.strip_suffix('}')) {
+            Some(name) => {
+                if name != TERMINAL_PLACEHOLDER && Dim::from_name(name).is_none() {
+                    return Err(format!("placeholder '{{{name}}}' is neither `terminal` nor a dimension"));
+                }
+                if seen.contains(&name) {
+                    return Err(format!("placeholder '{{{name}}}' appears twice"));
+                }
+                seen.push(name);
+            }
+            None if level.contains(['{', '}']) => {
+                return Err(format!("level '{level}': a placeholder must be a whole level"));
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_with;
+
+    fn problem(text: &str) -> String {
+        load_with(text, "t.toml", Path::new("."), std::iter::empty())
+            .expect_err("must be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn values_that_would_panic_rumqttc_are_refused_with_their_key() {
+        assert!(problem("[mqtt]\ninflight = 0").starts_with("config key `mqtt.inflight`"));
+        assert!(problem("[mqtt]\nkeep_alive = \"500ms\"").starts_with("config key `mqtt.keep_alive`"));
+        assert!(problem("[mqtt]\nclient_id = \"\"").starts_with("config key `mqtt.client_id`"));
+    }
+
+    #[test]
+    fn broker_urls_must_be_mqtt_or_mqtts() {
+        assert!(problem("[mqtt]\nurl = \"http://x\"").starts_with("config key `mqtt.url`"));
+        assert!(problem("[mqtt]\nurl = \"mqtt://x:0\"").contains("port"));
+        assert!(problem("[mqtt]\nurl = \"mqtt://u:p@x\"").contains("credentials"));
+    }
+
+    #[test]
+    fn tls_files_need_mqtts_and_must_exist() {
+        assert!(problem("[mqtt]\nca_file = \"/etc/hostname\"").contains("mqtts"));
+        assert!(problem("[mqtt]\nurl = \"mqtts://x\"\nca_file = \"/nope.pem\"").contains("not a readable file"));
+    }
+
+    #[test]
+    fn templates_are_checked() {
+        assert!(check_template("dt/pos/v1/{region}/{acquirer}/{terminal}/txn").is_ok());
+        assert!(check_template("dt/+/txn").is_err());
+        assert!(check_template("dt/{colour}/txn").is_err());
+        assert!(check_template("dt/x{region}/txn").is_err());
+        assert!(check_template("dt/{region}/{region}").is_err());
+        assert!(problem("[[ingest.topics]]\ntemplate = \"a/#\"\nkind = \"txn\"")
+            .starts_with("config key `ingest.topics[0].template`"));
+    }
+
+    #[test]
+    fn broker_url_defaults_ports_by_scheme() {
+        assert_eq!(BrokerUrl::parse("mqtts://b").map(|u| u.port), Ok(8883));
+        assert_eq!(BrokerUrl::parse("mqtt://[::1]:1884").map(|u| (u.host, u.port)), Ok(("::1".into(), 1884)));
+    }
+}

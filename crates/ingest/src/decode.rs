@@ -1,0 +1,390 @@
+//! Decoding and validation of one MQTT message into events.
+//!
+//! Pure and synchronous: the caller passes topic, payload and arrival time, so
+//! the live driver, replay and tests share it. Order of checks: size, card
+//! numbers (on raw bytes, before any parsing, so a card number never reaches
+//! a parsed value, an error message or a log line), JSON shape, fields,
+//! timestamp, and dedup last so a rejected message never poisons the dedup set.
+//! Message-level rejections count once per message; element-level ones once
+//! per element of a JSON array.
+
+use crate::dedup::{fingerprint, Dedup};
+use crate::pan::contains_card_number;
+use crate::ratelog::RejectLog;
+use crate::raw::{RawHeartbeat, RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
+use crate::topic::{Slot, TopicTemplate};
+use serde_json::value::RawValue;
+use std::sync::{Arc, RwLock};
+use swipewatch_config::{IngestConfig, TopicKind};
+use swipewatch_model::{
+    Dim, DimValues, Event, Heartbeat, Outcome, RejectReason, RespCode, Symbols, Taxonomy, TermError,
+};
+use swipewatch_telemetry::{EventKind, IngestMetrics};
+
+/// Interned values shared by ingest (the only writer) and later stages.
+pub type SharedSymbols = Arc<RwLock<Symbols>>;
+
+/// Longest id (event, terminal, merchant) accepted, bytes.
+const MAX_ID_BYTES: usize = 128;
+/// Longest dimension value accepted, bytes.
+const MAX_VALUE_BYTES: usize = 128;
+
+/// Why one element was refused, with a detail safe to log (never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The bounded reason.
+    pub reason: RejectReason,
+    /// Field name or parser message.
+    pub detail: String,
+}
+
+fn reject(reason: RejectReason, detail: impl Into<String>) -> Rejection {
+    Rejection {
+        reason,
+        detail: detail.into(),
+    }
+}
+
+/// Decodes and validates messages; counts every outcome in the metrics.
+pub struct Decoder {
+    templates: Vec<TopicTemplate>,
+    taxonomy: Taxonomy,
+    symbols: SharedSymbols,
+    dedup: Dedup,
+    metrics: IngestMetrics,
+    log: RejectLog,
+    max_payload_bytes: usize,
+    max_batch_elements: usize,
+    max_age_ms: i64,
+    max_lead_ms: i64,
+}
+
+impl Decoder {
+    /// A decoder for the topics and limits of `config`.
+    pub fn new(config: &IngestConfig, taxonomy: Taxonomy, symbols: SharedSymbols, metrics: IngestMetrics) -> Decoder {
+        Decoder {
+            templates: config.topics.iter().map(|t| TopicTemplate::parse(&t.template, t.kind)).collect(),
+            taxonomy,
+            symbols,
+            dedup: Dedup::new(config.dedup_capacity),
+            metrics,
+            log: RejectLog::new(config.reject_log_interval.as_millis() as i64),
+            max_payload_bytes: config.max_payload_bytes,
+            max_batch_elements: config.max_batch_elements,
+            max_age_ms: config.max_event_age.as_millis() as i64,
+            max_lead_ms: config.max_event_lead.as_millis() as i64,
+        }
+    }
+
+    /// The interned values this decoder writes.
+    pub fn symbols(&self) -> &SharedSymbols {
+        &self.symbols
+    }
+
+    /// Decodes one message of `len` bytes (its payload may already have been
+    /// dropped by the caller if `len` is over the limit), appending accepted
+    /// events to `out`.
+    pub fn decode(&mut self, topic: &str, payload: &[u8], len: usize, arrival_ms: i64, out: &mut Vec<Event>) {
+        let Some(t) = self.templates.iter().position(|t| t.captures(topic, |_, _| {})) else {
+            self.rejected(reject(RejectReason::BadType, "topic matches no configured template"), topic, arrival_ms);
+            return;
+        };
+        let kind = match self.templates[t].kind() {
+            TopicKind::Txn => EventKind::Outcome,
+            TopicKind::Heartbeat => EventKind::Heartbeat,
+        };
+        self.metrics.messages(kind).inc();
+        self.metrics.bytes.inc_by(len as u64);
+        if let Err(r) = self.check_message(topic, payload, len) {
+            self.rejected(r, topic, arrival_ms);
+            return;
+        }
+        let elements = match split_elements(payload, self.max_batch_elements) {
+            Ok(e) => e,
+            Err(r) => {
+                self.rejected(r, topic, arrival_ms);
+                return;
+            }
+        };
+        let mut topic_slots: [Option<&str>; Dim::COUNT + 1] = [None; Dim::COUNT + 1];
+        self.templates[t].captures(topic, |slot, v| {
+            let i = match slot {
+                Slot::Terminal => Dim::COUNT,
+                Slot::Dim(d) => d.index(),
+            };
+            topic_slots[i] = Some(v);
+        });
+        for element in elements {
+            let result = match kind {
+                EventKind::Outcome => self.outcome(element, &topic_slots, arrival_ms).map(Event::Outcome),
+                EventKind::Heartbeat => self.heartbeat(element, &topic_slots, arrival_ms).map(Event::Heartbeat),
+            };
+            match result {
+                Ok(event) => {
+                    self.metrics.accepted(kind).inc();
+                    out.push(event);
+                }
+                Err(r) => self.rejected(r, topic, arrival_ms),
+            }
+        }
+    }
+
+    fn check_message(&self, topic: &str, payload: &[u8], len: usize) -> Result<(), Rejection> {
+        if len > self.max_payload_bytes || payload.len() > self.max_payload_bytes {
+            return Err(reject(RejectReason::TooLarge, format!("payload of {len} bytes")));
+        }
+        if contains_card_number(payload) || contains_card_number(topic.as_bytes()) {
+            return Err(reject(RejectReason::CardNumberPresent, "payload withheld"));
+        }
+        Ok(())
+    }
+
+    fn rejected(&mut self, r: Rejection, topic: &str, now_ms: i64) {
+        self.metrics.rejected(r.reason).inc();
+        if let Some(suppressed) = self.log.admit(r.reason, now_ms) {
+            if r.reason == RejectReason::CardNumberPresent {
+                // Neither topic nor detail: either could carry the number.
+                tracing::warn!(reason = %r.reason, suppressed, "message rejected");
+            } else {
+                tracing::warn!(reason = %r.reason, detail = %r.detail, topic, suppressed, "message rejected");
+            }
+        }
+    }
+
+    fn outcome(&mut self, element: &str, topic: &[Option<&str>], arrival_ms: i64) -> Result<Outcome, Rejection> {
+        let raw: RawOutcome = parse(element)?;
+        let event_id = required(raw.event_id.as_deref(), "event_id")?;
+        check_len(event_id, MAX_ID_BYTES, "event_id")?;
+        let status = raw.outcome.ok_or_else(|| reject(RejectReason::MissingField, "outcome"))?;
+        let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
+        let rc = match raw.rc.as_deref() {
+            Some(rc) => Some(RespCode::parse(rc).ok_or_else(|| reject(RejectReason::BadType, "rc"))?),
+            None => None,
+        };
+        let term_error = raw.term_error.as_deref().map(|e| TermError::from_name(e).unwrap_or(TermError::Other));
+        let currency = match raw.currency.as_deref() {
+            Some(c) => Some(currency(c)?),
+            None => None,
+        };
+        if let Some(bin) = raw.bin.as_deref() {
+            if !(6..=8).contains(&bin.len()) || !bin.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(reject(RejectReason::BadType, "bin must be 6-8 digits"));
+            }
+        }
+        let rssi_dbm = rssi(raw.net.as_ref())?;
+        let classified = self.taxonomy.classify(raw.scheme.as_deref(), status, rc, raw.rc_source, term_error);
+
+        let fp = fingerprint(event_id);
+        let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
+        let terminal_id = raw.terminal_id.as_deref().or(topic[Dim::COUNT]);
+        let terminal_id = required(terminal_id, "terminal_id")?;
+        check_len(terminal_id, MAX_ID_BYTES, "terminal_id")?;
+        let mut dims = DimValues::default();
+        let net = raw.net.as_ref();
+        let sw = raw.sw.as_ref();
+        let issuer_from_bin;
+        let issuer = match (&raw.issuer, &raw.bin) {
+            (Some(i), _) => Some(&**i),
+            (None, Some(bin)) => {
+                issuer_from_bin = format!("bin:{}", &bin[..6]);
+                Some(issuer_from_bin.as_str())
+            }
+            (None, None) => None,
+        };
+        let cell = cell_text(net);
+        let values: [(Dim, Option<&str>); Dim::COUNT] = [
+            (Dim::Region, raw.region.as_deref()),
+            (Dim::Carrier, net.and_then(|n| n.carrier.as_deref())),
+            (Dim::NetType, net.and_then(|n| n.net_type.as_deref())),
+            (Dim::Cell, cell.as_deref()),
+            (Dim::Acquirer, raw.acquirer.as_deref()),
+            (Dim::Issuer, issuer),
+            (Dim::Scheme, raw.scheme.as_deref()),
+            (Dim::Merchant, raw.merchant_id.as_deref()),
+            (Dim::Model, raw.model.as_deref()),
+            (Dim::Firmware, sw.and_then(|s| s.fw.as_deref())),
+            (Dim::App, sw.and_then(|s| s.app.as_deref())),
+            (Dim::EntryMode, raw.entry_mode.map(|m| m.name())),
+        ];
+        fill_dims(&mut symbols, &mut dims, &values, topic)?;
+        if !self.dedup.insert(fp) {
+            return Err(reject(RejectReason::Duplicate, "event_id seen before"));
+        }
+        let terminal = symbols.terminals.intern(terminal_id);
+        drop(symbols);
+        if classified.unknown_code {
+            self.metrics.unknown_codes.inc();
+        }
+        Ok(Outcome {
+            event_fp: fp,
+            terminal,
+            ts_ms,
+            arrival_ms,
+            seq: raw.seq,
+            status,
+            class: classified.class,
+            rc,
+            rc_source: raw.rc_source,
+            term_error,
+            latency_ms: raw.latency_ms,
+            saf: raw.saf.unwrap_or(false),
+            rssi_dbm,
+            amount_minor: raw.amount_minor,
+            currency,
+            dims,
+        })
+    }
+
+    fn heartbeat(&mut self, element: &str, topic: &[Option<&str>], arrival_ms: i64) -> Result<Heartbeat, Rejection> {
+        let raw: RawHeartbeat = parse(element)?;
+        let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
+        if raw.battery_pct.is_some_and(|b| b > 100) {
+            return Err(reject(RejectReason::BadType, "battery_pct above 100"));
+        }
+        let rssi_dbm = rssi(raw.net.as_ref())?;
+        let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
+        let terminal_id = required(raw.terminal_id.as_deref().or(topic[Dim::COUNT]), "terminal_id")?;
+        check_len(terminal_id, MAX_ID_BYTES, "terminal_id")?;
+        let net = raw.net.as_ref();
+        let sw: Option<&RawSw> = raw.sw.as_ref();
+        let cell = cell_text(net);
+        let mut dims = DimValues::default();
+        let values: [(Dim, Option<&str>); 9] = [
+            (Dim::Region, raw.region.as_deref()),
+            (Dim::Carrier, net.and_then(|n| n.carrier.as_deref())),
+            (Dim::NetType, net.and_then(|n| n.net_type.as_deref())),
+            (Dim::Cell, cell.as_deref()),
+            (Dim::Acquirer, raw.acquirer.as_deref()),
+            (Dim::Merchant, raw.merchant_id.as_deref()),
+            (Dim::Model, raw.model.as_deref()),
+            (Dim::Firmware, sw.and_then(|s| s.fw.as_deref())),
+            (Dim::App, sw.and_then(|s| s.app.as_deref())),
+        ];
+        fill_dims(&mut symbols, &mut dims, &values, topic)?;
+        let terminal = symbols.terminals.intern(terminal_id);
+        Ok(Heartbeat {
+            terminal,
+            ts_ms,
+            arrival_ms,
+            seq: raw.seq,
+            uptime_s: raw.uptime_s,
+            battery_pct: raw.battery_pct,
+            host_reachable: raw.host_reachable,
+            saf_queue_depth: raw.saf_queue_depth,
+            chip_read_err: raw.chip_read_err.unwrap_or(0),
+            swipe_err: raw.swipe_err.unwrap_or(0),
+            ctls_err: raw.ctls_err.unwrap_or(0),
+            fallback: raw.fallback.unwrap_or(0),
+            tamper: raw.tamper.unwrap_or(false),
+            rssi_dbm,
+            dims,
+        })
+    }
+
+    fn timestamp(&self, ts: Option<RawTs>, arrival_ms: i64) -> Result<i64, Rejection> {
+        match ts {
+            None => Err(reject(RejectReason::MissingField, "ts")),
+            Some(RawTs::Invalid) => Err(reject(RejectReason::BadTimestamp, "ts is not epoch ms or RFC 3339")),
+            Some(RawTs::Ms(ms)) if ms < arrival_ms - self.max_age_ms => {
+                Err(reject(RejectReason::BadTimestamp, "ts is older than ingest.max_event_age"))
+            }
+            Some(RawTs::Ms(ms)) if ms > arrival_ms + self.max_lead_ms => {
+                Err(reject(RejectReason::BadTimestamp, "ts is further ahead than ingest.max_event_lead"))
+            }
+            Some(RawTs::Ms(ms)) => Ok(ms),
+        }
+    }
+}
+
+/// The elements of a payload: the object itself, or the objects of an array.
+fn split_elements(payload: &[u8], max_elements: usize) -> Result<Vec<&str>, Rejection> {
+    let text = std::str::from_utf8(payload).map_err(|_| reject(RejectReason::MalformedJson, "payload is not UTF-8"))?;
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(vec![text]),
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| reject(RejectReason::MalformedJson, e.to_string()))?;
+            if items.len() > max_elements {
+                return Err(reject(RejectReason::TooLarge, format!("array of {} elements", items.len())));
+            }
+            Ok(items.into_iter().map(RawValue::get).collect())
+        }
+        _ => Err(reject(RejectReason::MalformedJson, "payload is neither an object nor an array")),
+    }
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(element: &'a str) -> Result<T, Rejection> {
+    if !element.trim_start().starts_with('{') {
+        return Err(reject(RejectReason::MalformedJson, "array element is not an object"));
+    }
+    serde_json::from_str(element).map_err(|e| {
+        let reason = match e.classify() {
+            serde_json::error::Category::Data => RejectReason::BadType,
+            _ => RejectReason::MalformedJson,
+        };
+        reject(reason, e.to_string())
+    })
+}
+
+fn required<'a>(v: Option<&'a str>, field: &str) -> Result<&'a str, Rejection> {
+    match v {
+        Some(s) if !s.is_empty() => Ok(s),
+        Some(_) => Err(reject(RejectReason::BadType, format!("{field} is empty"))),
+        None => Err(reject(RejectReason::MissingField, field)),
+    }
+}
+
+fn check_len(v: &str, max: usize, field: &str) -> Result<(), Rejection> {
+    if v.len() > max {
+        return Err(reject(RejectReason::BadType, format!("{field} longer than {max} bytes")));
+    }
+    Ok(())
+}
+
+fn currency(c: &str) -> Result<[u8; 3], Rejection> {
+    match c.as_bytes() {
+        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => {
+            Ok([a.to_ascii_uppercase(), b.to_ascii_uppercase(), d.to_ascii_uppercase()])
+        }
+        _ => Err(reject(RejectReason::BadType, "currency must be 3 letters")),
+    }
+}
+
+fn rssi(net: Option<&RawNet>) -> Result<Option<i16>, Rejection> {
+    match net.and_then(|n| n.rssi_dbm) {
+        Some(v) if !(-150..=0).contains(&v) => Err(reject(RejectReason::BadType, "net.rssi_dbm outside -150..=0")),
+        v => Ok(v),
+    }
+}
+
+fn cell_text<'a>(net: Option<&'a RawNet>) -> Str<'a> {
+    match net.and_then(|n| n.cell_id.as_ref()) {
+        Some(StrOrInt::Str(s)) => Some(std::borrow::Cow::Borrowed(&**s)),
+        Some(StrOrInt::Int(i)) => Some(std::borrow::Cow::Owned(i.to_string())),
+        None => None,
+    }
+}
+
+/// Interns payload values, falling back to topic levels for absent ones.
+fn fill_dims(symbols: &mut Symbols, dims: &mut DimValues, values: &[(Dim, Option<&str>)], topic: &[Option<&str>]) -> Result<(), Rejection> {
+    for &(dim, v) in values {
+        if let Some(v) = v.filter(|v| !v.is_empty()).or(topic[dim.index()]) {
+            if v.len() > MAX_VALUE_BYTES {
+                return Err(reject(RejectReason::BadType, format!("{dim} longer than {MAX_VALUE_BYTES} bytes")));
+            }
+            dims.set(dim, symbols.dim_mut(dim).intern(v));
+        }
+    }
+    // Topic levels for dimensions the payload shape has no field for.
+    for dim in Dim::ALL {
+        if !dims.get(dim).is_some() {
+            if let Some(v) = topic[dim.index()] {
+                dims.set(dim, symbols.dim_mut(dim).intern(v));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

@@ -1,0 +1,220 @@
+use super::*;
+use proptest::prelude::*;
+use swipewatch_model::{OutcomeClass, TxnStatus};
+use swipewatch_telemetry::Metrics;
+
+const NOW: i64 = 1_795_000_000_000;
+const TOPIC: &str = "dt/pos/v1/north/acq-1/T-0001/txn";
+const HB_TOPIC: &str = "dt/pos/v1/north/acq-1/T-0001/hb";
+
+struct Fixture {
+    decoder: Decoder,
+    metrics: Metrics,
+    out: Vec<Event>,
+}
+
+fn fixture() -> Fixture {
+    let metrics = Metrics::new();
+    let config = IngestConfig::default();
+    let decoder = Decoder::new(&config, swipewatch_config::builtin_code_tables(), SharedSymbols::default(), metrics.ingest.clone());
+    Fixture {
+        decoder,
+        metrics,
+        out: Vec::new(),
+    }
+}
+
+impl Fixture {
+    fn feed(&mut self, topic: &str, payload: &str) {
+        self.decoder.decode(topic, payload.as_bytes(), payload.len(), NOW, &mut self.out);
+    }
+    fn rejected(&self, r: RejectReason) -> u64 {
+        self.metrics.ingest.rejected(r).get()
+    }
+    fn accepted(&self) -> u64 {
+        self.metrics.ingest.accepted(EventKind::Outcome).get()
+    }
+    fn only_outcome(&self) -> Outcome {
+        match self.out.as_slice() {
+            [Event::Outcome(o)] => *o,
+            other => panic!("expected one outcome, got {other:?}"),
+        }
+    }
+}
+
+fn outcome(id: &str) -> String {
+    format!(
+        r#"{{"event_id":"{id}","terminal_id":"T-0001","merchant_id":"M-17","acquirer":"acq-1","bin":"412345",
+           "scheme":"visa","ts":{NOW},"seq":42,"outcome":"declined","rc":"51","rc_source":"issuer",
+           "entry_mode":"chip","latency_ms":830,"saf":false,
+           "net":{{"type":"4g","carrier":"vodafone","cell_id":31337,"rssi_dbm":-85}},
+           "sw":{{"fw":"4.2.1","app":"7.0.3"}},"model":"A920","amount_minor":1250,"currency":"eur"}}"#
+    )
+}
+
+#[test]
+fn a_valid_outcome_is_accepted_with_its_dimensions() {
+    let mut f = fixture();
+    f.feed(TOPIC, &outcome("e-1"));
+    let o = f.only_outcome();
+    assert_eq!(o.status, TxnStatus::Declined);
+    assert_eq!(o.class, OutcomeClass::CardholderDecline);
+    assert_eq!(o.ts_ms, NOW);
+    assert_eq!(o.latency_ms, Some(830));
+    assert_eq!(o.currency, Some(*b"EUR"));
+    let s = f.decoder.symbols().read().expect("lock");
+    assert_eq!(s.terminals.resolve(o.terminal), Some("T-0001"));
+    let dim = |d| s.resolve(d, o.dims.get(d));
+    assert_eq!(dim(Dim::Region), Some("north"), "filled from the topic");
+    assert_eq!(dim(Dim::Issuer), Some("bin:412345"), "derived from the BIN");
+    assert_eq!(dim(Dim::Cell), Some("31337"));
+    assert_eq!(dim(Dim::Firmware), Some("4.2.1"));
+    assert_eq!(dim(Dim::EntryMode), Some("chip"));
+    assert_eq!(f.accepted(), 1);
+}
+
+#[test]
+fn rfc3339_timestamps_are_accepted() {
+    let mut f = fixture();
+    f.feed(TOPIC, r#"{"event_id":"a","ts":"2026-11-18T11:06:40.000Z","outcome":"approved"}"#);
+    assert_eq!(f.only_outcome().ts_ms, 1_795_000_000_000);
+}
+
+#[test]
+fn a_json_array_is_counted_element_by_element() {
+    let mut f = fixture();
+    let payload = format!("[{},{},{{\"event_id\":\"e-3\"}},7]", outcome("e-1"), outcome("e-2"));
+    f.feed(TOPIC, &payload);
+    assert_eq!(f.out.len(), 2);
+    assert_eq!(f.accepted(), 2);
+    assert_eq!(f.rejected(RejectReason::MissingField), 1);
+    assert_eq!(f.rejected(RejectReason::MalformedJson), 1, "the bare 7");
+    assert_eq!(f.metrics.ingest.messages(EventKind::Outcome).get(), 1);
+}
+
+#[test]
+fn each_kind_of_bad_input_is_counted_under_its_reason() {
+    let mut f = fixture();
+    let cases: &[(&str, RejectReason)] = &[
+        ("{\"event_id\":", RejectReason::MalformedJson),
+        ("\"just a string\"", RejectReason::MalformedJson),
+        (r#"{"terminal_id":"T","ts":1,"outcome":"approved"}"#, RejectReason::MissingField),
+        (r#"{"event_id":"x1","ts":1795000000000}"#, RejectReason::MissingField),
+        (r#"{"event_id":"x2","outcome":"approved"}"#, RejectReason::MissingField),
+        (r#"{"event_id":"x3","ts":1795000000000,"outcome":"maybe"}"#, RejectReason::BadType),
+        (r#"{"event_id":"x4","ts":1795000000000,"outcome":"failed","latency_ms":-5}"#, RejectReason::BadType),
+        (r#"{"event_id":"x5","ts":1795000000000,"outcome":"failed","latency_ms":"12"}"#, RejectReason::BadType),
+        (r#"{"event_id":"x6","ts":1795000000000,"outcome":"failed","bin":"41"}"#, RejectReason::BadType),
+        (r#"{"event_id":"x7","ts":1795000000000,"outcome":"failed","rc":"9-1"}"#, RejectReason::BadType),
+        (r#"{"event_id":"x8","ts":0,"outcome":"approved"}"#, RejectReason::BadTimestamp),
+        (r#"{"event_id":"x9","ts":4102444800000,"outcome":"approved"}"#, RejectReason::BadTimestamp),
+        (r#"{"event_id":"xa","ts":"yesterday","outcome":"approved"}"#, RejectReason::BadTimestamp),
+        (r#"{"event_id":"xb","ts":1795000000000,"outcome":"approved","pan":"4111111111111111"}"#, RejectReason::CardNumberPresent),
+    ];
+    for (payload, reason) in cases {
+        let before = f.rejected(*reason);
+        f.feed(TOPIC, payload);
+        assert_eq!(f.rejected(*reason), before + 1, "{payload} should be {reason}");
+    }
+    assert!(f.out.is_empty());
+    // The stream goes on.
+    f.feed(TOPIC, &outcome("ok"));
+    assert_eq!(f.accepted(), 1);
+}
+
+#[test]
+fn oversized_payloads_and_arrays_are_too_large() {
+    let mut f = fixture();
+    f.decoder.decode(TOPIC, b"", 10 * 1024 * 1024, NOW, &mut f.out);
+    let many = format!("[{}]", vec![r#"{"event_id":"x"}"#; 1001].join(","));
+    f.feed(TOPIC, &many);
+    assert_eq!(f.rejected(RejectReason::TooLarge), 2);
+    assert_eq!(f.rejected(RejectReason::MissingField), 0, "elements of a refused array are not looked at");
+}
+
+#[test]
+fn invalid_utf8_is_malformed() {
+    let mut f = fixture();
+    let bytes = b"{\"event_id\":\"\xff\xfe\",\"ts\":1,\"outcome\":\"approved\"}";
+    f.decoder.decode(TOPIC, bytes, bytes.len(), NOW, &mut f.out);
+    assert_eq!(f.rejected(RejectReason::MalformedJson), 1);
+}
+
+#[test]
+fn a_redelivered_event_id_is_counted_once() {
+    let mut f = fixture();
+    f.feed(TOPIC, &outcome("e-1"));
+    f.feed(TOPIC, &outcome("e-1"));
+    assert_eq!(f.accepted(), 1);
+    assert_eq!(f.rejected(RejectReason::Duplicate), 1);
+}
+
+#[test]
+fn a_rejected_message_does_not_poison_dedup() {
+    let mut f = fixture();
+    f.feed(TOPIC, r#"{"event_id":"e-9","ts":"never","outcome":"approved"}"#);
+    f.feed(TOPIC, &outcome("e-9"));
+    assert_eq!(f.accepted(), 1);
+}
+
+#[test]
+fn unknown_codes_are_accepted_as_unknown_and_counted() {
+    let mut f = fixture();
+    f.feed(TOPIC, r#"{"event_id":"u1","ts":1795000000000,"outcome":"declined","rc":"Q7"}"#);
+    f.feed(TOPIC, r#"{"event_id":"u2","ts":1795000000000,"outcome":"failed","term_error":"printer_on_fire"}"#);
+    assert_eq!(f.accepted(), 2);
+    assert_eq!(f.metrics.ingest.unknown_codes.get(), 2);
+    assert!(f.out.iter().all(|e| matches!(e, Event::Outcome(o) if o.class == OutcomeClass::Unknown)));
+}
+
+#[test]
+fn unionpay_codes_use_the_unionpay_table() {
+    let mut f = fixture();
+    f.feed(TOPIC, r#"{"event_id":"c1","ts":1795000000000,"outcome":"declined","scheme":"unionpay","rc":"98"}"#);
+    assert_eq!(f.only_outcome().class, OutcomeClass::IssuerUnavailable);
+}
+
+#[test]
+fn a_card_number_in_the_topic_is_rejected() {
+    let mut f = fixture();
+    f.feed("dt/pos/v1/north/acq-1/4111111111111111/txn", &outcome("p1"));
+    assert_eq!(f.rejected(RejectReason::CardNumberPresent), 1);
+    let s = f.decoder.symbols().read().expect("lock");
+    assert!(s.terminals.get("4111111111111111").is_none(), "never interned");
+}
+
+#[test]
+fn heartbeats_decode_with_topic_terminal() {
+    let mut f = fixture();
+    f.feed(HB_TOPIC, r#"{"ts":1795000000000,"uptime_s":3600,"battery_pct":80,"host_reachable":true,"chip_read_err":3,"net":{"carrier":"orange"}}"#);
+    f.feed(HB_TOPIC, r#"{"ts":1795000000000,"battery_pct":180}"#);
+    assert_eq!(f.metrics.ingest.accepted(EventKind::Heartbeat).get(), 1);
+    assert_eq!(f.rejected(RejectReason::BadType), 1);
+    match f.out.as_slice() {
+        [Event::Heartbeat(h)] => assert_eq!((h.chip_read_err, h.host_reachable), (3, Some(true))),
+        other => panic!("{other:?}"),
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic_and_are_counted_once(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let mut f = fixture();
+        f.decoder.decode(TOPIC, &bytes, bytes.len(), NOW, &mut f.out);
+        let rejected: u64 = RejectReason::ALL.iter().map(|r| f.rejected(*r)).sum();
+        prop_assert!(rejected + f.accepted() >= 1);
+        prop_assert_eq!(f.accepted() as usize, f.out.len());
+    }
+
+    #[test]
+    fn every_array_element_is_accepted_or_rejected_exactly_once(valid in proptest::collection::vec(any::<bool>(), 1..40)) {
+        let mut f = fixture();
+        let elements: Vec<String> = valid.iter().enumerate()
+            .map(|(i, ok)| if *ok { outcome(&format!("e{i}")) } else { format!(r#"{{"event_id":"e{i}"}}"#) })
+            .collect();
+        f.feed(TOPIC, &format!("[{}]", elements.join(",")));
+        let good = valid.iter().filter(|v| **v).count() as u64;
+        prop_assert_eq!(f.accepted(), good);
+        prop_assert_eq!(f.rejected(RejectReason::MissingField), valid.len() as u64 - good);
+    }
+}

@@ -1,0 +1,180 @@
+//! The wire shapes of outcomes and heartbeats, borrowed from the payload.
+//!
+//! Every field is optional here so that a missing field is reported by name
+//! (`missing_field`) rather than as a generic parse error; wrong types fail in
+//! serde and become `bad_type`. Unknown fields are ignored for forward
+//! compatibility.
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+use swipewatch_model::{EntryMode, RcSource, TxnStatus};
+
+/// A string borrowed from the payload when it has no escapes.
+pub type Str<'a> = Option<Cow<'a, str>>;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawNet<'a> {
+    #[serde(borrow, rename = "type")]
+    pub net_type: Str<'a>,
+    #[serde(borrow)]
+    pub carrier: Str<'a>,
+    #[serde(borrow)]
+    pub cell_id: Option<StrOrInt<'a>>,
+    pub rssi_dbm: Option<i16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSw<'a> {
+    #[serde(borrow)]
+    pub fw: Str<'a>,
+    #[serde(borrow)]
+    pub app: Str<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawOutcome<'a> {
+    #[serde(borrow)]
+    pub event_id: Str<'a>,
+    #[serde(borrow)]
+    pub terminal_id: Str<'a>,
+    #[serde(borrow)]
+    pub merchant_id: Str<'a>,
+    #[serde(borrow)]
+    pub acquirer: Str<'a>,
+    #[serde(borrow)]
+    pub issuer: Str<'a>,
+    #[serde(borrow)]
+    pub bin: Str<'a>,
+    #[serde(borrow)]
+    pub scheme: Str<'a>,
+    pub ts: Option<RawTs>,
+    pub seq: Option<u64>,
+    pub outcome: Option<TxnStatus>,
+    #[serde(borrow)]
+    pub rc: Str<'a>,
+    pub rc_source: Option<RcSource>,
+    #[serde(borrow)]
+    pub term_error: Str<'a>,
+    pub entry_mode: Option<EntryMode>,
+    pub latency_ms: Option<u32>,
+    pub saf: Option<bool>,
+    #[serde(borrow)]
+    pub net: Option<RawNet<'a>>,
+    #[serde(borrow)]
+    pub sw: Option<RawSw<'a>>,
+    #[serde(borrow)]
+    pub model: Str<'a>,
+    #[serde(borrow)]
+    pub region: Str<'a>,
+    pub amount_minor: Option<u64>,
+    #[serde(borrow)]
+    pub currency: Str<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawHeartbeat<'a> {
+    #[serde(borrow)]
+    pub terminal_id: Str<'a>,
+    #[serde(borrow)]
+    pub merchant_id: Str<'a>,
+    #[serde(borrow)]
+    pub acquirer: Str<'a>,
+    pub ts: Option<RawTs>,
+    pub seq: Option<u64>,
+    pub uptime_s: Option<u64>,
+    pub battery_pct: Option<u8>,
+    #[serde(borrow)]
+    pub net: Option<RawNet<'a>>,
+    pub host_reachable: Option<bool>,
+    pub saf_queue_depth: Option<u32>,
+    pub chip_read_err: Option<u32>,
+    pub swipe_err: Option<u32>,
+    pub ctls_err: Option<u32>,
+    pub fallback: Option<u32>,
+    pub tamper: Option<bool>,
+    #[serde(borrow)]
+    pub sw: Option<RawSw<'a>>,
+    #[serde(borrow)]
+    pub model: Str<'a>,
+    #[serde(borrow)]
+    pub region: Str<'a>,
+}
+
+/// A cell id is sent as a string by some terminals and a number by others.
+#[derive(Debug)]
+pub enum StrOrInt<'a> {
+    Str(Cow<'a, str>),
+    Int(u64),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for StrOrInt<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrOrInt<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a non-negative integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(StrOrInt::Int(v))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(StrOrInt::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(StrOrInt::Str(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An event time as sent: epoch milliseconds or RFC 3339. Anything else is
+/// kept as `Invalid` (not a serde error) so it is reported as `bad_timestamp`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RawTs {
+    /// Parsed to epoch milliseconds.
+    Ms(i64),
+    /// Present but not a timestamp.
+    Invalid,
+}
+
+impl<'de> Deserialize<'de> for RawTs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawTs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("epoch milliseconds or an RFC 3339 time")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawTs, E> {
+                Ok(RawTs::Ms(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawTs, E> {
+                Ok(i64::try_from(v).map_or(RawTs::Invalid, RawTs::Ms))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawTs, E> {
+                let ok = v.is_finite() && v.abs() < 9.0e15;
+                Ok(if ok { RawTs::Ms(v as i64) } else { RawTs::Invalid })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTs, E> {
+                Ok(chrono::DateTime::parse_from_rfc3339(v)
+                    .map_or(RawTs::Invalid, |t| RawTs::Ms(t.timestamp_millis())))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawTs, E> {
+                Ok(RawTs::Invalid)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<RawTs, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawTs::Invalid)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<RawTs, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(RawTs::Invalid)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,219 @@
+//! The async shell: the MQTT poller task and the decoder task.
+
+use crate::backoff::Backoff;
+use crate::decode::{Decoder, SharedSymbols};
+use crate::topic::TopicTemplate;
+use bytes::Bytes;
+use rand::{rngs::SmallRng, SeedableRng};
+use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use swipewatch_config::Config;
+use swipewatch_model::{Event, Taxonomy};
+use swipewatch_telemetry::IngestMetrics;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Why ingest could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The broker URL is unusable (validated config prevents this).
+    #[error("broker url: {0}")]
+    Url(String),
+    /// TLS material could not be loaded.
+    #[error("tls: {0}")]
+    Tls(String),
+}
+
+/// Decoded events, in arrival order.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Accepted events.
+    pub events: Vec<Event>,
+}
+
+/// A message as it left the broker, stamped with its arrival time.
+struct RawMessage {
+    topic: String,
+    /// Empty when `len` exceeded the payload limit (dropped at once so an
+    /// oversized message never sits in a queue).
+    payload: Bytes,
+    len: usize,
+    arrival_ms: i64,
+}
+
+/// The running ingest: batches to consume, connection state, shutdown.
+pub struct IngestHandle {
+    /// Decoded batches. Closed when ingest stops.
+    pub batches: mpsc::Receiver<Batch>,
+    /// Interned values of the events in the batches.
+    pub symbols: SharedSymbols,
+    /// True while the broker connection is up (for data-gap marking).
+    pub connected: watch::Receiver<bool>,
+    client: AsyncClient,
+    poller: JoinHandle<()>,
+    decoder: JoinHandle<()>,
+}
+
+impl IngestHandle {
+    /// Disconnects from the broker and stops both tasks. Batches already
+    /// decoded stay readable from `batches` until it reports closed.
+    pub async fn shutdown(self) -> mpsc::Receiver<Batch> {
+        // Best effort: the broker also drops the connection when we go away.
+        let _ = self.client.try_disconnect();
+        let abort = self.poller.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), self.poller).await.is_err() {
+            abort.abort();
+        }
+        let _ = self.decoder.await;
+        self.batches
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// Builds rumqttc options from a validated config (no setter can panic).
+fn options(config: &Config) -> Result<MqttOptions, IngestError> {
+    let m = &config.mqtt;
+    let url = m.broker().map_err(IngestError::Url)?;
+    let mut o = MqttOptions::new(m.client_id.clone(), url.host.clone(), url.port);
+    o.set_clean_session(m.clean_session)
+        .set_keep_alive(m.keep_alive)
+        .set_inflight(m.inflight)
+        .set_max_packet_size(m.max_packet_bytes, 64 * 1024)
+        .set_request_channel_capacity(64);
+    if let Some(user) = &m.username {
+        let password = m.password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+        o.set_credentials(user.clone(), password);
+    }
+    if url.tls {
+        let tls = crate::tls::client_config(m)?;
+        o.set_transport(Transport::Tls(TlsConfiguration::Rustls(Arc::new(tls))));
+    }
+    Ok(o)
+}
+
+/// Connects to the broker and starts the poller and decoder tasks.
+pub fn spawn(config: &Config, taxonomy: Taxonomy, metrics: IngestMetrics) -> Result<IngestHandle, IngestError> {
+    let (client, eventloop) = AsyncClient::new(options(config)?, 64);
+    let symbols = SharedSymbols::default();
+    let (raw_tx, raw_rx) = mpsc::channel(config.ingest.raw_channel_capacity);
+    let (batch_tx, batches) = mpsc::channel(config.ingest.batch_channel_capacity);
+    let (connected_tx, connected) = watch::channel(false);
+    let filters: Vec<String> = config
+        .ingest
+        .topics
+        .iter()
+        .map(|t| TopicTemplate::parse(&t.template, t.kind).filter())
+        .collect();
+    let poller = Poller {
+        client: client.clone(),
+        filters,
+        qos: qos(config.ingest.qos),
+        max_payload: config.ingest.max_payload_bytes,
+        backoff: Backoff::new(config.mqtt.reconnect_initial, config.mqtt.reconnect_max),
+        metrics: metrics.clone(),
+        connected: connected_tx,
+    };
+    let decoder = Decoder::new(&config.ingest, taxonomy, symbols.clone(), metrics);
+    let poller = tokio::spawn(poller.run(eventloop, raw_tx));
+    let decoder = tokio::spawn(decode_loop(decoder, raw_rx, batch_tx, config.ingest.batch_max_events));
+    Ok(IngestHandle {
+        batches,
+        symbols,
+        connected,
+        client,
+        poller,
+        decoder,
+    })
+}
+
+struct Poller {
+    client: AsyncClient,
+    filters: Vec<String>,
+    qos: QoS,
+    max_payload: usize,
+    backoff: Backoff,
+    metrics: IngestMetrics,
+    connected: watch::Sender<bool>,
+}
+
+impl Poller {
+    async fn run(mut self, mut eventloop: rumqttc::EventLoop, raw_tx: mpsc::Sender<RawMessage>) {
+        let mut rng = SmallRng::from_entropy();
+        loop {
+            match eventloop.poll().await {
+                Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
+                    tracing::info!(session_present = ack.session_present, "connected to broker");
+                    self.backoff.reset();
+                    self.metrics.connected.set(1);
+                    self.connected.send_replace(true);
+                    // Subscribing again on a resumed session is harmless and
+                    // covers a broker that lost its session store.
+                    for f in &self.filters {
+                        if let Err(e) = self.client.try_subscribe(f.clone(), self.qos) {
+                            tracing::error!(filter = %f, error = %e, "cannot queue subscription");
+                        }
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
+                    let len = p.payload.len();
+                    let payload = if len > self.max_payload { Bytes::new() } else { p.payload };
+                    let msg = RawMessage {
+                        topic: p.topic,
+                        payload,
+                        len,
+                        arrival_ms: now_ms(),
+                    };
+                    if raw_tx.send(msg).await.is_err() {
+                        return; // decoder gone: shutting down
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::Disconnect)) => {
+                    self.metrics.connected.set(0);
+                    self.connected.send_replace(false);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.metrics.connected.set(0);
+                    self.connected.send_replace(false);
+                    self.metrics.reconnects.inc();
+                    let delay = self.backoff.next_delay(&mut rng);
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "broker connection error");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+async fn decode_loop(mut decoder: Decoder, mut raw_rx: mpsc::Receiver<RawMessage>, batch_tx: mpsc::Sender<Batch>, batch_max: usize) {
+    let mut raw = Vec::with_capacity(256);
+    while raw_rx.recv_many(&mut raw, 256).await > 0 {
+        let mut events = Vec::with_capacity(raw.len());
+        for m in raw.drain(..) {
+            decoder.decode(&m.topic, &m.payload, m.len, m.arrival_ms, &mut events);
+            if events.len() >= batch_max {
+                let full = std::mem::replace(&mut events, Vec::with_capacity(batch_max));
+                if batch_tx.send(Batch { events: full }).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if !events.is_empty() && batch_tx.send(Batch { events }).await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Validated transaction outcomes and heartbeats.
+//!
+//! These are the types the ingest stage produces and the engine consumes. They
+//! hold no heap strings: dimension values and terminal ids are interned
+//! [`Sym`]s, codes are packed, times are epoch milliseconds.
+
+use crate::dims::DimValues;
+use crate::intern::Sym;
+use crate::taxonomy::OutcomeClass;
+use serde::{Deserialize, Serialize};
+
+/// What the terminal reported about the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnStatus {
+    /// Authorised.
+    Approved,
+    /// Refused by the host (issuer, acquirer or network), with a response code.
+    Declined,
+    /// Could not complete (local error, no answer).
+    Failed,
+    /// No response from the host in time.
+    Timeout,
+    /// Abandoned by the cardholder or merchant.
+    Cancelled,
+}
+
+/// Who produced the response code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RcSource {
+    /// The card issuer.
+    Issuer,
+    /// The card network / scheme.
+    Network,
+    /// The acquirer or switch.
+    Acquirer,
+    /// The terminal itself (stand-in or local decline).
+    Terminal,
+}
+
+impl RcSource {
+    /// Every source, in declaration order.
+    pub const ALL: [RcSource; 4] = [
+        RcSource::Issuer,
+        RcSource::Network,
+        RcSource::Acquirer,
+        RcSource::Terminal,
+    ];
+
+    /// The snake_case name used in payloads and config.
+    pub fn name(self) -> &'static str {
+        match self {
+            RcSource::Issuer => "issuer",
+            RcSource::Network => "network",
+            RcSource::Acquirer => "acquirer",
+            RcSource::Terminal => "terminal",
+        }
+    }
+}
+
+/// How the card was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryMode {
+    /// EMV contact chip.
+    Chip,
+    /// Contactless (NFC).
+    Contactless,
+    /// Magnetic stripe.
+    Swipe,
+    /// Magnetic stripe after a failed chip read.
+    Fallback,
+    /// Key-entered.
+    Manual,
+}
+
+impl EntryMode {
+    /// The snake_case name used in payloads.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryMode::Chip => "chip",
+            EntryMode::Contactless => "contactless",
+            EntryMode::Swipe => "swipe",
+            EntryMode::Fallback => "fallback",
+            EntryMode::Manual => "manual",
+        }
+    }
+}
+
+/// Kind of link the terminal uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetType {
+    /// 2G (GPRS/EDGE).
+    #[serde(rename = "2g")]
+    G2,
+    /// 3G.
+    #[serde(rename = "3g")]
+    G3,
+    /// 4G / LTE.
+    #[serde(rename = "4g")]
+    G4,
+    /// 5G.
+    #[serde(rename = "5g")]
+    G5,
+    /// Wi-Fi.
+    Wifi,
+    /// Wired Ethernet.
+    Ethernet,
+    /// Dial-up / PSTN.
+    Dialup,
+}
+
+impl NetType {
+    /// The name used in payloads.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetType::G2 => "2g",
+            NetType::G3 => "3g",
+            NetType::G4 => "4g",
+            NetType::G5 => "5g",
+            NetType::Wifi => "wifi",
+            NetType::Ethernet => "ethernet",
+            NetType::Dialup => "dialup",
+        }
+    }
+}
+
+/// An error the terminal raised locally (no host response code).
+///
+/// The set is closed so it can label metrics; strings outside it decode to
+/// [`TermError::Other`] and are counted as unknown codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermError {
+    /// The link to the host dropped.
+    CommLost,
+    /// The host did not answer in time while the link was up.
+    HostTimeout,
+    /// The host could not be reached (link down).
+    HostUnavailable,
+    /// Message authentication failed (keys out of sync).
+    MacError,
+    /// Key management error (missing or expired keys).
+    KeyError,
+    /// The chip could not be read.
+    ChipReadError,
+    /// The magnetic stripe could not be read.
+    SwipeError,
+    /// The contactless reader failed.
+    CtlsError,
+    /// The PIN pad failed.
+    PinpadError,
+    /// The payment application crashed or threw.
+    AppException,
+    /// Terminal configuration is wrong (parameters, merchant setup).
+    ConfigError,
+    /// Anything else the terminal reported.
+    Other,
+}
+
+impl TermError {
+    /// Every known terminal error, in declaration order.
+    pub const ALL: [TermError; 12] = [
+        TermError::CommLost,
+        TermError::HostTimeout,
+        TermError::HostUnavailable,
+        TermError::MacError,
+        TermError::KeyError,
+        TermError::ChipReadError,
+        TermError::SwipeError,
+        TermError::CtlsError,
+        TermError::PinpadError,
+        TermError::AppException,
+        TermError::ConfigError,
+        TermError::Other,
+    ];
+
+    /// The snake_case name used in payloads and config.
+    pub fn name(self) -> &'static str {
+        match self {
+            TermError::CommLost => "comm_lost",
+            TermError::HostTimeout => "host_timeout",
+            TermError::HostUnavailable => "host_unavailable",
+            TermError::MacError => "mac_error",
+            TermError::KeyError => "key_error",
+            TermError::ChipReadError => "chip_read_error",
+            TermError::SwipeError => "swipe_error",
+            TermError::CtlsError => "ctls_error",
+            TermError::PinpadError => "pinpad_error",
+            TermError::AppException => "app_exception",
+            TermError::ConfigError => "config_error",
+            TermError::Other => "other",
+        }
+    }
+
+    /// Parses a payload value; unknown strings give `None`.
+    pub fn from_name(name: &str) -> Option<TermError> {
+        TermError::ALL
+            .into_iter()
+            .find(|e| *e != TermError::Other && e.name() == name)
+    }
+}
+
+/// A response code (ISO 8583 field 39 or a scheme's own), 1 to 3 ASCII
+/// alphanumerics packed into an integer so it is `Copy` and cheap to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RespCode(u32);
+
+impl RespCode {
+    /// Parses a code; `None` unless it is 1–3 ASCII letters or digits.
+    /// Letters are upper-cased (`z3` and `Z3` are the same code).
+    pub fn parse(code: &str) -> Option<RespCode> {
+        let b = code.as_bytes();
+        if b.is_empty() || b.len() > 3 || !b.iter().all(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        let mut packed = 0u32;
+        for &c in b {
+            packed = (packed << 8) | u32::from(c.to_ascii_uppercase());
+        }
+        Some(RespCode(packed))
+    }
+
+    /// The packed integer, for use as a compact key.
+    pub fn packed(self) -> u32 {
+        self.0
+    }
+
+    /// Rebuilds a code from [`RespCode::packed`]; `None` if it is not a valid packing.
+    pub fn from_packed(packed: u32) -> Option<RespCode> {
+        let code = RespCode(packed);
+        RespCode::parse(&code.to_string()).filter(|c| *c == code)
+    }
+}
+
+impl std::fmt::Display for RespCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = self.0.to_be_bytes();
+        for &b in bytes.iter().skip_while(|b| **b == 0) {
+            write!(f, "{}", char::from(b))?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for RespCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RespCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RespCode::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom("a response code is 1-3 ASCII letters or digits")
+        })
+    }
+}
+
+/// One validated transaction outcome.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// 64-bit fingerprint of `event_id`, the dedup key.
+    pub event_fp: u64,
+    /// Interned terminal id.
+    pub terminal: Sym,
+    /// Event time from the terminal clock, epoch milliseconds.
+    pub ts_ms: i64,
+    /// When swipewatch received it, epoch milliseconds.
+    pub arrival_ms: i64,
+    /// Per-terminal sequence number, when sent.
+    pub seq: Option<u64>,
+    /// What the terminal reported.
+    pub status: TxnStatus,
+    /// Normalized class from the response-code tables.
+    pub class: OutcomeClass,
+    /// Raw response code, kept beside the class.
+    pub rc: Option<RespCode>,
+    /// Who produced `rc`.
+    pub rc_source: Option<RcSource>,
+    /// Local terminal error, when there was no host answer.
+    pub term_error: Option<TermError>,
+    /// Host round trip.
+    pub latency_ms: Option<u32>,
+    /// Sent late from the store-and-forward queue.
+    pub saf: bool,
+    /// Signal strength, when reported.
+    pub rssi_dbm: Option<i16>,
+    /// Amount in minor units of `currency`.
+    pub amount_minor: Option<u64>,
+    /// ISO 4217 alphabetic currency code.
+    pub currency: Option<[u8; 3]>,
+    /// Dimension values (entry mode included).
+    pub dims: DimValues,
+}
+
+/// One validated heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Heartbeat {
+    /// Interned terminal id.
+    pub terminal: Sym,
+    /// Terminal clock, epoch milliseconds.
+    pub ts_ms: i64,
+    /// When swipewatch received it, epoch milliseconds.
+    pub arrival_ms: i64,
+    /// Per-terminal sequence number, when sent.
+    pub seq: Option<u64>,
+    /// Seconds since the terminal booted.
+    pub uptime_s: Option<u64>,
+    /// Battery charge, 0–100.
+    pub battery_pct: Option<u8>,
+    /// Whether the terminal can reach its host.
+    pub host_reachable: Option<bool>,
+    /// Outcomes waiting in the store-and-forward queue.
+    pub saf_queue_depth: Option<u32>,
+    /// Chip read errors since the previous heartbeat.
+    pub chip_read_err: u32,
+    /// Stripe read errors since the previous heartbeat.
+    pub swipe_err: u32,
+    /// Contactless errors since the previous heartbeat.
+    pub ctls_err: u32,
+    /// Chip-to-stripe fallbacks since the previous heartbeat.
+    pub fallback: u32,
+    /// Tamper switch triggered.
+    pub tamper: bool,
+    /// Signal strength, when reported.
+    pub rssi_dbm: Option<i16>,
+    /// Dimension values known from the heartbeat and its topic.
+    pub dims: DimValues,
+}
+
+/// Anything a terminal sends that survives validation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A transaction outcome.
+    Outcome(Outcome),
+    /// A heartbeat.
+    Heartbeat(Heartbeat),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_codes_pack_and_print_back() {
+        for raw in ["00", "5", "Z3", "a0", "000", "91"] {
+            let code = RespCode::parse(raw).expect("valid code");
+            assert_eq!(code.to_string(), raw.to_ascii_uppercase());
+            assert_eq!(RespCode::from_packed(code.packed()), Some(code));
+        }
+        assert_ne!(RespCode::parse("05"), RespCode::parse("5"));
+    }
+
+    #[test]
+    fn malformed_response_codes_are_refused() {
+        for raw in ["", "0000", "9-1", "é1", " 0"] {
+            assert_eq!(RespCode::parse(raw), None, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn terminal_errors_parse_by_name_except_other() {
+        assert_eq!(TermError::from_name("chip_read_error"), Some(TermError::ChipReadError));
+        assert_eq!(TermError::from_name("other"), None);
+        assert_eq!(TermError::from_name("printer_jam"), None);
+    }
+}

@@ -1,0 +1,29 @@
+//! Domain types shared by every swipewatch stage.
+//!
+//! This crate is deliberately small (serde and chrono only): the stage crates
+//! (ingest, engine, diagnose, alert, server) meet through these types rather
+//! than through each other's internals.
+//!
+//! * [`event`]: transaction outcomes and heartbeats as they look after
+//!   validation, compact and free of heap strings so the hot path stays cheap.
+//! * [`dims`] and [`intern`]: the dimensions an outcome is sliced by and the
+//!   interned values they take, so counters are keyed by integers.
+//! * [`taxonomy`]: the outcome classes and the per-source response-code tables
+//!   that map raw ISO 8583 / scheme codes onto them.
+//! * [`cause`]: the sides an incident can be blamed on, with their runbooks.
+
+pub mod cause;
+pub mod dims;
+pub mod event;
+pub mod intern;
+pub mod reject;
+pub mod taxonomy;
+
+pub use cause::Cause;
+pub use dims::{Dim, DimValues};
+pub use event::{
+    EntryMode, Event, Heartbeat, NetType, Outcome, RcSource, RespCode, TermError, TxnStatus,
+};
+pub use intern::{Interner, Sym, Symbols};
+pub use reject::RejectReason;
+pub use taxonomy::{Classified, CodeTable, OutcomeClass, Taxonomy, TaxonomyError};

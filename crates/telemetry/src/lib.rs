@@ -1,0 +1,164 @@
+//! Every Prometheus metric swipewatch exports, defined in one place.
+//!
+//! Names follow `swipewatch_<what>_<unit>[_total]`. Label values come only
+//! from closed enums of the model crate, so cardinality is fixed at startup;
+//! a terminal or merchant id is never a label (top-N lists belong to the API).
+//! Children for every label value are created up front: the hot path
+//! increments a pre-resolved counter and never formats or hashes a label.
+
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use swipewatch_model::RejectReason;
+
+/// What an ingested MQTT message or event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Transaction outcome.
+    Outcome,
+    /// Heartbeat.
+    Heartbeat,
+}
+
+impl EventKind {
+    fn name(self) -> &'static str {
+        match self {
+            EventKind::Outcome => "outcome",
+            EventKind::Heartbeat => "heartbeat",
+        }
+    }
+}
+
+/// Ingest-stage metrics.
+#[derive(Clone)]
+pub struct IngestMetrics {
+    messages: [IntCounter; 2],
+    accepted: [IntCounter; 2],
+    rejected: Vec<IntCounter>,
+    /// Payload bytes received.
+    pub bytes: IntCounter,
+    /// Accepted outcomes whose response code or terminal error no table knew.
+    pub unknown_codes: IntCounter,
+    /// 1 while the broker connection is up.
+    pub connected: IntGauge,
+    /// Connection errors followed by a reconnect attempt.
+    pub reconnects: IntCounter,
+}
+
+impl IngestMetrics {
+    /// MQTT messages received on topics of `kind`.
+    pub fn messages(&self, kind: EventKind) -> &IntCounter {
+        &self.messages[kind as usize]
+    }
+
+    /// Events of `kind` accepted.
+    pub fn accepted(&self, kind: EventKind) -> &IntCounter {
+        &self.accepted[kind as usize]
+    }
+
+    /// Messages (or batch elements) rejected for `reason`.
+    pub fn rejected(&self, reason: RejectReason) -> &IntCounter {
+        &self.rejected[reason.index()]
+    }
+}
+
+/// The registry and every metric in it.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Ingest-stage metrics.
+    pub ingest: IngestMetrics,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let by_kind = |name: &str, help: &str| {
+            let vec = IntCounterVec::new(Opts::new(name, help), &["kind"]).expect("valid metric");
+            registry.register(Box::new(vec.clone())).expect("unique metric");
+            [EventKind::Outcome, EventKind::Heartbeat].map(|k| vec.with_label_values(&[k.name()]))
+        };
+        let messages = by_kind(
+            "swipewatch_ingest_messages_total",
+            "MQTT messages received, by the kind of topic they arrived on.",
+        );
+        let accepted = by_kind(
+            "swipewatch_ingest_accepted_total",
+            "Events accepted after decoding, validation and dedup.",
+        );
+        let rejected_vec = IntCounterVec::new(
+            Opts::new(
+                "swipewatch_ingest_rejected_total",
+                "Messages (or elements of a JSON array) rejected, by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        registry.register(Box::new(rejected_vec.clone())).expect("unique metric");
+        let rejected = RejectReason::ALL
+            .iter()
+            .map(|r| rejected_vec.with_label_values(&[r.name()]))
+            .collect();
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
+            c
+        };
+        let bytes = counter("swipewatch_ingest_bytes_total", "MQTT payload bytes received.");
+        let unknown_codes = counter(
+            "swipewatch_ingest_unknown_codes_total",
+            "Accepted outcomes whose response code or terminal error no code table knew (class unknown).",
+        );
+        let reconnects = counter(
+            "swipewatch_mqtt_reconnects_total",
+            "Broker connection errors followed by a reconnect attempt.",
+        );
+        let connected = IntGauge::new("swipewatch_mqtt_connected", "1 while the broker connection is up.")
+            .expect("valid metric");
+        registry.register(Box::new(connected.clone())).expect("unique metric");
+        Metrics {
+            registry,
+            ingest: IngestMetrics {
+                messages,
+                accepted,
+                rejected,
+                bytes,
+                unknown_codes,
+                connected,
+                reconnects,
+            },
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed families.
+        if TextEncoder::new().encode(&self.registry.gather(), &mut buf).is_err() {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reject_reason_is_exported_from_the_start() {
+        let m = Metrics::new();
+        m.ingest.rejected(RejectReason::Duplicate).inc();
+        let text = m.encode();
+        for r in RejectReason::ALL {
+            assert!(text.contains(&format!("swipewatch_ingest_rejected_total{{reason=\"{}\"}}", r.name())), "{r}");
+        }
+        assert!(text.contains("swipewatch_ingest_rejected_total{reason=\"duplicate\"} 1"));
+        assert!(text.contains("swipewatch_mqtt_connected 0"));
+    }
+}

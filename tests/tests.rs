@@ -1,1 +1,7 @@
+//! Integration tests: the real `swipewatch` binary against real servers
+//! (Mosquitto over TCP), each started on a free loopback port with a
+//! temporary data dir, bounded in time, and stopped at the end.
 
+mod cli;
+mod ingest;
+mod support;

@@ -7,8 +7,14 @@ use swipewatch_model::{CodeTable, Taxonomy};
 /// The tables shipped in `config/codes/`, compiled in so the service runs
 /// without any file.
 const BUILTIN: [(&str, &str); 2] = [
-    ("iso8583.toml", include_str!("../../../config/codes/iso8583.toml")),
-    ("unionpay.toml", include_str!("../../../config/codes/unionpay.toml")),
+    (
+        "iso8583.toml",
+        include_str!("../../../config/codes/iso8583.toml"),
+    ),
+    (
+        "unionpay.toml",
+        include_str!("../../../config/codes/unionpay.toml"),
+    ),
 ];
 
 /// The built-in taxonomy.
@@ -17,7 +23,9 @@ pub fn builtin_code_tables() -> Taxonomy {
         .iter()
         .map(|(name, text)| parse(name, text))
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|t| Taxonomy::new(t).map_err(|e| ConfigError::invalid("codes.tables", e.to_string())));
+        .and_then(|t| {
+            Taxonomy::new(t).map_err(|e| ConfigError::invalid("codes.tables", e.to_string()))
+        });
     match tables {
         Ok(t) => t,
         // The built-in tables are checked by this crate's tests; a broken one
@@ -42,7 +50,8 @@ pub fn load_code_tables(paths: &[PathBuf]) -> Result<Taxonomy, ConfigError> {
 }
 
 fn parse(key: &str, text: &str) -> Result<CodeTable, ConfigError> {
-    toml::from_str(text).map_err(|e: toml::de::Error| ConfigError::invalid(key, e.message().replace('\n', " ")))
+    toml::from_str(text)
+        .map_err(|e: toml::de::Error| ConfigError::invalid(key, e.message().replace('\n', " ")))
 }
 
 #[cfg(test)]
@@ -51,7 +60,14 @@ mod tests {
     use swipewatch_model::{OutcomeClass, RespCode, TxnStatus};
 
     fn class(t: &Taxonomy, scheme: &str, rc: &str) -> OutcomeClass {
-        t.classify(Some(scheme), TxnStatus::Declined, RespCode::parse(rc), None, None).class
+        t.classify(
+            Some(scheme),
+            TxnStatus::Declined,
+            RespCode::parse(rc),
+            None,
+            None,
+        )
+        .class
     }
 
     #[test]
@@ -88,6 +104,9 @@ mod tests {
     #[test]
     fn a_missing_table_file_names_its_key() {
         let e = load_code_tables(&[PathBuf::from("/nope.toml")]).expect_err("missing");
-        assert!(e.to_string().starts_with("config key `codes.tables[0]`"), "{e}");
+        assert!(
+            e.to_string().starts_with("config key `codes.tables[0]`"),
+            "{e}"
+        );
     }
 }

@@ -57,10 +57,13 @@ pub(crate) fn load_with(
             apply_override(&mut table, path, &value)?;
         }
     }
-    let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|e| {
+    let mut config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
-            ConfigError::invalid(if key == "." { "<root>".into() } else { key }, e.into_inner().to_string())
+            // The deserializer appends "in `key`" on a second line; the key is already named.
+            let message = e.into_inner().to_string();
+            let first = message.lines().next().unwrap_or_default().to_string();
+            ConfigError::invalid(if key == "." { "<root>".into() } else { key }, first)
         })?;
     config.resolve_paths(base_dir);
     if username.is_some() {
@@ -106,7 +109,10 @@ fn apply_override(table: &mut toml::Table, path: &str, raw: &str) -> Result<(), 
 
 fn read_secret(path: &Path) -> Result<Secret, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::invalid("mqtt.password_file", format!("cannot read {}: {e}", path.display()))
+        ConfigError::invalid(
+            "mqtt.password_file",
+            format!("cannot read {}: {e}", path.display()),
+        )
     })?;
     Ok(Secret(text.lines().next().unwrap_or("").to_string()))
 }
@@ -118,7 +124,12 @@ mod tests {
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        load_with(text, "test.toml", Path::new("."), env.collect::<Vec<_>>().into_iter())
+        load_with(
+            text,
+            "test.toml",
+            Path::new("."),
+            env.collect::<Vec<_>>().into_iter(),
+        )
     }
 
     #[test]
@@ -147,8 +158,14 @@ mod tests {
 
     #[test]
     fn credentials_come_from_the_environment_and_are_redacted() {
-        let c = load("", &[("SWIPEWATCH_MQTT_USERNAME", "ops"), ("SWIPEWATCH_MQTT_PASSWORD", "hunter2")])
-            .expect("valid");
+        let c = load(
+            "",
+            &[
+                ("SWIPEWATCH_MQTT_USERNAME", "ops"),
+                ("SWIPEWATCH_MQTT_PASSWORD", "hunter2"),
+            ],
+        )
+        .expect("valid");
         assert_eq!(c.mqtt.username.as_deref(), Some("ops"));
         assert!(!format!("{c:?}").contains("hunter2"));
     }
@@ -165,7 +182,10 @@ mod tests {
         let e = load("[ingest]\nqos = \"high\"\n", &[]).expect_err("bad type");
         assert!(e.to_string().starts_with("config key `ingest.qos`"), "{e}");
         let e = load("[mqtt]\nkeep_alive = \"soon\"\n", &[]).expect_err("bad duration");
-        assert!(e.to_string().starts_with("config key `mqtt.keep_alive`"), "{e}");
+        assert!(
+            e.to_string().starts_with("config key `mqtt.keep_alive`"),
+            "{e}"
+        );
     }
 
     #[test]

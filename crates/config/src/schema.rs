@@ -111,7 +111,9 @@ impl BrokerUrl {
         };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains('/') || rest.contains('@') {
-            return Err("only host and port are allowed (credentials come from the environment)".into());
+            return Err(
+                "only host and port are allowed (credentials come from the environment)".into(),
+            );
         }
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let (h, after) = v6

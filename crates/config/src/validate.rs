@@ -20,9 +20,14 @@ impl Config {
             }
         };
         let m = &mut self.mqtt;
-        for p in [&mut m.ca_file, &mut m.client_cert_file, &mut m.client_key_file, &mut m.password_file]
-            .into_iter()
-            .flatten()
+        for p in [
+            &mut m.ca_file,
+            &mut m.client_cert_file,
+            &mut m.client_key_file,
+            &mut m.password_file,
+        ]
+        .into_iter()
+        .flatten()
         {
             fix(p);
         }
@@ -34,12 +39,23 @@ impl Config {
         let m = &self.mqtt;
         let url = BrokerUrl::parse(&m.url).map_err(|e| ConfigError::invalid("mqtt.url", e))?;
         if m.client_id.is_empty() || m.client_id.starts_with(' ') || m.client_id.len() > 128 {
-            return Err(ConfigError::invalid("mqtt.client_id", "must be 1-128 characters and not start with a space"));
+            return Err(ConfigError::invalid(
+                "mqtt.client_id",
+                "must be 1-128 characters and not start with a space",
+            ));
         }
         if m.client_id.contains(['+', '#', '/']) {
-            return Err(ConfigError::invalid("mqtt.client_id", "must not contain '+', '#' or '/'"));
+            return Err(ConfigError::invalid(
+                "mqtt.client_id",
+                "must not contain '+', '#' or '/'",
+            ));
         }
-        range_duration("mqtt.keep_alive", m.keep_alive, Duration::from_secs(5), Duration::from_secs(65_535))?;
+        range_duration(
+            "mqtt.keep_alive",
+            m.keep_alive,
+            Duration::from_secs(5),
+            Duration::from_secs(65_535),
+        )?;
         if m.inflight == 0 {
             return Err(ConfigError::invalid("mqtt.inflight", "must be at least 1"));
         }
@@ -49,9 +65,17 @@ impl Config {
                 "must exceed ingest.max_payload_bytes by at least 1 KiB so oversized payloads are counted, not fatal",
             ));
         }
-        range_duration("mqtt.reconnect_initial", m.reconnect_initial, Duration::from_millis(10), Duration::from_secs(60))?;
+        range_duration(
+            "mqtt.reconnect_initial",
+            m.reconnect_initial,
+            Duration::from_millis(10),
+            Duration::from_secs(60),
+        )?;
         if m.reconnect_max < m.reconnect_initial || m.reconnect_max > Duration::from_secs(600) {
-            return Err(ConfigError::invalid("mqtt.reconnect_max", "must be between reconnect_initial and 10m"));
+            return Err(ConfigError::invalid(
+                "mqtt.reconnect_max",
+                "must be between reconnect_initial and 10m",
+            ));
         }
         let tls_files = [
             ("mqtt.ca_file", &m.ca_file),
@@ -61,45 +85,99 @@ impl Config {
         for (key, file) in tls_files {
             if let Some(f) = file {
                 if !url.tls {
-                    return Err(ConfigError::invalid(key, "is only used with an mqtts:// url"));
+                    return Err(ConfigError::invalid(
+                        key,
+                        "is only used with an mqtts:// url",
+                    ));
                 }
                 if !f.is_file() {
-                    return Err(ConfigError::invalid(key, format!("{} is not a readable file", f.display())));
+                    return Err(ConfigError::invalid(
+                        key,
+                        format!("{} is not a readable file", f.display()),
+                    ));
                 }
             }
         }
         if m.client_cert_file.is_some() != m.client_key_file.is_some() {
-            return Err(ConfigError::invalid("mqtt.client_key_file", "client_cert_file and client_key_file go together"));
+            return Err(ConfigError::invalid(
+                "mqtt.client_key_file",
+                "client_cert_file and client_key_file go together",
+            ));
         }
         if m.password.is_some() && m.username.is_none() {
-            return Err(ConfigError::invalid("mqtt.username", "a password is set but no username"));
+            return Err(ConfigError::invalid(
+                "mqtt.username",
+                "a password is set but no username",
+            ));
         }
 
         let i = &self.ingest;
         if i.topics.is_empty() {
-            return Err(ConfigError::invalid("ingest.topics", "at least one topic is needed"));
+            return Err(ConfigError::invalid(
+                "ingest.topics",
+                "at least one topic is needed",
+            ));
         }
         for (n, t) in i.topics.iter().enumerate() {
-            check_template(&t.template).map_err(|e| ConfigError::invalid(format!("ingest.topics[{n}].template"), e))?;
+            check_template(&t.template)
+                .map_err(|e| ConfigError::invalid(format!("ingest.topics[{n}].template"), e))?;
         }
         if i.qos > 2 {
             return Err(ConfigError::invalid("ingest.qos", "must be 0, 1 or 2"));
         }
         for (key, v, lo, hi) in [
-            ("ingest.max_payload_bytes", i.max_payload_bytes, 256, 64 << 20),
-            ("ingest.max_batch_elements", i.max_batch_elements, 1, 100_000),
-            ("ingest.raw_channel_capacity", i.raw_channel_capacity, 1, 1 << 20),
+            (
+                "ingest.max_payload_bytes",
+                i.max_payload_bytes,
+                256,
+                64 << 20,
+            ),
+            (
+                "ingest.max_batch_elements",
+                i.max_batch_elements,
+                1,
+                100_000,
+            ),
+            (
+                "ingest.raw_channel_capacity",
+                i.raw_channel_capacity,
+                1,
+                1 << 20,
+            ),
             ("ingest.batch_max_events", i.batch_max_events, 1, 1 << 20),
-            ("ingest.batch_channel_capacity", i.batch_channel_capacity, 1, 1 << 16),
+            (
+                "ingest.batch_channel_capacity",
+                i.batch_channel_capacity,
+                1,
+                1 << 16,
+            ),
             ("ingest.dedup_capacity", i.dedup_capacity, 1024, 1 << 30),
         ] {
             if !(lo..=hi).contains(&v) {
-                return Err(ConfigError::invalid(key, format!("{v} is outside {lo}..={hi}")));
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("{v} is outside {lo}..={hi}"),
+                ));
             }
         }
-        range_duration("ingest.max_event_age", i.max_event_age, Duration::from_secs(60), Duration::from_secs(366 * 86_400))?;
-        range_duration("ingest.max_event_lead", i.max_event_lead, Duration::from_secs(1), Duration::from_secs(30 * 86_400))?;
-        range_duration("ingest.reject_log_interval", i.reject_log_interval, Duration::from_millis(100), Duration::from_secs(3600))?;
+        range_duration(
+            "ingest.max_event_age",
+            i.max_event_age,
+            Duration::from_secs(60),
+            Duration::from_secs(366 * 86_400),
+        )?;
+        range_duration(
+            "ingest.max_event_lead",
+            i.max_event_lead,
+            Duration::from_secs(1),
+            Duration::from_secs(30 * 86_400),
+        )?;
+        range_duration(
+            "ingest.reject_log_interval",
+            i.reject_log_interval,
+            Duration::from_millis(100),
+            Duration::from_secs(3600),
+        )?;
 
         load_code_tables(&self.codes.tables)?;
         Ok(())
@@ -131,12 +209,16 @@ pub fn check_template(template: &str) -> Result<(), String> {
     let mut seen = Vec::new();
     for level in template.split('/') {
         if level.contains(['+', '#']) {
-            return Err(format!("level '{level}' uses a wildcard; use a {{placeholder}} instead"));
+            return Err(format!(
+                "level '{level}' uses a wildcard; use a {{placeholder}} instead"
+            ));
         }
         match level.strip_prefix('{').and_then(|l| l.strip_suffix('}')) {
             Some(name) => {
                 if name != TERMINAL_PLACEHOLDER && Dim::from_name(name).is_none() {
-                    return Err(format!("placeholder '{{{name}}}' is neither `terminal` nor a dimension"));
+                    return Err(format!(
+                        "placeholder '{{{name}}}' is neither `terminal` nor a dimension"
+                    ));
                 }
                 if seen.contains(&name) {
                     return Err(format!("placeholder '{{{name}}}' appears twice"));
@@ -144,7 +226,9 @@ pub fn check_template(template: &str) -> Result<(), String> {
                 seen.push(name);
             }
             None if level.contains(['{', '}']) => {
-                return Err(format!("level '{level}': a placeholder must be a whole level"));
+                return Err(format!(
+                    "level '{level}': a placeholder must be a whole level"
+                ));
             }
             None => {}
         }
@@ -166,7 +250,9 @@ mod tests {
     #[test]
     fn values_that_would_panic_rumqttc_are_refused_with_their_key() {
         assert!(problem("[mqtt]\ninflight = 0").starts_with("config key `mqtt.inflight`"));
-        assert!(problem("[mqtt]\nkeep_alive = \"500ms\"").starts_with("config key `mqtt.keep_alive`"));
+        assert!(
+            problem("[mqtt]\nkeep_alive = \"500ms\"").starts_with("config key `mqtt.keep_alive`")
+        );
         assert!(problem("[mqtt]\nclient_id = \"\"").starts_with("config key `mqtt.client_id`"));
     }
 
@@ -180,7 +266,10 @@ mod tests {
     #[test]
     fn tls_files_need_mqtts_and_must_exist() {
         assert!(problem("[mqtt]\nca_file = \"/etc/hostname\"").contains("mqtts"));
-        assert!(problem("[mqtt]\nurl = \"mqtts://x\"\nca_file = \"/nope.pem\"").contains("not a readable file"));
+        assert!(
+            problem("[mqtt]\nurl = \"mqtts://x\"\nca_file = \"/nope.pem\"")
+                .contains("not a readable file")
+        );
     }
 
     #[test]
@@ -190,13 +279,18 @@ mod tests {
         assert!(check_template("dt/{colour}/txn").is_err());
         assert!(check_template("dt/x{region}/txn").is_err());
         assert!(check_template("dt/{region}/{region}").is_err());
-        assert!(problem("[[ingest.topics]]\ntemplate = \"a/#\"\nkind = \"txn\"")
-            .starts_with("config key `ingest.topics[0].template`"));
+        assert!(
+            problem("[[ingest.topics]]\ntemplate = \"a/#\"\nkind = \"txn\"")
+                .starts_with("config key `ingest.topics[0].template`")
+        );
     }
 
     #[test]
     fn broker_url_defaults_ports_by_scheme() {
         assert_eq!(BrokerUrl::parse("mqtts://b").map(|u| u.port), Ok(8883));
-        assert_eq!(BrokerUrl::parse("mqtt://[::1]:1884").map(|u| (u.host, u.port)), Ok(("::1".into(), 1884)));
+        assert_eq!(
+            BrokerUrl::parse("mqtt://[::1]:1884").map(|u| (u.host, u.port)),
+            Ok(("::1".into(), 1884))
+        );
     }
 }

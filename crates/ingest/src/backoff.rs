@@ -53,7 +53,10 @@ mod tests {
         assert!(d[0] >= Duration::from_millis(50) && d[0] <= Duration::from_millis(100));
         assert!(d[3] >= Duration::from_millis(400));
         assert!(d.iter().all(|x| *x <= Duration::from_secs(2)));
-        assert!(d[9] >= Duration::from_secs(1), "capped bound is reached, jitter keeps the upper half");
+        assert!(
+            d[9] >= Duration::from_secs(1),
+            "capped bound is reached, jitter keeps the upper half"
+        );
     }
 
     #[test]

@@ -61,9 +61,18 @@ pub struct Decoder {
 
 impl Decoder {
     /// A decoder for the topics and limits of `config`.
-    pub fn new(config: &IngestConfig, taxonomy: Taxonomy, symbols: SharedSymbols, metrics: IngestMetrics) -> Decoder {
+    pub fn new(
+        config: &IngestConfig,
+        taxonomy: Taxonomy,
+        symbols: SharedSymbols,
+        metrics: IngestMetrics,
+    ) -> Decoder {
         Decoder {
-            templates: config.topics.iter().map(|t| TopicTemplate::parse(&t.template, t.kind)).collect(),
+            templates: config
+                .topics
+                .iter()
+                .map(|t| TopicTemplate::parse(&t.template, t.kind))
+                .collect(),
             taxonomy,
             symbols,
             dedup: Dedup::new(config.dedup_capacity),
@@ -84,9 +93,27 @@ impl Decoder {
     /// Decodes one message of `len` bytes (its payload may already have been
     /// dropped by the caller if `len` is over the limit), appending accepted
     /// events to `out`.
-    pub fn decode(&mut self, topic: &str, payload: &[u8], len: usize, arrival_ms: i64, out: &mut Vec<Event>) {
-        let Some(t) = self.templates.iter().position(|t| t.captures(topic, |_, _| {})) else {
-            self.rejected(reject(RejectReason::BadType, "topic matches no configured template"), topic, arrival_ms);
+    pub fn decode(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        len: usize,
+        arrival_ms: i64,
+        out: &mut Vec<Event>,
+    ) {
+        let Some(t) = self
+            .templates
+            .iter()
+            .position(|t| t.captures(topic, |_, _| {}))
+        else {
+            self.rejected(
+                reject(
+                    RejectReason::BadType,
+                    "topic matches no configured template",
+                ),
+                topic,
+                arrival_ms,
+            );
             return;
         };
         let kind = match self.templates[t].kind() {
@@ -116,8 +143,12 @@ impl Decoder {
         });
         for element in elements {
             let result = match kind {
-                EventKind::Outcome => self.outcome(element, &topic_slots, arrival_ms).map(Event::Outcome),
-                EventKind::Heartbeat => self.heartbeat(element, &topic_slots, arrival_ms).map(Event::Heartbeat),
+                EventKind::Outcome => self
+                    .outcome(element, &topic_slots, arrival_ms)
+                    .map(Event::Outcome),
+                EventKind::Heartbeat => self
+                    .heartbeat(element, &topic_slots, arrival_ms)
+                    .map(Event::Heartbeat),
             };
             match result {
                 Ok(event) => {
@@ -131,7 +162,10 @@ impl Decoder {
 
     fn check_message(&self, topic: &str, payload: &[u8], len: usize) -> Result<(), Rejection> {
         if len > self.max_payload_bytes || payload.len() > self.max_payload_bytes {
-            return Err(reject(RejectReason::TooLarge, format!("payload of {len} bytes")));
+            return Err(reject(
+                RejectReason::TooLarge,
+                format!("payload of {len} bytes"),
+            ));
         }
         if contains_card_number(payload) || contains_card_number(topic.as_bytes()) {
             return Err(reject(RejectReason::CardNumberPresent, "payload withheld"));
@@ -151,17 +185,29 @@ impl Decoder {
         }
     }
 
-    fn outcome(&mut self, element: &str, topic: &[Option<&str>], arrival_ms: i64) -> Result<Outcome, Rejection> {
+    fn outcome(
+        &mut self,
+        element: &str,
+        topic: &[Option<&str>],
+        arrival_ms: i64,
+    ) -> Result<Outcome, Rejection> {
         let raw: RawOutcome = parse(element)?;
         let event_id = required(raw.event_id.as_deref(), "event_id")?;
         check_len(event_id, MAX_ID_BYTES, "event_id")?;
-        let status = raw.outcome.ok_or_else(|| reject(RejectReason::MissingField, "outcome"))?;
+        let status = raw
+            .outcome
+            .ok_or_else(|| reject(RejectReason::MissingField, "outcome"))?;
         let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
         let rc = match raw.rc.as_deref() {
-            Some(rc) => Some(RespCode::parse(rc).ok_or_else(|| reject(RejectReason::BadType, "rc"))?),
+            Some(rc) => {
+                Some(RespCode::parse(rc).ok_or_else(|| reject(RejectReason::BadType, "rc"))?)
+            }
             None => None,
         };
-        let term_error = raw.term_error.as_deref().map(|e| TermError::from_name(e).unwrap_or(TermError::Other));
+        let term_error = raw
+            .term_error
+            .as_deref()
+            .map(|e| TermError::from_name(e).unwrap_or(TermError::Other));
         let currency = match raw.currency.as_deref() {
             Some(c) => Some(currency(c)?),
             None => None,
@@ -172,7 +218,9 @@ impl Decoder {
             }
         }
         let rssi_dbm = rssi(raw.net.as_ref())?;
-        let classified = self.taxonomy.classify(raw.scheme.as_deref(), status, rc, raw.rc_source, term_error);
+        let classified =
+            self.taxonomy
+                .classify(raw.scheme.as_deref(), status, rc, raw.rc_source, term_error);
 
         let fp = fingerprint(event_id);
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
@@ -235,7 +283,12 @@ impl Decoder {
         })
     }
 
-    fn heartbeat(&mut self, element: &str, topic: &[Option<&str>], arrival_ms: i64) -> Result<Heartbeat, Rejection> {
+    fn heartbeat(
+        &mut self,
+        element: &str,
+        topic: &[Option<&str>],
+        arrival_ms: i64,
+    ) -> Result<Heartbeat, Rejection> {
         let raw: RawHeartbeat = parse(element)?;
         let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
         if raw.battery_pct.is_some_and(|b| b > 100) {
@@ -243,7 +296,10 @@ impl Decoder {
         }
         let rssi_dbm = rssi(raw.net.as_ref())?;
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
-        let terminal_id = required(raw.terminal_id.as_deref().or(topic[Dim::COUNT]), "terminal_id")?;
+        let terminal_id = required(
+            raw.terminal_id.as_deref().or(topic[Dim::COUNT]),
+            "terminal_id",
+        )?;
         check_len(terminal_id, MAX_ID_BYTES, "terminal_id")?;
         let net = raw.net.as_ref();
         let sw: Option<&RawSw> = raw.sw.as_ref();
@@ -284,13 +340,18 @@ impl Decoder {
     fn timestamp(&self, ts: Option<RawTs>, arrival_ms: i64) -> Result<i64, Rejection> {
         match ts {
             None => Err(reject(RejectReason::MissingField, "ts")),
-            Some(RawTs::Invalid) => Err(reject(RejectReason::BadTimestamp, "ts is not epoch ms or RFC 3339")),
-            Some(RawTs::Ms(ms)) if ms < arrival_ms - self.max_age_ms => {
-                Err(reject(RejectReason::BadTimestamp, "ts is older than ingest.max_event_age"))
-            }
-            Some(RawTs::Ms(ms)) if ms > arrival_ms + self.max_lead_ms => {
-                Err(reject(RejectReason::BadTimestamp, "ts is further ahead than ingest.max_event_lead"))
-            }
+            Some(RawTs::Invalid) => Err(reject(
+                RejectReason::BadTimestamp,
+                "ts is not epoch ms or RFC 3339",
+            )),
+            Some(RawTs::Ms(ms)) if ms < arrival_ms - self.max_age_ms => Err(reject(
+                RejectReason::BadTimestamp,
+                "ts is older than ingest.max_event_age",
+            )),
+            Some(RawTs::Ms(ms)) if ms > arrival_ms + self.max_lead_ms => Err(reject(
+                RejectReason::BadTimestamp,
+                "ts is further ahead than ingest.max_event_lead",
+            )),
             Some(RawTs::Ms(ms)) => Ok(ms),
         }
     }
@@ -298,23 +359,34 @@ impl Decoder {
 
 /// The elements of a payload: the object itself, or the objects of an array.
 fn split_elements(payload: &[u8], max_elements: usize) -> Result<Vec<&str>, Rejection> {
-    let text = std::str::from_utf8(payload).map_err(|_| reject(RejectReason::MalformedJson, "payload is not UTF-8"))?;
+    let text = std::str::from_utf8(payload)
+        .map_err(|_| reject(RejectReason::MalformedJson, "payload is not UTF-8"))?;
     match text.trim_start().as_bytes().first() {
         Some(b'{') => Ok(vec![text]),
         Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| reject(RejectReason::MalformedJson, e.to_string()))?;
+            let items: Vec<&RawValue> = serde_json::from_str(text)
+                .map_err(|e| reject(RejectReason::MalformedJson, e.to_string()))?;
             if items.len() > max_elements {
-                return Err(reject(RejectReason::TooLarge, format!("array of {} elements", items.len())));
+                return Err(reject(
+                    RejectReason::TooLarge,
+                    format!("array of {} elements", items.len()),
+                ));
             }
             Ok(items.into_iter().map(RawValue::get).collect())
         }
-        _ => Err(reject(RejectReason::MalformedJson, "payload is neither an object nor an array")),
+        _ => Err(reject(
+            RejectReason::MalformedJson,
+            "payload is neither an object nor an array",
+        )),
     }
 }
 
 fn parse<'a, T: serde::Deserialize<'a>>(element: &'a str) -> Result<T, Rejection> {
     if !element.trim_start().starts_with('{') {
-        return Err(reject(RejectReason::MalformedJson, "array element is not an object"));
+        return Err(reject(
+            RejectReason::MalformedJson,
+            "array element is not an object",
+        ));
     }
     serde_json::from_str(element).map_err(|e| {
         let reason = match e.classify() {
@@ -335,23 +407,31 @@ fn required<'a>(v: Option<&'a str>, field: &str) -> Result<&'a str, Rejection> {
 
 fn check_len(v: &str, max: usize, field: &str) -> Result<(), Rejection> {
     if v.len() > max {
-        return Err(reject(RejectReason::BadType, format!("{field} longer than {max} bytes")));
+        return Err(reject(
+            RejectReason::BadType,
+            format!("{field} longer than {max} bytes"),
+        ));
     }
     Ok(())
 }
 
 fn currency(c: &str) -> Result<[u8; 3], Rejection> {
     match c.as_bytes() {
-        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => {
-            Ok([a.to_ascii_uppercase(), b.to_ascii_uppercase(), d.to_ascii_uppercase()])
-        }
+        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => Ok([
+            a.to_ascii_uppercase(),
+            b.to_ascii_uppercase(),
+            d.to_ascii_uppercase(),
+        ]),
         _ => Err(reject(RejectReason::BadType, "currency must be 3 letters")),
     }
 }
 
 fn rssi(net: Option<&RawNet>) -> Result<Option<i16>, Rejection> {
     match net.and_then(|n| n.rssi_dbm) {
-        Some(v) if !(-150..=0).contains(&v) => Err(reject(RejectReason::BadType, "net.rssi_dbm outside -150..=0")),
+        Some(v) if !(-150..=0).contains(&v) => Err(reject(
+            RejectReason::BadType,
+            "net.rssi_dbm outside -150..=0",
+        )),
         v => Ok(v),
     }
 }
@@ -365,11 +445,19 @@ fn cell_text<'a>(net: Option<&'a RawNet>) -> Str<'a> {
 }
 
 /// Interns payload values, falling back to topic levels for absent ones.
-fn fill_dims(symbols: &mut Symbols, dims: &mut DimValues, values: &[(Dim, Option<&str>)], topic: &[Option<&str>]) -> Result<(), Rejection> {
+fn fill_dims(
+    symbols: &mut Symbols,
+    dims: &mut DimValues,
+    values: &[(Dim, Option<&str>)],
+    topic: &[Option<&str>],
+) -> Result<(), Rejection> {
     for &(dim, v) in values {
         if let Some(v) = v.filter(|v| !v.is_empty()).or(topic[dim.index()]) {
             if v.len() > MAX_VALUE_BYTES {
-                return Err(reject(RejectReason::BadType, format!("{dim} longer than {MAX_VALUE_BYTES} bytes")));
+                return Err(reject(
+                    RejectReason::BadType,
+                    format!("{dim} longer than {MAX_VALUE_BYTES} bytes"),
+                ));
             }
             dims.set(dim, symbols.dim_mut(dim).intern(v));
         }

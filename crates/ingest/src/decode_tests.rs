@@ -16,7 +16,12 @@ struct Fixture {
 fn fixture() -> Fixture {
     let metrics = Metrics::new();
     let config = IngestConfig::default();
-    let decoder = Decoder::new(&config, swipewatch_config::builtin_code_tables(), SharedSymbols::default(), metrics.ingest.clone());
+    let decoder = Decoder::new(
+        &config,
+        swipewatch_config::builtin_code_tables(),
+        SharedSymbols::default(),
+        metrics.ingest.clone(),
+    );
     Fixture {
         decoder,
         metrics,
@@ -26,7 +31,8 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn feed(&mut self, topic: &str, payload: &str) {
-        self.decoder.decode(topic, payload.as_bytes(), payload.len(), NOW, &mut self.out);
+        self.decoder
+            .decode(topic, payload.as_bytes(), payload.len(), NOW, &mut self.out);
     }
     fn rejected(&self, r: RejectReason) -> u64 {
         self.metrics.ingest.rejected(r).get()
@@ -76,14 +82,21 @@ fn a_valid_outcome_is_accepted_with_its_dimensions() {
 #[test]
 fn rfc3339_timestamps_are_accepted() {
     let mut f = fixture();
-    f.feed(TOPIC, r#"{"event_id":"a","ts":"2026-11-18T11:06:40.000Z","outcome":"approved"}"#);
+    f.feed(
+        TOPIC,
+        r#"{"event_id":"a","ts":"2026-11-18T11:06:40.000Z","outcome":"approved"}"#,
+    );
     assert_eq!(f.only_outcome().ts_ms, 1_795_000_000_000);
 }
 
 #[test]
 fn a_json_array_is_counted_element_by_element() {
     let mut f = fixture();
-    let payload = format!("[{},{},{{\"event_id\":\"e-3\"}},7]", outcome("e-1"), outcome("e-2"));
+    let payload = format!(
+        "[{},{},{{\"event_id\":\"e-3\"}},7]",
+        outcome("e-1"),
+        outcome("e-2")
+    );
     f.feed(TOPIC, &payload);
     assert_eq!(f.out.len(), 2);
     assert_eq!(f.accepted(), 2);
@@ -98,23 +111,63 @@ fn each_kind_of_bad_input_is_counted_under_its_reason() {
     let cases: &[(&str, RejectReason)] = &[
         ("{\"event_id\":", RejectReason::MalformedJson),
         ("\"just a string\"", RejectReason::MalformedJson),
-        (r#"{"terminal_id":"T","ts":1,"outcome":"approved"}"#, RejectReason::MissingField),
-        (r#"{"event_id":"x1","ts":1795000000000}"#, RejectReason::MissingField),
-        (r#"{"event_id":"x2","outcome":"approved"}"#, RejectReason::MissingField),
-        (r#"{"event_id":"x3","ts":1795000000000,"outcome":"maybe"}"#, RejectReason::BadType),
-        (r#"{"event_id":"x4","ts":1795000000000,"outcome":"failed","latency_ms":-5}"#, RejectReason::BadType),
-        (r#"{"event_id":"x5","ts":1795000000000,"outcome":"failed","latency_ms":"12"}"#, RejectReason::BadType),
-        (r#"{"event_id":"x6","ts":1795000000000,"outcome":"failed","bin":"41"}"#, RejectReason::BadType),
-        (r#"{"event_id":"x7","ts":1795000000000,"outcome":"failed","rc":"9-1"}"#, RejectReason::BadType),
-        (r#"{"event_id":"x8","ts":0,"outcome":"approved"}"#, RejectReason::BadTimestamp),
-        (r#"{"event_id":"x9","ts":4102444800000,"outcome":"approved"}"#, RejectReason::BadTimestamp),
-        (r#"{"event_id":"xa","ts":"yesterday","outcome":"approved"}"#, RejectReason::BadTimestamp),
-        (r#"{"event_id":"xb","ts":1795000000000,"outcome":"approved","pan":"4111111111111111"}"#, RejectReason::CardNumberPresent),
+        (
+            r#"{"terminal_id":"T","ts":1,"outcome":"approved"}"#,
+            RejectReason::MissingField,
+        ),
+        (
+            r#"{"event_id":"x1","ts":1795000000000}"#,
+            RejectReason::MissingField,
+        ),
+        (
+            r#"{"event_id":"x2","outcome":"approved"}"#,
+            RejectReason::MissingField,
+        ),
+        (
+            r#"{"event_id":"x3","ts":1795000000000,"outcome":"maybe"}"#,
+            RejectReason::BadType,
+        ),
+        (
+            r#"{"event_id":"x4","ts":1795000000000,"outcome":"failed","latency_ms":-5}"#,
+            RejectReason::BadType,
+        ),
+        (
+            r#"{"event_id":"x5","ts":1795000000000,"outcome":"failed","latency_ms":"12"}"#,
+            RejectReason::BadType,
+        ),
+        (
+            r#"{"event_id":"x6","ts":1795000000000,"outcome":"failed","bin":"41"}"#,
+            RejectReason::BadType,
+        ),
+        (
+            r#"{"event_id":"x7","ts":1795000000000,"outcome":"failed","rc":"9-1"}"#,
+            RejectReason::BadType,
+        ),
+        (
+            r#"{"event_id":"x8","ts":0,"outcome":"approved"}"#,
+            RejectReason::BadTimestamp,
+        ),
+        (
+            r#"{"event_id":"x9","ts":4102444800000,"outcome":"approved"}"#,
+            RejectReason::BadTimestamp,
+        ),
+        (
+            r#"{"event_id":"xa","ts":"yesterday","outcome":"approved"}"#,
+            RejectReason::BadTimestamp,
+        ),
+        (
+            r#"{"event_id":"xb","ts":1795000000000,"outcome":"approved","pan":"4111111111111111"}"#,
+            RejectReason::CardNumberPresent,
+        ),
     ];
     for (payload, reason) in cases {
         let before = f.rejected(*reason);
         f.feed(TOPIC, payload);
-        assert_eq!(f.rejected(*reason), before + 1, "{payload} should be {reason}");
+        assert_eq!(
+            f.rejected(*reason),
+            before + 1,
+            "{payload} should be {reason}"
+        );
     }
     assert!(f.out.is_empty());
     // The stream goes on.
@@ -125,11 +178,16 @@ fn each_kind_of_bad_input_is_counted_under_its_reason() {
 #[test]
 fn oversized_payloads_and_arrays_are_too_large() {
     let mut f = fixture();
-    f.decoder.decode(TOPIC, b"", 10 * 1024 * 1024, NOW, &mut f.out);
+    f.decoder
+        .decode(TOPIC, b"", 10 * 1024 * 1024, NOW, &mut f.out);
     let many = format!("[{}]", vec![r#"{"event_id":"x"}"#; 1001].join(","));
     f.feed(TOPIC, &many);
     assert_eq!(f.rejected(RejectReason::TooLarge), 2);
-    assert_eq!(f.rejected(RejectReason::MissingField), 0, "elements of a refused array are not looked at");
+    assert_eq!(
+        f.rejected(RejectReason::MissingField),
+        0,
+        "elements of a refused array are not looked at"
+    );
 }
 
 #[test]
@@ -152,7 +210,10 @@ fn a_redelivered_event_id_is_counted_once() {
 #[test]
 fn a_rejected_message_does_not_poison_dedup() {
     let mut f = fixture();
-    f.feed(TOPIC, r#"{"event_id":"e-9","ts":"never","outcome":"approved"}"#);
+    f.feed(
+        TOPIC,
+        r#"{"event_id":"e-9","ts":"never","outcome":"approved"}"#,
+    );
     f.feed(TOPIC, &outcome("e-9"));
     assert_eq!(f.accepted(), 1);
 }
@@ -160,11 +221,20 @@ fn a_rejected_message_does_not_poison_dedup() {
 #[test]
 fn unknown_codes_are_accepted_as_unknown_and_counted() {
     let mut f = fixture();
-    f.feed(TOPIC, r#"{"event_id":"u1","ts":1795000000000,"outcome":"declined","rc":"Q7"}"#);
-    f.feed(TOPIC, r#"{"event_id":"u2","ts":1795000000000,"outcome":"failed","term_error":"printer_on_fire"}"#);
+    f.feed(
+        TOPIC,
+        r#"{"event_id":"u1","ts":1795000000000,"outcome":"declined","rc":"Q7"}"#,
+    );
+    f.feed(
+        TOPIC,
+        r#"{"event_id":"u2","ts":1795000000000,"outcome":"failed","term_error":"printer_on_fire"}"#,
+    );
     assert_eq!(f.accepted(), 2);
     assert_eq!(f.metrics.ingest.unknown_codes.get(), 2);
-    assert!(f.out.iter().all(|e| matches!(e, Event::Outcome(o) if o.class == OutcomeClass::Unknown)));
+    assert!(f
+        .out
+        .iter()
+        .all(|e| matches!(e, Event::Outcome(o) if o.class == OutcomeClass::Unknown)));
 }
 
 #[test]
@@ -180,7 +250,10 @@ fn a_card_number_in_the_topic_is_rejected() {
     f.feed("dt/pos/v1/north/acq-1/4111111111111111/txn", &outcome("p1"));
     assert_eq!(f.rejected(RejectReason::CardNumberPresent), 1);
     let s = f.decoder.symbols().read().expect("lock");
-    assert!(s.terminals.get("4111111111111111").is_none(), "never interned");
+    assert!(
+        s.terminals.get("4111111111111111").is_none(),
+        "never interned"
+    );
 }
 
 #[test]

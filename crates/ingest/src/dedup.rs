@@ -100,7 +100,10 @@ mod tests {
         for i in 500..2000 {
             d.insert(fingerprint(&format!("x{i}")));
         }
-        assert!(d.insert(fingerprint("first")), "forgotten after the horizon");
+        assert!(
+            d.insert(fingerprint("first")),
+            "forgotten after the horizon"
+        );
         assert!(d.len() <= 1000, "memory stays bounded: {}", d.len());
     }
 }

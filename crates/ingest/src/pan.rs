@@ -41,7 +41,11 @@ pub fn contains_card_number(bytes: &[u8]) -> bool {
                 break;
             }
         }
-        if !too_long && (MIN_DIGITS..=MAX_DIGITS).contains(&n) && luhn(&digits[..n]) && !is_ts_value(bytes, start) {
+        if !too_long
+            && (MIN_DIGITS..=MAX_DIGITS).contains(&n)
+            && luhn(&digits[..n])
+            && !is_ts_value(bytes, start)
+        {
             return true;
         }
     }
@@ -101,16 +105,29 @@ mod tests {
     #[test]
     fn a_plain_card_number_anywhere_is_found() {
         assert!(contains_card_number(br#"{"pan":"4111111111111111"}"#));
-        assert!(contains_card_number(br#"{"note":"card 4111 1111 1111 1111 used"}"#));
-        assert!(contains_card_number(br#"{"x":[378282246310005]}"#), "15-digit amex, as a number");
-        assert!(contains_card_number(br#"{"bin":"6212345678901232"}"#), "unionpay");
+        assert!(contains_card_number(
+            br#"{"note":"card 4111 1111 1111 1111 used"}"#
+        ));
+        assert!(
+            contains_card_number(br#"{"x":[378282246310005]}"#),
+            "15-digit amex, as a number"
+        );
+        assert!(
+            contains_card_number(br#"{"bin":"6212345678901232"}"#),
+            "unionpay"
+        );
     }
 
     #[test]
     fn numbers_failing_luhn_or_length_are_not_card_numbers() {
         assert!(!contains_card_number(br#"{"pan":"4111111111111112"}"#));
-        assert!(!contains_card_number(br#"{"bin":"411111","seq":123456789012}"#));
-        assert!(!contains_card_number(br#"{"x":"41111111111111111111111"}"#), "23 digits");
+        assert!(!contains_card_number(
+            br#"{"bin":"411111","seq":123456789012}"#
+        ));
+        assert!(
+            !contains_card_number(br#"{"x":"41111111111111111111111"}"#),
+            "23 digits"
+        );
     }
 
     #[test]

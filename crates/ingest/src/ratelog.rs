@@ -47,7 +47,11 @@ mod tests {
         assert_eq!(l.admit(RejectReason::BadType, 0), Some(0));
         assert_eq!(l.admit(RejectReason::BadType, 10), None);
         assert_eq!(l.admit(RejectReason::BadType, 20), None);
-        assert_eq!(l.admit(RejectReason::TooLarge, 30), Some(0), "reasons are independent");
+        assert_eq!(
+            l.admit(RejectReason::TooLarge, 30),
+            Some(0),
+            "reasons are independent"
+        );
         assert_eq!(l.admit(RejectReason::BadType, 1000), Some(2));
     }
 }

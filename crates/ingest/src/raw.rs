@@ -157,7 +157,11 @@ impl<'de> Deserialize<'de> for RawTs {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawTs, E> {
                 let ok = v.is_finite() && v.abs() < 9.0e15;
-                Ok(if ok { RawTs::Ms(v as i64) } else { RawTs::Invalid })
+                Ok(if ok {
+                    RawTs::Ms(v as i64)
+                } else {
+                    RawTs::Invalid
+                })
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTs, E> {
                 Ok(chrono::DateTime::parse_from_rfc3339(v)

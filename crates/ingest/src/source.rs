@@ -5,7 +5,10 @@ use crate::decode::{Decoder, SharedSymbols};
 use crate::topic::TopicTemplate;
 use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
-use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
+use rumqttc::{
+    AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use swipewatch_config::Config;
@@ -48,9 +51,11 @@ pub struct IngestHandle {
     pub batches: mpsc::Receiver<Batch>,
     /// Interned values of the events in the batches.
     pub symbols: SharedSymbols,
-    /// True while the broker connection is up (for data-gap marking).
-    pub connected: watch::Receiver<bool>,
+    /// True while the broker connection is up and every subscription has
+    /// been acknowledged: data can flow. False marks a data gap.
+    pub ready: watch::Receiver<bool>,
     client: AsyncClient,
+    stopping: Arc<AtomicBool>,
     poller: JoinHandle<()>,
     decoder: JoinHandle<()>,
 }
@@ -59,10 +64,14 @@ impl IngestHandle {
     /// Disconnects from the broker and stops both tasks. Batches already
     /// decoded stay readable from `batches` until it reports closed.
     pub async fn shutdown(self) -> mpsc::Receiver<Batch> {
+        self.stopping.store(true, Ordering::Release);
         // Best effort: the broker also drops the connection when we go away.
         let _ = self.client.try_disconnect();
         let abort = self.poller.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(2), self.poller).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(2), self.poller)
+            .await
+            .is_err()
+        {
             abort.abort();
         }
         let _ = self.decoder.await;
@@ -106,12 +115,17 @@ fn options(config: &Config) -> Result<MqttOptions, IngestError> {
 }
 
 /// Connects to the broker and starts the poller and decoder tasks.
-pub fn spawn(config: &Config, taxonomy: Taxonomy, metrics: IngestMetrics) -> Result<IngestHandle, IngestError> {
+pub fn spawn(
+    config: &Config,
+    taxonomy: Taxonomy,
+    metrics: IngestMetrics,
+) -> Result<IngestHandle, IngestError> {
     let (client, eventloop) = AsyncClient::new(options(config)?, 64);
     let symbols = SharedSymbols::default();
     let (raw_tx, raw_rx) = mpsc::channel(config.ingest.raw_channel_capacity);
     let (batch_tx, batches) = mpsc::channel(config.ingest.batch_channel_capacity);
-    let (connected_tx, connected) = watch::channel(false);
+    let (ready_tx, ready) = watch::channel(false);
+    let stopping = Arc::new(AtomicBool::new(false));
     let filters: Vec<String> = config
         .ingest
         .topics
@@ -125,16 +139,24 @@ pub fn spawn(config: &Config, taxonomy: Taxonomy, metrics: IngestMetrics) -> Res
         max_payload: config.ingest.max_payload_bytes,
         backoff: Backoff::new(config.mqtt.reconnect_initial, config.mqtt.reconnect_max),
         metrics: metrics.clone(),
-        connected: connected_tx,
+        ready: ready_tx,
+        awaiting_suback: 0,
+        stopping: stopping.clone(),
     };
     let decoder = Decoder::new(&config.ingest, taxonomy, symbols.clone(), metrics);
     let poller = tokio::spawn(poller.run(eventloop, raw_tx));
-    let decoder = tokio::spawn(decode_loop(decoder, raw_rx, batch_tx, config.ingest.batch_max_events));
+    let decoder = tokio::spawn(decode_loop(
+        decoder,
+        raw_rx,
+        batch_tx,
+        config.ingest.batch_max_events,
+    ));
     Ok(IngestHandle {
         batches,
         symbols,
-        connected,
+        ready,
         client,
+        stopping,
         poller,
         decoder,
     })
@@ -147,7 +169,11 @@ struct Poller {
     max_payload: usize,
     backoff: Backoff,
     metrics: IngestMetrics,
-    connected: watch::Sender<bool>,
+    ready: watch::Sender<bool>,
+    /// Subscriptions sent on this connection and not yet acknowledged.
+    awaiting_suback: usize,
+    /// Set by [`IngestHandle::shutdown`]: do not reconnect.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Poller {
@@ -159,18 +185,42 @@ impl Poller {
                     tracing::info!(session_present = ack.session_present, "connected to broker");
                     self.backoff.reset();
                     self.metrics.connected.set(1);
-                    self.connected.send_replace(true);
                     // Subscribing again on a resumed session is harmless and
                     // covers a broker that lost its session store.
+                    self.awaiting_suback = 0;
                     for f in &self.filters {
-                        if let Err(e) = self.client.try_subscribe(f.clone(), self.qos) {
-                            tracing::error!(filter = %f, error = %e, "cannot queue subscription");
+                        match self.client.try_subscribe(f.clone(), self.qos) {
+                            Ok(()) => self.awaiting_suback += 1,
+                            Err(e) => {
+                                tracing::error!(filter = %f, error = %e, "cannot queue subscription")
+                            }
                         }
+                    }
+                }
+                Ok(MqttEvent::Incoming(Packet::SubAck(ack))) => {
+                    let refused = ack
+                        .return_codes
+                        .iter()
+                        .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure));
+                    if refused {
+                        tracing::error!(
+                            pkid = ack.pkid,
+                            "broker refused a subscription (check its ACL)"
+                        );
+                    }
+                    self.awaiting_suback = self.awaiting_suback.saturating_sub(1);
+                    if self.awaiting_suback == 0 {
+                        tracing::info!(filters = ?self.filters, "subscribed");
+                        self.ready.send_replace(true);
                     }
                 }
                 Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
                     let len = p.payload.len();
-                    let payload = if len > self.max_payload { Bytes::new() } else { p.payload };
+                    let payload = if len > self.max_payload {
+                        Bytes::new()
+                    } else {
+                        p.payload
+                    };
                     let msg = RawMessage {
                         topic: p.topic,
                         payload,
@@ -181,14 +231,14 @@ impl Poller {
                         return; // decoder gone: shutting down
                     }
                 }
-                Ok(MqttEvent::Incoming(Packet::Disconnect)) => {
-                    self.metrics.connected.set(0);
-                    self.connected.send_replace(false);
-                }
+                Ok(MqttEvent::Incoming(Packet::Disconnect)) => self.down(),
                 Ok(_) => {}
+                Err(_) if self.stopping.load(Ordering::Acquire) => {
+                    self.down();
+                    return;
+                }
                 Err(e) => {
-                    self.metrics.connected.set(0);
-                    self.connected.send_replace(false);
+                    self.down();
                     self.metrics.reconnects.inc();
                     let delay = self.backoff.next_delay(&mut rng);
                     tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "broker connection error");
@@ -199,7 +249,19 @@ impl Poller {
     }
 }
 
-async fn decode_loop(mut decoder: Decoder, mut raw_rx: mpsc::Receiver<RawMessage>, batch_tx: mpsc::Sender<Batch>, batch_max: usize) {
+impl Poller {
+    fn down(&mut self) {
+        self.metrics.connected.set(0);
+        self.ready.send_replace(false);
+    }
+}
+
+async fn decode_loop(
+    mut decoder: Decoder,
+    mut raw_rx: mpsc::Receiver<RawMessage>,
+    batch_tx: mpsc::Sender<Batch>,
+    batch_max: usize,
+) {
     let mut raw = Vec::with_capacity(256);
     while raw_rx.recv_many(&mut raw, 256).await > 0 {
         let mut events = Vec::with_capacity(raw.len());

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use swipewatch_config::MqttConfig;
 
 fn read_pem(path: &Path, what: &'static str) -> Result<Vec<u8>, IngestError> {
-    std::fs::read(path).map_err(|e| IngestError::Tls(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| IngestError::Tls(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// Builds the rustls client config for `mqtt`.
@@ -21,10 +22,12 @@ pub fn client_config(mqtt: &MqttConfig) -> Result<rustls::ClientConfig, IngestEr
         Some(ca) => {
             let pem = read_pem(ca, "CA file")?;
             for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.map_err(|e| IngestError::Tls(format!("bad certificate in {}: {e}", ca.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| IngestError::Tls(format!("unusable CA certificate in {}: {e}", ca.display())))?;
+                let cert = cert.map_err(|e| {
+                    IngestError::Tls(format!("bad certificate in {}: {e}", ca.display()))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    IngestError::Tls(format!("unusable CA certificate in {}: {e}", ca.display()))
+                })?;
             }
         }
         None => {
@@ -33,7 +36,9 @@ pub fn client_config(mqtt: &MqttConfig) -> Result<rustls::ClientConfig, IngestEr
         }
     }
     if roots.is_empty() {
-        return Err(IngestError::Tls("no CA certificate to verify the broker with".into()));
+        return Err(IngestError::Tls(
+            "no CA certificate to verify the broker with".into(),
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
@@ -45,7 +50,9 @@ pub fn client_config(mqtt: &MqttConfig) -> Result<rustls::ClientConfig, IngestEr
             let cert_pem = read_pem(cert, "client certificate")?;
             let chain = rustls_pemfile::certs(&mut cert_pem.as_slice())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| IngestError::Tls(format!("bad client certificate {}: {e}", cert.display())))?;
+                .map_err(|e| {
+                    IngestError::Tls(format!("bad client certificate {}: {e}", cert.display()))
+                })?;
             let key_pem = read_pem(key, "client key")?;
             let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
                 .map_err(|e| IngestError::Tls(format!("bad client key {}: {e}", key.display())))?

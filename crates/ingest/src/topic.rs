@@ -36,13 +36,16 @@ impl TopicTemplate {
         let levels = template
             .split('/')
             .map(|l| {
-                let slot = l.strip_prefix('{').and_then(|l| l.strip_suffix('}')).and_then(|name| {
-                    if name == "terminal" {
-                        Some(Slot::Terminal)
-                    } else {
-                        Dim::from_name(name).map(Slot::Dim)
-                    }
-                });
+                let slot = l
+                    .strip_prefix('{')
+                    .and_then(|l| l.strip_suffix('}'))
+                    .and_then(|name| {
+                        if name == "terminal" {
+                            Some(Slot::Terminal)
+                        } else {
+                            Dim::from_name(name).map(Slot::Dim)
+                        }
+                    });
                 slot.map_or_else(|| Level::Literal(l.to_string()), Level::Capture)
             })
             .collect();
@@ -98,7 +101,10 @@ mod tests {
     use super::*;
 
     fn txn() -> TopicTemplate {
-        TopicTemplate::parse("dt/pos/v1/{region}/{acquirer}/{terminal}/txn", TopicKind::Txn)
+        TopicTemplate::parse(
+            "dt/pos/v1/{region}/{acquirer}/{terminal}/txn",
+            TopicKind::Txn,
+        )
     }
 
     #[test]
@@ -109,7 +115,8 @@ mod tests {
     #[test]
     fn matching_topics_fill_their_slots() {
         let mut got = Vec::new();
-        assert!(txn().captures("dt/pos/v1/north/acq1/T-0001/txn", |s, v| got.push((s, v.to_string()))));
+        assert!(txn().captures("dt/pos/v1/north/acq1/T-0001/txn", |s, v| got
+            .push((s, v.to_string()))));
         assert_eq!(
             got,
             [
@@ -123,7 +130,12 @@ mod tests {
     #[test]
     fn other_topics_do_not_match() {
         let t = txn();
-        for topic in ["dt/pos/v1/north/acq1/T-1/hb", "dt/pos/v1/north/acq1/txn", "dt/pos/v1/north/acq1/T-1/txn/x", "dt/pos/v1//acq1/T-1/txn"] {
+        for topic in [
+            "dt/pos/v1/north/acq1/T-1/hb",
+            "dt/pos/v1/north/acq1/txn",
+            "dt/pos/v1/north/acq1/T-1/txn/x",
+            "dt/pos/v1//acq1/T-1/txn",
+        ] {
             assert!(!t.captures(topic, |_, _| {}), "{topic}");
         }
     }

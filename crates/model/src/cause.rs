@@ -46,7 +46,10 @@ impl Cause {
     /// Bank and network causes page on-call; device causes go to the
     /// field-service queue and merchant configuration to the onboarding team.
     pub fn pages(self) -> bool {
-        matches!(self, Cause::Network | Cause::BankIssuer | Cause::BankAcquirer)
+        matches!(
+            self,
+            Cause::Network | Cause::BankIssuer | Cause::BankAcquirer
+        )
     }
 
     /// What on-call does first.
@@ -93,7 +96,10 @@ mod tests {
     #[test]
     fn only_bank_and_network_causes_page() {
         let paging: Vec<_> = Cause::ALL.into_iter().filter(|c| c.pages()).collect();
-        assert_eq!(paging, [Cause::Network, Cause::BankIssuer, Cause::BankAcquirer]);
+        assert_eq!(
+            paging,
+            [Cause::Network, Cause::BankIssuer, Cause::BankAcquirer]
+        );
     }
 
     #[test]

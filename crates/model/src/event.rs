@@ -364,7 +364,10 @@ mod tests {
 
     #[test]
     fn terminal_errors_parse_by_name_except_other() {
-        assert_eq!(TermError::from_name("chip_read_error"), Some(TermError::ChipReadError));
+        assert_eq!(
+            TermError::from_name("chip_read_error"),
+            Some(TermError::ChipReadError)
+        );
         assert_eq!(TermError::from_name("other"), None);
         assert_eq!(TermError::from_name("printer_jam"), None);
     }

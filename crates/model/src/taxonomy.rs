@@ -145,7 +145,6 @@ pub enum TaxonomyError {
     },
 }
 
-
 impl std::fmt::Display for TaxonomyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -368,7 +367,12 @@ fn resolve(
 mod tests {
     use super::*;
 
-    fn table(name: &str, extends: Option<&str>, schemes: &[&str], codes: &[(&str, OutcomeClass)]) -> CodeTable {
+    fn table(
+        name: &str,
+        extends: Option<&str>,
+        schemes: &[&str],
+        codes: &[(&str, OutcomeClass)],
+    ) -> CodeTable {
         CodeTable {
             name: name.into(),
             extends: extends.map(Into::into),
@@ -384,26 +388,49 @@ mod tests {
             "iso",
             None,
             &[],
-            &[("00", Approved), ("51", CardholderDecline), ("91", IssuerUnavailable), ("96", AcquirerSwitchError)],
+            &[
+                ("00", Approved),
+                ("51", CardholderDecline),
+                ("91", IssuerUnavailable),
+                ("96", AcquirerSwitchError),
+            ],
         );
         iso.by_source.insert(
             RcSource::Terminal,
             [("91".to_string(), Comms)].into_iter().collect(),
         );
-        iso.term_errors.insert(TermError::ChipReadError, DeviceFault);
-        let cup = table("cup", Some("iso"), &["unionpay"], &[("98", IssuerUnavailable)]);
+        iso.term_errors
+            .insert(TermError::ChipReadError, DeviceFault);
+        let cup = table(
+            "cup",
+            Some("iso"),
+            &["unionpay"],
+            &[("98", IssuerUnavailable)],
+        );
         Taxonomy::new(vec![iso, cup]).expect("valid tables")
     }
 
     fn class(t: &Taxonomy, scheme: &str, rc: &str) -> Classified {
-        t.classify(Some(scheme), TxnStatus::Declined, RespCode::parse(rc), None, None)
+        t.classify(
+            Some(scheme),
+            TxnStatus::Declined,
+            RespCode::parse(rc),
+            None,
+            None,
+        )
     }
 
     #[test]
     fn scheme_table_inherits_and_overrides_the_default() {
         let t = taxonomy();
-        assert_eq!(class(&t, "unionpay", "98").class, OutcomeClass::IssuerUnavailable);
-        assert_eq!(class(&t, "UnionPay", "51").class, OutcomeClass::CardholderDecline);
+        assert_eq!(
+            class(&t, "unionpay", "98").class,
+            OutcomeClass::IssuerUnavailable
+        );
+        assert_eq!(
+            class(&t, "UnionPay", "51").class,
+            OutcomeClass::CardholderDecline
+        );
         let visa = class(&t, "visa", "98");
         assert_eq!(visa.class, OutcomeClass::Unknown);
         assert!(visa.unknown_code);
@@ -422,17 +449,37 @@ mod tests {
     #[test]
     fn status_decides_approvals_cancellations_and_bare_timeouts() {
         let t = taxonomy();
-        assert_eq!(t.classify(None, TxnStatus::Approved, None, None, None).class, OutcomeClass::Approved);
-        assert_eq!(t.classify(None, TxnStatus::Cancelled, None, None, None).class, OutcomeClass::Cancelled);
-        assert_eq!(t.classify(None, TxnStatus::Timeout, None, None, None).class, OutcomeClass::HostTimeout);
+        assert_eq!(
+            t.classify(None, TxnStatus::Approved, None, None, None)
+                .class,
+            OutcomeClass::Approved
+        );
+        assert_eq!(
+            t.classify(None, TxnStatus::Cancelled, None, None, None)
+                .class,
+            OutcomeClass::Cancelled
+        );
+        assert_eq!(
+            t.classify(None, TxnStatus::Timeout, None, None, None).class,
+            OutcomeClass::HostTimeout
+        );
         let bare = t.classify(None, TxnStatus::Failed, None, None, None);
-        assert_eq!((bare.class, bare.unknown_code), (OutcomeClass::Unknown, false));
+        assert_eq!(
+            (bare.class, bare.unknown_code),
+            (OutcomeClass::Unknown, false)
+        );
     }
 
     #[test]
     fn terminal_errors_classify_when_no_code_is_known() {
         let t = taxonomy();
-        let chip = t.classify(None, TxnStatus::Failed, None, None, Some(TermError::ChipReadError));
+        let chip = t.classify(
+            None,
+            TxnStatus::Failed,
+            None,
+            None,
+            Some(TermError::ChipReadError),
+        );
         assert_eq!(chip.class, OutcomeClass::DeviceFault);
         let other = t.classify(None, TxnStatus::Failed, None, None, Some(TermError::Other));
         assert!(other.unknown_code);
@@ -447,13 +494,22 @@ mod tests {
     #[test]
     fn broken_tables_are_refused() {
         let bad_code = table("iso", None, &[], &[("9-1", OutcomeClass::Comms)]);
-        assert!(matches!(Taxonomy::new(vec![bad_code]), Err(TaxonomyError::BadCode { .. })));
+        assert!(matches!(
+            Taxonomy::new(vec![bad_code]),
+            Err(TaxonomyError::BadCode { .. })
+        ));
         let orphan = table("cup", Some("nope"), &["unionpay"], &[]);
         let base = table("iso", None, &[], &[]);
-        assert!(matches!(Taxonomy::new(vec![base.clone(), orphan]), Err(TaxonomyError::BadExtends { .. })));
+        assert!(matches!(
+            Taxonomy::new(vec![base.clone(), orphan]),
+            Err(TaxonomyError::BadExtends { .. })
+        ));
         let looped_a = table("a", Some("b"), &["x"], &[]);
         let looped_b = table("b", Some("a"), &["y"], &[]);
         assert!(Taxonomy::new(vec![base, looped_a, looped_b]).is_err());
-        assert!(matches!(Taxonomy::new(vec![]), Err(TaxonomyError::Default { found: 0 })));
+        assert!(matches!(
+            Taxonomy::new(vec![]),
+            Err(TaxonomyError::Default { found: 0 })
+        ));
     }
 }

@@ -80,7 +80,9 @@ impl Metrics {
         let registry = Registry::new();
         let by_kind = |name: &str, help: &str| {
             let vec = IntCounterVec::new(Opts::new(name, help), &["kind"]).expect("valid metric");
-            registry.register(Box::new(vec.clone())).expect("unique metric");
+            registry
+                .register(Box::new(vec.clone()))
+                .expect("unique metric");
             [EventKind::Outcome, EventKind::Heartbeat].map(|k| vec.with_label_values(&[k.name()]))
         };
         let messages = by_kind(
@@ -99,17 +101,24 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
-        registry.register(Box::new(rejected_vec.clone())).expect("unique metric");
+        registry
+            .register(Box::new(rejected_vec.clone()))
+            .expect("unique metric");
         let rejected = RejectReason::ALL
             .iter()
             .map(|r| rejected_vec.with_label_values(&[r.name()]))
             .collect();
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
-        let bytes = counter("swipewatch_ingest_bytes_total", "MQTT payload bytes received.");
+        let bytes = counter(
+            "swipewatch_ingest_bytes_total",
+            "MQTT payload bytes received.",
+        );
         let unknown_codes = counter(
             "swipewatch_ingest_unknown_codes_total",
             "Accepted outcomes whose response code or terminal error no code table knew (class unknown).",
@@ -118,9 +127,14 @@ impl Metrics {
             "swipewatch_mqtt_reconnects_total",
             "Broker connection errors followed by a reconnect attempt.",
         );
-        let connected = IntGauge::new("swipewatch_mqtt_connected", "1 while the broker connection is up.")
-            .expect("valid metric");
-        registry.register(Box::new(connected.clone())).expect("unique metric");
+        let connected = IntGauge::new(
+            "swipewatch_mqtt_connected",
+            "1 while the broker connection is up.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(connected.clone()))
+            .expect("unique metric");
         Metrics {
             registry,
             ingest: IngestMetrics {
@@ -139,7 +153,10 @@ impl Metrics {
     pub fn encode(&self) -> String {
         let mut buf = Vec::new();
         // Encoding into a Vec cannot fail for well-formed families.
-        if TextEncoder::new().encode(&self.registry.gather(), &mut buf).is_err() {
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .is_err()
+        {
             return String::new();
         }
         String::from_utf8(buf).unwrap_or_default()
@@ -156,7 +173,13 @@ mod tests {
         m.ingest.rejected(RejectReason::Duplicate).inc();
         let text = m.encode();
         for r in RejectReason::ALL {
-            assert!(text.contains(&format!("swipewatch_ingest_rejected_total{{reason=\"{}\"}}", r.name())), "{r}");
+            assert!(
+                text.contains(&format!(
+                    "swipewatch_ingest_rejected_total{{reason=\"{}\"}}",
+                    r.name()
+                )),
+                "{r}"
+            );
         }
         assert!(text.contains("swipewatch_ingest_rejected_total{reason=\"duplicate\"} 1"));
         assert!(text.contains("swipewatch_mqtt_connected 0"));

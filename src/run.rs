@@ -1,0 +1,95 @@
+//! `swipewatch run`: wires ingest, the HTTP server and signal handling.
+
+use anyhow::Context;
+use std::io::IsTerminal;
+use swipewatch_config::Config;
+use swipewatch_server::AppState;
+use swipewatch_telemetry::Metrics;
+use tracing_subscriber::EnvFilter;
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs the live service until SIGINT or SIGTERM.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let metrics = Metrics::new();
+    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
+    let listener = swipewatch_server::bind(config.server.listen).await?;
+    let addr = listener.local_addr().context("listener address")?;
+    let mut ingest = swipewatch_ingest::spawn(&config, taxonomy, metrics.ingest.clone())?;
+    tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; metrics at http://{addr}/metrics");
+
+    let state = AppState {
+        metrics: metrics.clone(),
+        ready: ingest.ready.clone(),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(swipewatch_server::serve(listener, state, async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    }));
+
+    // Until the window engine consumes them, decoded batches end here: every
+    // accepted event has already been counted by the decoder.
+    let mut events: u64 = 0;
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            batch = ingest.batches.recv() => match batch {
+                Some(b) => events += b.events.len() as u64,
+                None => break,
+            },
+            () = &mut signal => {
+                tracing::info!("shutdown requested");
+                break;
+            }
+        }
+    }
+    let mut rest = ingest.shutdown().await;
+    while let Some(b) = rest.recv().await {
+        events += b.events.len() as u64;
+    }
+    let _ = stop_tx.send(true);
+    server.await.context("http server task")??;
+    tracing::info!(events, "stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,237 @@
+//! Outcomes published to a real Mosquitto are decoded, validated and counted.
+
+use crate::support::mqtt::{now_ms, outcome, Publisher};
+use crate::support::{wait_for, Mosquitto, Service};
+use std::time::Duration;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+const ACCEPTED: &str = r#"swipewatch_ingest_accepted_total{kind="outcome"}"#;
+
+fn rejected(reason: &str) -> String {
+    format!(r#"swipewatch_ingest_rejected_total{{reason="{reason}"}}"#)
+}
+
+fn service_config(broker: &Mosquitto, client_id: &str) -> String {
+    format!(
+        "[mqtt]\nurl = \"{}\"\nclient_id = \"{client_id}\"\nkeep_alive = \"5s\"\n\
+         reconnect_initial = \"100ms\"\nreconnect_max = \"1s\"\n",
+        broker.url()
+    )
+}
+
+fn topic(i: usize) -> String {
+    format!("dt/pos/v1/north/acq-1/T-{:04}/txn", i % 200)
+}
+
+#[test]
+fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Mosquitto::start(dir.path());
+    let svc = Service::start(dir.path(), &service_config(&broker, "sw-count"));
+    svc.wait_ready(Duration::from_secs(20));
+    let rt = runtime();
+    let ts = now_ms();
+
+    let bad: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("malformed_json", vec![b"{".to_vec(), b"not json at all".to_vec(), b"\xff\xfe{}".to_vec()]),
+        (
+            "missing_field",
+            vec![
+                format!(r#"{{"terminal_id":"T-1","ts":{ts},"outcome":"approved"}}"#).into(),
+                format!(r#"{{"event_id":"mf-2","ts":{ts}}}"#).into(),
+                r#"{"event_id":"mf-3","outcome":"approved"}"#.into(),
+            ],
+        ),
+        (
+            "bad_type",
+            vec![
+                format!(r#"{{"event_id":"bt-1","ts":{ts},"outcome":"failed","latency_ms":"fast"}}"#).into(),
+                format!(r#"{{"event_id":"bt-2","ts":{ts},"outcome":"maybe"}}"#).into(),
+                format!(r#"{{"event_id":"bt-3","ts":{ts},"outcome":"failed","bin":"12"}}"#).into(),
+            ],
+        ),
+        (
+            "too_large",
+            vec![
+                format!(r#"{{"event_id":"tl-1","ts":{ts},"outcome":"approved","pad":"{}"}}"#, "x".repeat(70_000)).into(),
+                format!("[{}]", vec!["{}"; 1001].join(",")).into(),
+            ],
+        ),
+        (
+            "bad_timestamp",
+            vec![
+                r#"{"event_id":"ts-1","ts":0,"outcome":"approved"}"#.into(),
+                r#"{"event_id":"ts-2","ts":"tomorrow","outcome":"approved"}"#.into(),
+            ],
+        ),
+        (
+            "card_number_present",
+            vec![
+                format!(r#"{{"event_id":"cn-1","ts":{ts},"outcome":"approved","pan":"4111111111111111"}}"#).into(),
+                format!(r#"{{"event_id":"cn-2","ts":{ts},"outcome":"approved","note":"5555 5555 5555 4444"}}"#).into(),
+            ],
+        ),
+        ("duplicate", (0..5).map(|i| outcome(&format!("e-{i}"), "T-0000", "00", ts).into_bytes()).collect()),
+    ];
+
+    rt.block_on(async {
+        let mut p = Publisher::connect(broker.port(), "pub-count");
+        // 6,000 single outcomes, the first four with a code no table knows.
+        for i in 0..6000 {
+            let rc = if i < 4 {
+                "Q7"
+            } else if i % 10 == 0 {
+                "51"
+            } else {
+                "00"
+            };
+            p.publish(
+                &topic(i),
+                outcome(&format!("e-{i}"), &format!("T-{:04}", i % 200), rc, ts),
+            )
+            .await;
+        }
+        // 4,000 more in 80 arrays of 50.
+        for b in 0..80 {
+            let items: Vec<String> = (0..50)
+                .map(|j| {
+                    let i = 6000 + b * 50 + j;
+                    outcome(&format!("e-{i}"), &format!("T-{:04}", i % 200), "00", ts)
+                })
+                .collect();
+            p.publish(&topic(b), format!("[{}]", items.join(","))).await;
+        }
+        for (_, payloads) in &bad {
+            for payload in payloads {
+                p.publish(&topic(0), payload.clone()).await;
+            }
+        }
+        assert!(
+            p.flush(Duration::from_secs(60)).await,
+            "broker did not acknowledge every publish"
+        );
+        p.close().await;
+    });
+
+    let total_bad: usize = bad.iter().map(|(_, p)| p.len()).sum();
+    let done = wait_for(Duration::from_secs(60), || {
+        let m = svc.metrics();
+        let rejected_sum: f64 = bad
+            .iter()
+            .map(|(r, _)| crate::support::sample(&m, &rejected(r)).unwrap_or(0.0))
+            .sum();
+        crate::support::sample(&m, ACCEPTED) == Some(10_000.0) && rejected_sum == total_bad as f64
+    });
+    assert!(done, "counts did not settle:\n{}", svc.metrics());
+    // Nothing more trickles in.
+    std::thread::sleep(Duration::from_millis(500));
+    let m = svc.metrics();
+    assert_eq!(crate::support::sample(&m, ACCEPTED), Some(10_000.0));
+    for (reason, payloads) in &bad {
+        assert_eq!(
+            crate::support::sample(&m, &rejected(reason)),
+            Some(payloads.len() as f64),
+            "reason {reason}"
+        );
+    }
+    assert_eq!(
+        crate::support::sample(&m, "swipewatch_ingest_unknown_codes_total"),
+        Some(4.0)
+    );
+    assert_eq!(
+        crate::support::sample(&m, r#"swipewatch_ingest_messages_total{kind="outcome"}"#),
+        Some((6000 + 80 + total_bad) as f64)
+    );
+    assert_eq!(
+        crate::support::sample(&m, "swipewatch_mqtt_connected"),
+        Some(1.0)
+    );
+    let log = svc.log_text();
+    assert!(
+        !log.contains("4111111111111111") && !log.contains("5555 5555 5555 4444"),
+        "a card number reached the log"
+    );
+    assert!(!m.contains("4111111111111111"));
+}
+
+#[test]
+fn broker_restart_mid_stream_loses_no_outcome_and_counts_none_twice() {
+    const N: usize = 6000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut broker = Mosquitto::start(dir.path());
+    let mut svc = Service::start(dir.path(), &service_config(&broker, "sw-restart"));
+    svc.wait_ready(Duration::from_secs(20));
+    let rt = runtime();
+    let ts = now_ms();
+    let port = broker.port();
+
+    // A paced stream (about 2 s) so the restart lands in the middle of it.
+    let stream = rt.spawn(async move {
+        let mut p = Publisher::connect(port, "pub-restart");
+        for chunk in 0..N / 100 {
+            for j in 0..100 {
+                let i = chunk * 100 + j;
+                p.publish(
+                    &topic(i),
+                    outcome(&format!("r-{i}"), &format!("T-{:04}", i % 200), "00", ts),
+                )
+                .await;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        // Keep the session alive until every publish is acknowledged.
+        let flushed = p.flush(Duration::from_secs(60)).await;
+        let acked = p.acked();
+        p.close().await;
+        (flushed, acked)
+    });
+
+    let midway = wait_for(Duration::from_secs(30), || {
+        svc.sample(ACCEPTED) >= (N / 4) as f64
+    });
+    assert!(midway, "stream did not start:\n{}", svc.log_text());
+    let before = svc.sample(ACCEPTED);
+    broker.restart();
+    assert!(
+        before < N as f64,
+        "restart happened after the stream ended; pace it slower"
+    );
+
+    let all = wait_for(Duration::from_secs(90), || svc.sample(ACCEPTED) >= N as f64);
+    let (flushed, acked) = rt.block_on(stream).expect("publisher task");
+    assert!(
+        flushed,
+        "publisher got {acked} acks for {N} publishes; swipewatch accepted {}",
+        svc.sample(ACCEPTED)
+    );
+    assert!(
+        all,
+        "outcomes lost across the broker restart: {} of {N}\n{}",
+        svc.sample(ACCEPTED),
+        svc.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let m = svc.metrics();
+    assert_eq!(
+        crate::support::sample(&m, ACCEPTED),
+        Some(N as f64),
+        "an outcome was counted twice"
+    );
+    assert!(
+        crate::support::sample(&m, "swipewatch_mqtt_reconnects_total").unwrap_or(0.0) >= 1.0,
+        "no reconnect seen"
+    );
+    assert_eq!(
+        crate::support::sample(&m, "swipewatch_mqtt_connected"),
+        Some(1.0)
+    );
+    let status = svc.terminate().expect("stops on SIGTERM");
+    assert!(status.success(), "exit status {status}");
+}

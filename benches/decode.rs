@@ -17,33 +17,50 @@ const TOPIC: &str = "dt/pos/v1/north/acq-1/T-0001/txn";
 /// Distinct outcomes cycled through (a realistic spread of terminals and values).
 const MESSAGES: usize = 100_000;
 
-fn payloads() -> Vec<Vec<u8>> {
+/// Outcomes of a 20,000-terminal fleet. `full` carries every optional field
+/// (~420 bytes); otherwise the common subset a terminal sends (~300 bytes).
+fn make_payloads(id_prefix: &str, full: bool) -> Vec<Vec<u8>> {
     let carriers = ["vodafone", "orange", "tmobile", "telia", "o2"];
     let codes = ["00", "00", "00", "00", "51", "05", "91", "00", "55", "00"];
     (0..MESSAGES)
         .map(|i| {
-            format!(
-                r#"{{"event_id":"7f3c9a1e-{i:08x}-4b2d","terminal_id":"T-{t:06}","merchant_id":"M-{m:05}","acquirer":"acq-{a}","bin":"4{b:05}","scheme":"visa","ts":{ts},"seq":{i},"outcome":"{o}","rc":"{rc}","rc_source":"issuer","entry_mode":"contactless","latency_ms":{lat},"net":{{"type":"4g","carrier":"{c}","cell_id":"{cell}","rssi_dbm":-81}},"sw":{{"fw":"4.2.{fw}","app":"7.0.3"}},"model":"A920","amount_minor":{amt},"currency":"EUR"}}"#,
+            let rc = codes[i % 10];
+            let status = if rc == "00" { "approved" } else { "declined" };
+            let common = format!(
+                r#""event_id":"{id_prefix}7f3c9a1e-{i:08x}","terminal_id":"T-{t:06}","merchant_id":"M-{m:05}","acquirer":"acq-{a}","bin":"4{b:05}","scheme":"visa","ts":{ts},"outcome":"{status}","rc":"{rc}","entry_mode":"contactless","latency_ms":{lat}"#,
                 t = i % 20_000,
                 m = i % 5_000,
                 a = i % 4,
                 b = i % 300,
                 ts = NOW - 1000 + (i as i64 % 1000),
-                o = if codes[i % 10] == "00" { "approved" } else { "declined" },
-                rc = codes[i % 10],
                 lat = 300 + i % 900,
-                c = carriers[i % 5],
-                cell = i % 700,
-                fw = i % 3,
-                amt = 100 + i % 20_000,
-            )
-            .into_bytes()
+            );
+            let c = carriers[i % 5];
+            let fw = i % 3;
+            let text = if full {
+                format!(
+                    r#"{{{common},"seq":{i},"rc_source":"issuer","net":{{"type":"4g","carrier":"{c}","cell_id":"{cell}","rssi_dbm":-81}},"sw":{{"fw":"4.2.{fw}","app":"7.0.3"}},"model":"A920","amount_minor":{amt},"currency":"EUR"}}"#,
+                    cell = i % 700,
+                    amt = 100 + i % 20_000,
+                )
+            } else {
+                format!(r#"{{{common},"net":{{"type":"4g","carrier":"{c}"}},"sw":{{"fw":"4.2.{fw}"}},"model":"A920"}}"#)
+            };
+            text.into_bytes()
         })
         .collect()
 }
 
 fn decode(c: &mut Criterion) {
-    let payloads = payloads();
+    for full in [false, true] {
+        decode_group(c, full);
+    }
+}
+
+fn decode_group(c: &mut Criterion, full: bool) {
+    let payloads = make_payloads("", full);
+    // Same fleet, other event ids: warms the interners as in steady state.
+    let warmup = make_payloads("w", full);
     let mean = payloads.iter().map(Vec::len).sum::<usize>() / payloads.len();
     let mut g = c.benchmark_group(format!("decode_{mean}B_outcome"));
     g.throughput(Throughput::Elements(payloads.len() as u64));
@@ -76,6 +93,22 @@ fn decode(c: &mut Criterion) {
             payloads
                 .iter()
                 .filter(|p| pan::contains_card_number(p))
+                .count()
+        })
+    });
+    g.bench_function("serde_json_syntax_scan_only", |b| {
+        b.iter(|| {
+            payloads
+                .iter()
+                .filter(|p| serde_json::from_slice::<serde::de::IgnoredAny>(p).is_ok())
+                .count()
+        })
+    });
+    g.bench_function("sonic_rs_syntax_scan_only", |b| {
+        b.iter(|| {
+            payloads
+                .iter()
+                .filter(|p| sonic_rs::from_slice::<serde::de::IgnoredAny>(p).is_ok())
                 .count()
         })
     });

@@ -235,3 +235,68 @@ fn broker_restart_mid_stream_loses_no_outcome_and_counts_none_twice() {
     let status = svc.terminate().expect("stops on SIGTERM");
     assert!(status.success(), "exit status {status}");
 }
+
+#[test]
+fn an_mqtts_broker_with_a_private_ca_and_client_certificate_is_ingested() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = crate::support::tls::Pki::create(dir.path());
+    let listener = format!(
+        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        pki.ca.display(),
+        pki.server_cert.display(),
+        pki.server_key.display()
+    );
+    let broker = Mosquitto::start_with(dir.path(), &listener);
+    let config = format!(
+        "[mqtt]\nurl = \"mqtts://127.0.0.1:{}\"\nclient_id = \"sw-tls\"\nca_file = \"{}\"\n\
+         client_cert_file = \"{}\"\nclient_key_file = \"{}\"\nreconnect_initial = \"100ms\"\nreconnect_max = \"1s\"\n",
+        broker.port(),
+        pki.ca.display(),
+        pki.client_cert.display(),
+        pki.client_key.display()
+    );
+    let svc = Service::start(dir.path(), &config);
+    svc.wait_ready(Duration::from_secs(20));
+    let payload = outcome("tls-1", "T-0001", "91", now_ms());
+    let status = std::process::Command::new(crate::support::find_program("mosquitto_pub"))
+        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string(), "-q", "1", "-t", &topic(1), "-m", &payload])
+        .arg("--cafile")
+        .arg(&pki.ca)
+        .arg("--cert")
+        .arg(&pki.client_cert)
+        .arg("--key")
+        .arg(&pki.client_key)
+        .status()
+        .expect("mosquitto_pub");
+    assert!(status.success(), "mosquitto_pub over TLS failed");
+    let got = wait_for(Duration::from_secs(10), || svc.sample(ACCEPTED) == 1.0);
+    assert!(got, "outcome over TLS not counted:\n{}", svc.log_text());
+}
+
+#[test]
+fn an_mqtts_broker_that_the_ca_does_not_vouch_for_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = crate::support::tls::Pki::create(dir.path());
+    let other = tempfile::tempdir().expect("tempdir");
+    let stranger = crate::support::tls::Pki::create(other.path());
+    let listener = format!(
+        "cafile {}\ncertfile {}\nkeyfile {}\n",
+        pki.ca.display(),
+        pki.server_cert.display(),
+        pki.server_key.display()
+    );
+    let broker = Mosquitto::start_with(dir.path(), &listener);
+    let config = format!(
+        "[mqtt]\nurl = \"mqtts://127.0.0.1:{}\"\nclient_id = \"sw-tls-bad\"\nca_file = \"{}\"\n\
+         reconnect_initial = \"100ms\"\nreconnect_max = \"1s\"\n",
+        broker.port(),
+        stranger.ca.display()
+    );
+    let svc = Service::start(dir.path(), &config);
+    let reconnects = wait_for(Duration::from_secs(10), || {
+        svc.sample("swipewatch_mqtt_reconnects_total") >= 2.0
+    });
+    assert!(reconnects, "expected failing TLS handshakes:\n{}", svc.log_text());
+    assert_eq!(svc.sample("swipewatch_mqtt_connected"), 0.0);
+    assert!(svc.log_text().contains("broker connection error"));
+}

@@ -1,6 +1,7 @@
 //! Helpers to start and stop real servers and the service under test.
 
 pub mod mqtt;
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -105,11 +106,16 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts a broker on a free port, persisting sessions in `dir`.
     pub fn start(dir: &Path) -> Mosquitto {
+        Mosquitto::start_with(dir, "")
+    }
+
+    /// Like [`Mosquitto::start`], with extra listener options (e.g. TLS files).
+    pub fn start_with(dir: &Path, listener_options: &str) -> Mosquitto {
         let port = free_port();
         let conf = dir.join("mosquitto.conf");
         let log = dir.join("mosquitto.log");
         let text = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+            "listener {port} 127.0.0.1\n{listener_options}allow_anonymous true\npersistence true\npersistence_location {}/\n\
              max_queued_messages 0\nmax_inflight_messages 100\nuser root\nlog_dest file {}\n",
             dir.display(),
             log.display()

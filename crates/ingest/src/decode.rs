@@ -12,7 +12,7 @@ use crate::dedup::{fingerprint, Dedup};
 use crate::pan::contains_card_number;
 use crate::ratelog::RejectLog;
 use crate::raw::{RawHeartbeat, RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
-use crate::topic::{Slot, TopicTemplate};
+use crate::topic::{Captures, TopicTemplate};
 use serde_json::value::RawValue;
 use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
@@ -101,22 +101,19 @@ impl Decoder {
         arrival_ms: i64,
         out: &mut Vec<Event>,
     ) {
-        let Some(t) = self
+        let found = self
             .templates
             .iter()
-            .position(|t| t.captures(topic, |_, _| {}))
-        else {
+            .find_map(|t| t.captures(topic).map(|c| (t.kind(), c)));
+        let Some((kind, topic_slots)) = found else {
             self.rejected(
-                reject(
-                    RejectReason::BadType,
-                    "topic matches no configured template",
-                ),
+                reject(RejectReason::BadType, "topic matches no configured template"),
                 topic,
                 arrival_ms,
             );
             return;
         };
-        let kind = match self.templates[t].kind() {
+        let kind = match kind {
             TopicKind::Txn => EventKind::Outcome,
             TopicKind::Heartbeat => EventKind::Heartbeat,
         };
@@ -133,15 +130,7 @@ impl Decoder {
                 return;
             }
         };
-        let mut topic_slots: [Option<&str>; Dim::COUNT + 1] = [None; Dim::COUNT + 1];
-        self.templates[t].captures(topic, |slot, v| {
-            let i = match slot {
-                Slot::Terminal => Dim::COUNT,
-                Slot::Dim(d) => d.index(),
-            };
-            topic_slots[i] = Some(v);
-        });
-        for element in elements {
+        for element in elements.iter() {
             let result = match kind {
                 EventKind::Outcome => self
                     .outcome(element, &topic_slots, arrival_ms)
@@ -188,7 +177,7 @@ impl Decoder {
     fn outcome(
         &mut self,
         element: &str,
-        topic: &[Option<&str>],
+        topic: &Captures,
         arrival_ms: i64,
     ) -> Result<Outcome, Rejection> {
         let raw: RawOutcome = parse(element)?;
@@ -224,19 +213,16 @@ impl Decoder {
 
         let fp = fingerprint(event_id);
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
-        let terminal_id = raw.terminal_id.as_deref().or(topic[Dim::COUNT]);
+        let terminal_id = raw.terminal_id.as_deref().or(topic.terminal());
         let terminal_id = required(terminal_id, "terminal_id")?;
         check_len(terminal_id, MAX_ID_BYTES, "terminal_id")?;
         let mut dims = DimValues::default();
         let net = raw.net.as_ref();
         let sw = raw.sw.as_ref();
-        let issuer_from_bin;
+        let mut bin_buf = [0u8; 10];
         let issuer = match (&raw.issuer, &raw.bin) {
             (Some(i), _) => Some(&**i),
-            (None, Some(bin)) => {
-                issuer_from_bin = format!("bin:{}", &bin[..6]);
-                Some(issuer_from_bin.as_str())
-            }
+            (None, Some(bin)) => Some(issuer_from_bin(bin, &mut bin_buf)),
             (None, None) => None,
         };
         let cell = cell_text(net);
@@ -286,7 +272,7 @@ impl Decoder {
     fn heartbeat(
         &mut self,
         element: &str,
-        topic: &[Option<&str>],
+        topic: &Captures,
         arrival_ms: i64,
     ) -> Result<Heartbeat, Rejection> {
         let raw: RawHeartbeat = parse(element)?;
@@ -297,7 +283,7 @@ impl Decoder {
         let rssi_dbm = rssi(raw.net.as_ref())?;
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
         let terminal_id = required(
-            raw.terminal_id.as_deref().or(topic[Dim::COUNT]),
+            raw.terminal_id.as_deref().or(topic.terminal()),
             "terminal_id",
         )?;
         check_len(terminal_id, MAX_ID_BYTES, "terminal_id")?;
@@ -358,21 +344,34 @@ impl Decoder {
 }
 
 /// The elements of a payload: the object itself, or the objects of an array.
-fn split_elements(payload: &[u8], max_elements: usize) -> Result<Vec<&str>, Rejection> {
+enum Elements<'a> {
+    One(&'a str),
+    Many(Vec<&'a RawValue>),
+}
+
+impl<'a> Elements<'a> {
+    fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let (one, many) = match self {
+            Elements::One(s) => (Some(*s), &[][..]),
+            Elements::Many(v) => (None, &v[..]),
+        };
+        one.into_iter().chain(many.iter().map(|r| r.get()))
+    }
+}
+
+fn split_elements(payload: &[u8], max_elements: usize) -> Result<Elements<'_>, Rejection> {
     let text = std::str::from_utf8(payload)
         .map_err(|_| reject(RejectReason::MalformedJson, "payload is not UTF-8"))?;
     match text.trim_start().as_bytes().first() {
-        Some(b'{') => Ok(vec![text]),
+        Some(b'{') => Ok(Elements::One(text)),
         Some(b'[') => {
             let items: Vec<&RawValue> = serde_json::from_str(text)
                 .map_err(|e| reject(RejectReason::MalformedJson, e.to_string()))?;
             if items.len() > max_elements {
-                return Err(reject(
-                    RejectReason::TooLarge,
-                    format!("array of {} elements", items.len()),
-                ));
+                let n = items.len();
+                return Err(reject(RejectReason::TooLarge, format!("array of {n} elements")));
             }
-            Ok(items.into_iter().map(RawValue::get).collect())
+            Ok(Elements::Many(items))
         }
         _ => Err(reject(
             RejectReason::MalformedJson,
@@ -415,6 +414,14 @@ fn check_len(v: &str, max: usize, field: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// `bin:` and the first six digits of a validated BIN, without allocating.
+fn issuer_from_bin<'b>(bin: &str, buf: &'b mut [u8; 10]) -> &'b str {
+    buf[..4].copy_from_slice(b"bin:");
+    buf[4..].copy_from_slice(&bin.as_bytes()[..6]);
+    // Only ASCII digits were copied (the BIN is validated first).
+    std::str::from_utf8(&buf[..]).unwrap_or("bin:")
+}
+
 fn currency(c: &str) -> Result<[u8; 3], Rejection> {
     match c.as_bytes() {
         [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => Ok([
@@ -449,10 +456,10 @@ fn fill_dims(
     symbols: &mut Symbols,
     dims: &mut DimValues,
     values: &[(Dim, Option<&str>)],
-    topic: &[Option<&str>],
+    topic: &Captures,
 ) -> Result<(), Rejection> {
     for &(dim, v) in values {
-        if let Some(v) = v.filter(|v| !v.is_empty()).or(topic[dim.index()]) {
+        if let Some(v) = v.filter(|v| !v.is_empty()).or(topic.dim(dim)) {
             if v.len() > MAX_VALUE_BYTES {
                 return Err(reject(
                     RejectReason::BadType,
@@ -465,7 +472,7 @@ fn fill_dims(
     // Topic levels for dimensions the payload shape has no field for.
     for dim in Dim::ALL {
         if !dims.get(dim).is_some() {
-            if let Some(v) = topic[dim.index()] {
+            if let Some(v) = topic.dim(dim) {
                 dims.set(dim, symbols.dim_mut(dim).intern(v));
             }
         }

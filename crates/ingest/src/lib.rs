@@ -33,4 +33,4 @@ pub use backoff::Backoff;
 pub use decode::{Decoder, Rejection, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
 pub use source::{spawn, Batch, IngestError, IngestHandle};
-pub use topic::{Slot, TopicTemplate};
+pub use topic::{Captures, Slot, TopicTemplate};

@@ -16,6 +16,31 @@ pub enum Slot {
     Dim(Dim),
 }
 
+impl Slot {
+    fn index(self) -> usize {
+        match self {
+            Slot::Dim(d) => d.index(),
+            Slot::Terminal => Dim::COUNT,
+        }
+    }
+}
+
+/// Values of a topic's placeholder levels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Captures<'t>([Option<&'t str>; Dim::COUNT + 1]);
+
+impl<'t> Captures<'t> {
+    /// The value the topic gives `dim`.
+    pub fn dim(&self, dim: Dim) -> Option<&'t str> {
+        self.0[dim.index()]
+    }
+
+    /// The terminal id the topic gives.
+    pub fn terminal(&self) -> Option<&'t str> {
+        self.0[Dim::COUNT]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Level {
     Literal(String),
@@ -70,29 +95,19 @@ impl TopicTemplate {
         parts.join("/")
     }
 
-    /// If `topic` matches, calls `fill` for each captured level and returns true.
-    pub fn captures<'t>(&self, topic: &'t str, mut fill: impl FnMut(Slot, &'t str)) -> bool {
-        if !self.matches(topic) {
-            return false;
-        }
-        for (level, value) in self.levels.iter().zip(topic.split('/')) {
-            if let Level::Capture(slot) = level {
-                fill(*slot, value);
-            }
-        }
-        true
-    }
-
-    fn matches(&self, topic: &str) -> bool {
+    /// If `topic` matches, returns the value of every placeholder level, indexed
+    /// by dimension (and `Dim::COUNT` for the terminal id), in one pass.
+    pub fn captures<'t>(&self, topic: &'t str) -> Option<Captures<'t>> {
+        let mut caps = Captures::default();
         let mut parts = topic.split('/');
         for level in &self.levels {
             match (level, parts.next()) {
                 (Level::Literal(l), Some(p)) if l == p => {}
-                (Level::Capture(_), Some(p)) if !p.is_empty() => {}
-                _ => return false,
+                (Level::Capture(slot), Some(p)) if !p.is_empty() => caps.0[slot.index()] = Some(p),
+                _ => return None,
             }
         }
-        parts.next().is_none()
+        parts.next().is_none().then_some(caps)
     }
 }
 
@@ -101,10 +116,7 @@ mod tests {
     use super::*;
 
     fn txn() -> TopicTemplate {
-        TopicTemplate::parse(
-            "dt/pos/v1/{region}/{acquirer}/{terminal}/txn",
-            TopicKind::Txn,
-        )
+        TopicTemplate::parse("dt/pos/v1/{region}/{acquirer}/{terminal}/txn", TopicKind::Txn)
     }
 
     #[test]
@@ -114,17 +126,11 @@ mod tests {
 
     #[test]
     fn matching_topics_fill_their_slots() {
-        let mut got = Vec::new();
-        assert!(txn().captures("dt/pos/v1/north/acq1/T-0001/txn", |s, v| got
-            .push((s, v.to_string()))));
-        assert_eq!(
-            got,
-            [
-                (Slot::Dim(Dim::Region), "north".to_string()),
-                (Slot::Dim(Dim::Acquirer), "acq1".to_string()),
-                (Slot::Terminal, "T-0001".to_string()),
-            ]
-        );
+        let caps = txn().captures("dt/pos/v1/north/acq1/T-0001/txn").expect("matches");
+        assert_eq!(caps.dim(Dim::Region), Some("north"));
+        assert_eq!(caps.dim(Dim::Acquirer), Some("acq1"));
+        assert_eq!(caps.terminal(), Some("T-0001"));
+        assert_eq!(caps.dim(Dim::Carrier), None);
     }
 
     #[test]
@@ -136,7 +142,7 @@ mod tests {
             "dt/pos/v1/north/acq1/T-1/txn/x",
             "dt/pos/v1//acq1/T-1/txn",
         ] {
-            assert!(!t.captures(topic, |_, _| {}), "{topic}");
+            assert!(t.captures(topic).is_none(), "{topic}");
         }
     }
 }

@@ -205,7 +205,8 @@ pub struct Classified {
 pub struct Taxonomy {
     tables: Vec<Resolved>,
     names: Vec<String>,
-    by_scheme: HashMap<String, usize>,
+    /// (lower-case scheme, table index); a handful of entries, scanned.
+    by_scheme: Vec<(String, usize)>,
     default: usize,
 }
 
@@ -228,12 +229,14 @@ impl Taxonomy {
                 found: defaults.len(),
             });
         }
-        let mut by_scheme = HashMap::new();
+        let mut by_scheme: Vec<(String, usize)> = Vec::new();
         for (i, t) in tables.iter().enumerate() {
             for s in &t.schemes {
-                if by_scheme.insert(s.to_ascii_lowercase(), i).is_some() {
-                    return Err(TaxonomyError::Duplicate { what: s.clone() });
+                let s = s.to_ascii_lowercase();
+                if by_scheme.iter().any(|(k, _)| *k == s) {
+                    return Err(TaxonomyError::Duplicate { what: s });
                 }
+                by_scheme.push((s, i));
             }
         }
         let resolved = tables
@@ -254,12 +257,13 @@ impl Taxonomy {
     }
 
     fn table_index(&self, scheme: Option<&str>) -> usize {
+        // Schemes arrive in any case; the list is short, so scan it.
         scheme
             .and_then(|s| {
-                self.by_scheme.get(s).copied().or_else(|| {
-                    // Schemes arrive in any case; fall back to a lower-cased lookup.
-                    self.by_scheme.get(&s.to_ascii_lowercase()).copied()
-                })
+                self.by_scheme
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(s))
+                    .map(|(_, i)| *i)
             })
             .unwrap_or(self.default)
     }

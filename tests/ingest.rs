@@ -259,7 +259,18 @@ fn an_mqtts_broker_with_a_private_ca_and_client_certificate_is_ingested() {
     svc.wait_ready(Duration::from_secs(20));
     let payload = outcome("tls-1", "T-0001", "91", now_ms());
     let status = std::process::Command::new(crate::support::find_program("mosquitto_pub"))
-        .args(["-h", "127.0.0.1", "-p", &broker.port().to_string(), "-q", "1", "-t", &topic(1), "-m", &payload])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port().to_string(),
+            "-q",
+            "1",
+            "-t",
+            &topic(1),
+            "-m",
+            &payload,
+        ])
         .arg("--cafile")
         .arg(&pki.ca)
         .arg("--cert")
@@ -296,7 +307,11 @@ fn an_mqtts_broker_that_the_ca_does_not_vouch_for_is_refused() {
     let reconnects = wait_for(Duration::from_secs(10), || {
         svc.sample("swipewatch_mqtt_reconnects_total") >= 2.0
     });
-    assert!(reconnects, "expected failing TLS handshakes:\n{}", svc.log_text());
+    assert!(
+        reconnects,
+        "expected failing TLS handshakes:\n{}",
+        svc.log_text()
+    );
     assert_eq!(svc.sample("swipewatch_mqtt_connected"), 0.0);
     assert!(svc.log_text().contains("broker connection error"));
 }

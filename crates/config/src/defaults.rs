@@ -47,3 +47,18 @@ pub const REJECT_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// HTTP listen address: loopback, so nothing is exposed unless asked for.
 pub const LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
+
+/// Event-time bucket width.
+pub const BUCKET: Duration = Duration::from_secs(10);
+/// Buckets in the evaluation window (60 s with 10 s buckets).
+pub const WINDOW_BUCKETS: usize = 6;
+/// How late an event may arrive before its bucket closes.
+pub const ALLOWED_LATENESS: Duration = Duration::from_secs(30);
+/// A terminal clock further than this from arrival is replaced by arrival time.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+/// Dimensions whose value combinations form the leaves localization works on.
+pub const LEAF_DIMS: [&str; 5] = ["region", "carrier", "net_type", "acquirer", "issuer"];
+/// Half-life of the baseline EWMA, in event time.
+pub const BASELINE_HALF_LIFE: Duration = Duration::from_secs(2 * 3600);
+/// Pseudo-attempts that pull a sparse value's rate toward its parent's.
+pub const SHRINKAGE_ATTEMPTS: f64 = 200.0;

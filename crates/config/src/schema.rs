@@ -14,6 +14,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// Topics, decoding and validation.
     pub ingest: IngestConfig,
+    /// Event-time windows and baselines.
+    pub engine: EngineConfig,
     /// HTTP server for /metrics and health.
     pub server: ServerConfig,
     /// Response-code tables.
@@ -258,4 +260,53 @@ pub struct CodesConfig {
     /// TOML table files, relative to the config file. Empty: the built-in
     /// tables (`config/codes/*.toml` compiled in).
     pub tables: Vec<PathBuf>,
+}
+
+/// Event-time windows, lateness and baselines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Bucket width (humantime); 1s–5m, dividing one hour.
+    #[serde(with = "humantime_serde")]
+    pub bucket: Duration,
+    /// Buckets summed into the evaluation window.
+    pub window_buckets: usize,
+    /// Watermark = newest event time − this (humantime).
+    #[serde(with = "humantime_serde")]
+    pub allowed_lateness: Duration,
+    /// Terminal clocks further than this from arrival are corrected to arrival (humantime).
+    #[serde(with = "humantime_serde")]
+    pub max_clock_skew: Duration,
+    /// Dimensions (at most 6, low cardinality) whose combinations are the
+    /// leaves for localization.
+    pub leaf_dims: Vec<String>,
+    /// Baseline EWMA half-life in event time (humantime).
+    #[serde(with = "humantime_serde")]
+    pub baseline_half_life: Duration,
+    /// Pseudo-attempts pulling a sparse value's baseline rate toward its parent.
+    pub shrinkage_attempts: f64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            bucket: defaults::BUCKET,
+            window_buckets: defaults::WINDOW_BUCKETS,
+            allowed_lateness: defaults::ALLOWED_LATENESS,
+            max_clock_skew: defaults::MAX_CLOCK_SKEW,
+            leaf_dims: defaults::LEAF_DIMS.iter().map(|s| s.to_string()).collect(),
+            baseline_half_life: defaults::BASELINE_HALF_LIFE,
+            shrinkage_attempts: defaults::SHRINKAGE_ATTEMPTS,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The leaf dimensions, parsed. Valid after [`Config::validate`].
+    pub fn leaf_dims(&self) -> Vec<swipewatch_model::Dim> {
+        self.leaf_dims
+            .iter()
+            .filter_map(|d| swipewatch_model::Dim::from_name(d))
+            .collect()
+    }
 }

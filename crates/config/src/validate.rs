@@ -179,6 +179,70 @@ impl Config {
             Duration::from_secs(3600),
         )?;
 
+        let e = &self.engine;
+        range_duration(
+            "engine.bucket",
+            e.bucket,
+            Duration::from_secs(1),
+            Duration::from_secs(300),
+        )?;
+        if 3600_000 % e.bucket.as_millis() != 0 {
+            return Err(ConfigError::invalid(
+                "engine.bucket",
+                "must divide one hour evenly (e.g. 5s, 10s, 30s, 1m)",
+            ));
+        }
+        if !(1..=360).contains(&e.window_buckets) {
+            return Err(ConfigError::invalid(
+                "engine.window_buckets",
+                "must be 1..=360",
+            ));
+        }
+        range_duration(
+            "engine.allowed_lateness",
+            e.allowed_lateness,
+            Duration::ZERO,
+            Duration::from_secs(3600),
+        )?;
+        range_duration(
+            "engine.max_clock_skew",
+            e.max_clock_skew,
+            Duration::from_secs(1),
+            Duration::from_secs(86_400),
+        )?;
+        if e.leaf_dims.is_empty() || e.leaf_dims.len() > 6 {
+            return Err(ConfigError::invalid(
+                "engine.leaf_dims",
+                "list 1 to 6 dimensions",
+            ));
+        }
+        for (i, d) in e.leaf_dims.iter().enumerate() {
+            if Dim::from_name(d).is_none() {
+                return Err(ConfigError::invalid(
+                    format!("engine.leaf_dims[{i}]"),
+                    format!("'{d}' is not a dimension"),
+                ));
+            }
+            if e.leaf_dims[..i].contains(d) {
+                return Err(ConfigError::invalid(
+                    format!("engine.leaf_dims[{i}]"),
+                    format!("'{d}' is listed twice"),
+                ));
+            }
+        }
+        range_duration(
+            "engine.baseline_half_life",
+            e.baseline_half_life,
+            Duration::from_secs(60),
+            Duration::from_secs(30 * 86_400),
+        )?;
+        if !(e.shrinkage_attempts.is_finite() && (0.0..=1e6).contains(&e.shrinkage_attempts)) {
+            return Err(ConfigError::invalid(
+                "engine.shrinkage_attempts",
+                "must be between 0 and 1000000",
+            ));
+        }
+
         load_code_tables(&self.codes.tables)?;
         Ok(())
     }

@@ -107,7 +107,10 @@ impl Decoder {
             .find_map(|t| t.captures(topic).map(|c| (t.kind(), c)));
         let Some((kind, topic_slots)) = found else {
             self.rejected(
-                reject(RejectReason::BadType, "topic matches no configured template"),
+                reject(
+                    RejectReason::BadType,
+                    "topic matches no configured template",
+                ),
                 topic,
                 arrival_ms,
             );
@@ -369,7 +372,10 @@ fn split_elements(payload: &[u8], max_elements: usize) -> Result<Elements<'_>, R
                 .map_err(|e| reject(RejectReason::MalformedJson, e.to_string()))?;
             if items.len() > max_elements {
                 let n = items.len();
-                return Err(reject(RejectReason::TooLarge, format!("array of {n} elements")));
+                return Err(reject(
+                    RejectReason::TooLarge,
+                    format!("array of {n} elements"),
+                ));
             }
             Ok(Elements::Many(items))
         }

@@ -116,7 +116,10 @@ mod tests {
     use super::*;
 
     fn txn() -> TopicTemplate {
-        TopicTemplate::parse("dt/pos/v1/{region}/{acquirer}/{terminal}/txn", TopicKind::Txn)
+        TopicTemplate::parse(
+            "dt/pos/v1/{region}/{acquirer}/{terminal}/txn",
+            TopicKind::Txn,
+        )
     }
 
     #[test]
@@ -126,7 +129,9 @@ mod tests {
 
     #[test]
     fn matching_topics_fill_their_slots() {
-        let caps = txn().captures("dt/pos/v1/north/acq1/T-0001/txn").expect("matches");
+        let caps = txn()
+            .captures("dt/pos/v1/north/acq1/T-0001/txn")
+            .expect("matches");
         assert_eq!(caps.dim(Dim::Region), Some("north"));
         assert_eq!(caps.dim(Dim::Acquirer), Some("acq1"));
         assert_eq!(caps.terminal(), Some("T-0001"));

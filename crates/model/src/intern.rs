@@ -198,7 +198,16 @@ mod tests {
     #[test]
     fn fast_hasher_separates_prefixes_and_lengths() {
         let s = FastState::default();
-        let keys = ["", "a", "a\0", "T-000001", "T-0000010", "T-00000010", "vodafone", "vodafone2"];
+        let keys = [
+            "",
+            "a",
+            "a\0",
+            "T-000001",
+            "T-0000010",
+            "T-00000010",
+            "vodafone",
+            "vodafone2",
+        ];
         let hashes: std::collections::HashSet<u64> = keys.iter().map(|k| s.hash_one(k)).collect();
         assert_eq!(hashes.len(), keys.len());
     }

@@ -186,7 +186,7 @@ impl Config {
             Duration::from_secs(1),
             Duration::from_secs(300),
         )?;
-        if 3600_000 % e.bucket.as_millis() != 0 {
+        if 3_600_000 % e.bucket.as_millis() != 0 {
             return Err(ConfigError::invalid(
                 "engine.bucket",
                 "must divide one hour evenly (e.g. 5s, 10s, 30s, 1m)",

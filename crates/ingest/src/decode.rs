@@ -263,6 +263,7 @@ impl Decoder {
             rc,
             rc_source: raw.rc_source,
             term_error,
+            entry_mode: raw.entry_mode,
             latency_ms: raw.latency_ms,
             saf: raw.saf.unwrap_or(false),
             rssi_dbm,

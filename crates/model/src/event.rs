@@ -283,6 +283,8 @@ pub struct Outcome {
     pub rc_source: Option<RcSource>,
     /// Local terminal error, when there was no host answer.
     pub term_error: Option<TermError>,
+    /// How the card was read (also a dimension value).
+    pub entry_mode: Option<EntryMode>,
     /// Host round trip.
     pub latency_ms: Option<u32>,
     /// Sent late from the store-and-forward queue.

@@ -1,0 +1,391 @@
+//! The engine: buckets, watermark, lateness, idle advance and data gaps.
+
+use crate::baseline::{Anomalies, Baselines};
+use crate::bucket::{Bucket, WindowSums};
+use crate::counts::{leaf_key, ClassCounts, DimTable};
+use crate::terminal::TerminalState;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use swipewatch_config::EngineConfig;
+use swipewatch_model::{Dim, Event, Sym};
+
+/// Most buckets closed by one [`Engine::poll_closed`] call, so a watermark
+/// jump after a long outage is worked off in bounded steps.
+const MAX_CLOSE_PER_POLL: usize = 360;
+
+/// Engine parameters in the units the hot path uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Bucket width, ms.
+    pub bucket_ms: i64,
+    /// Buckets in the evaluation window.
+    pub window_buckets: usize,
+    /// Allowed lateness, ms.
+    pub lateness_ms: i64,
+    /// Largest terminal clock error kept, ms.
+    pub max_skew_ms: i64,
+    /// Leaf dimensions for localization.
+    pub leaf_dims: Vec<Dim>,
+    /// EWMA weight of one bucket.
+    pub alpha: f64,
+    /// Shrinkage pseudo-attempts.
+    pub shrink: f64,
+}
+
+impl From<&EngineConfig> for Settings {
+    fn from(c: &EngineConfig) -> Settings {
+        let bucket_ms = c.bucket.as_millis() as i64;
+        let half_life_ms = c.baseline_half_life.as_millis().max(1) as f64;
+        Settings {
+            bucket_ms,
+            window_buckets: c.window_buckets,
+            lateness_ms: c.allowed_lateness.as_millis() as i64,
+            max_skew_ms: c.max_clock_skew.as_millis() as i64,
+            leaf_dims: c.leaf_dims(),
+            alpha: 1.0 - 0.5f64.powf(bucket_ms as f64 / half_life_ms),
+            shrink: c.shrinkage_attempts,
+        }
+    }
+}
+
+/// What the engine hands detection for each closed bucket. Shared, not
+/// copied: the window sums and baselines are `Arc`s the engine only clones
+/// if a reader still holds them when it next writes.
+#[derive(Debug, Clone)]
+pub struct WindowSnapshot {
+    /// The bucket that just closed.
+    pub bucket: Arc<Bucket>,
+    /// Sums over the evaluation window ending with `bucket`.
+    pub window: Arc<WindowSums>,
+    /// Baselines learned up to (not including) `bucket`.
+    pub baselines: Arc<Baselines>,
+    /// Watermark when the bucket closed, epoch ms.
+    pub watermark_ms: i64,
+}
+
+/// Counters about the engine itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Outcomes counted into a bucket.
+    pub outcomes: u64,
+    /// Heartbeats counted into a bucket.
+    pub heartbeats: u64,
+    /// Outcomes that arrived after their bucket closed (in the late tally).
+    pub late: u64,
+    /// Heartbeats that arrived after their bucket closed.
+    pub late_heartbeats: u64,
+    /// Events whose terminal clock was replaced by arrival time.
+    pub skew_corrected: u64,
+    /// Buckets closed.
+    pub buckets_closed: u64,
+    /// Buckets closed inside a data gap.
+    pub gap_buckets: u64,
+}
+
+/// The window engine. See the crate docs.
+pub struct Engine {
+    s: Settings,
+    open: BTreeMap<i64, Bucket>,
+    /// Buckets with an index below this are closed.
+    closed_before: Option<i64>,
+    max_event_ms: i64,
+    watermark_ms: i64,
+    window: VecDeque<Arc<Bucket>>,
+    sums: Arc<WindowSums>,
+    baselines: Arc<Baselines>,
+    terminals: Vec<TerminalState>,
+    late: DimTable,
+    late_fleet: ClassCounts,
+    stats: EngineStats,
+    connected: bool,
+    /// Disconnected periods (processing time), the last one open-ended while disconnected.
+    gaps: VecDeque<(i64, i64)>,
+}
+
+impl Engine {
+    /// A new engine; it starts disconnected until told otherwise.
+    pub fn new(s: Settings) -> Engine {
+        let baselines = Arc::new(Baselines::new(s.alpha, s.shrink));
+        Engine {
+            s,
+            open: BTreeMap::new(),
+            closed_before: None,
+            max_event_ms: i64::MIN,
+            watermark_ms: i64::MIN,
+            window: VecDeque::new(),
+            sums: Arc::default(),
+            baselines,
+            terminals: Vec::new(),
+            late: DimTable::default(),
+            late_fleet: ClassCounts::default(),
+            stats: EngineStats::default(),
+            connected: true,
+            gaps: VecDeque::new(),
+        }
+    }
+
+    fn bucket_index(&self, ts_ms: i64) -> i64 {
+        ts_ms.div_euclid(self.s.bucket_ms)
+    }
+
+    fn corrected(&mut self, ts_ms: i64, arrival_ms: i64) -> i64 {
+        if (ts_ms - arrival_ms).abs() > self.s.max_skew_ms {
+            self.stats.skew_corrected += 1;
+            arrival_ms
+        } else {
+            ts_ms
+        }
+    }
+
+    fn terminal(&mut self, sym: Sym) -> &mut TerminalState {
+        let i = sym.index();
+        if i >= self.terminals.len() {
+            self.terminals.resize(i + 1, TerminalState::default());
+        }
+        &mut self.terminals[i]
+    }
+
+    fn is_closed(&self, b: i64) -> bool {
+        self.closed_before.is_some_and(|c| b < c)
+    }
+
+    fn open_bucket(&mut self, b: i64) -> &mut Bucket {
+        let width = self.s.bucket_ms;
+        self.open
+            .entry(b)
+            .or_insert_with(|| Bucket::new(b * width, width))
+    }
+
+    fn advance_event_time(&mut self, ts_ms: i64) {
+        if ts_ms > self.max_event_ms {
+            self.max_event_ms = ts_ms;
+            self.watermark_ms = self.watermark_ms.max(ts_ms - self.s.lateness_ms);
+        }
+    }
+
+    /// Counts one event.
+    pub fn record(&mut self, event: &Event) {
+        match event {
+            Event::Outcome(o) => {
+                let ts = self.corrected(o.ts_ms, o.arrival_ms);
+                let b = self.bucket_index(ts);
+                let fresh = self.terminal(o.terminal).record_outcome(o, ts, b);
+                if self.is_closed(b) {
+                    self.stats.late += 1;
+                    self.late.add(&o.dims, o.class);
+                    self.late_fleet.add(o.class);
+                    return;
+                }
+                let leaf = leaf_key(&o.dims, &self.s.leaf_dims);
+                let bucket = self.open_bucket(b);
+                bucket.fleet.add(o.class);
+                bucket.dims.add(&o.dims, o.class);
+                bucket.leaves.entry(leaf).or_default().add(o.class);
+                bucket.active_terminals += u32::from(fresh);
+                self.stats.outcomes += 1;
+                self.advance_event_time(ts);
+            }
+            Event::Heartbeat(h) => {
+                let ts = self.corrected(h.ts_ms, h.arrival_ms);
+                let b = self.bucket_index(ts);
+                let fresh = self.terminal(h.terminal).record_heartbeat(h, ts, b);
+                if self.is_closed(b) {
+                    self.stats.late_heartbeats += 1;
+                    return;
+                }
+                let bucket = self.open_bucket(b);
+                bucket.heartbeat_total += 1;
+                bucket.active_terminals += u32::from(fresh);
+                for (counts, &sym) in bucket.heartbeats.iter_mut().zip(h.dims.as_array()) {
+                    if sym.is_some() {
+                        let i = sym.index();
+                        if i >= counts.len() {
+                            counts.resize(i + 1, 0);
+                        }
+                        counts[i] += 1;
+                    }
+                }
+                self.stats.heartbeats += 1;
+                self.advance_event_time(ts);
+            }
+        }
+    }
+
+    /// Input is idle at processing time `now_ms`. While connected, the
+    /// watermark advances by processing time so that silence closes buckets.
+    /// While disconnected it does not: buckets stay open for the backlog the
+    /// broker will redeliver, and are marked as data gaps when they close.
+    pub fn on_idle(&mut self, now_ms: i64) {
+        if self.connected {
+            self.watermark_ms = self.watermark_ms.max(now_ms - self.s.lateness_ms);
+        }
+    }
+
+    /// The broker connection went up or down at processing time `now_ms`.
+    pub fn set_connected(&mut self, connected: bool, now_ms: i64) {
+        if connected == self.connected {
+            return;
+        }
+        self.connected = connected;
+        if connected {
+            if let Some(last) = self.gaps.back_mut() {
+                last.1 = now_ms;
+            }
+        } else {
+            self.gaps.push_back((now_ms, now_ms));
+        }
+    }
+
+    fn overlaps_gap(&self, start: i64, end: i64) -> bool {
+        let last = self.gaps.len().saturating_sub(1);
+        self.gaps.iter().enumerate().any(|(i, &(g0, g1))| {
+            let g1 = if i == last && !self.connected {
+                i64::MAX
+            } else {
+                g1
+            };
+            g0 < end && g1 > start
+        })
+    }
+
+    /// Closes every bucket the watermark has passed (empty ones included),
+    /// appending one snapshot per closed bucket, oldest first.
+    pub fn poll_closed(&mut self, out: &mut Vec<WindowSnapshot>) {
+        let Some(&first_open) = self.open.keys().next() else {
+            if self.closed_before.is_none() {
+                return; // nothing ever seen
+            }
+            return self.close_empty_until_watermark(out);
+        };
+        let mut next = self.closed_before.unwrap_or(first_open);
+        for _ in 0..MAX_CLOSE_PER_POLL {
+            let end = (next + 1) * self.s.bucket_ms;
+            if end > self.watermark_ms {
+                break;
+            }
+            let bucket = self
+                .open
+                .remove(&next)
+                .unwrap_or_else(|| Bucket::new(next * self.s.bucket_ms, self.s.bucket_ms));
+            out.push(self.close(bucket));
+            next += 1;
+            self.closed_before = Some(next);
+        }
+    }
+
+    fn close_empty_until_watermark(&mut self, out: &mut Vec<WindowSnapshot>) {
+        let Some(mut next) = self.closed_before else {
+            return;
+        };
+        for _ in 0..MAX_CLOSE_PER_POLL {
+            if (next + 1) * self.s.bucket_ms > self.watermark_ms {
+                break;
+            }
+            let bucket = Bucket::new(next * self.s.bucket_ms, self.s.bucket_ms);
+            out.push(self.close(bucket));
+            next += 1;
+            self.closed_before = Some(next);
+        }
+    }
+
+    fn close(&mut self, mut bucket: Bucket) -> WindowSnapshot {
+        bucket.data_gap = self.overlaps_gap(bucket.start_ms, bucket.end_ms);
+        self.stats.buckets_closed += 1;
+        self.stats.gap_buckets += u64::from(bucket.data_gap);
+        let bucket = Arc::new(bucket);
+        let sums = Arc::make_mut(&mut self.sums);
+        sums.add(&bucket);
+        self.window.push_back(bucket.clone());
+        while self.window.len() > self.s.window_buckets {
+            if let Some(old) = self.window.pop_front() {
+                let next_start = self.window.front().map_or(bucket.start_ms, |b| b.start_ms);
+                sums.remove(&old, next_start);
+            }
+        }
+        // Gaps that end before the window are no longer needed.
+        let horizon = self.window.front().map_or(bucket.start_ms, |b| b.start_ms);
+        while self.gaps.len() > 1 && self.gaps.front().is_some_and(|g| g.1 < horizon) {
+            self.gaps.pop_front();
+        }
+        WindowSnapshot {
+            bucket,
+            window: self.sums.clone(),
+            baselines: self.baselines.clone(),
+            watermark_ms: self.watermark_ms,
+        }
+    }
+
+    /// Lets the baselines learn from a closed bucket, except what detection
+    /// flagged. Buckets inside a data gap teach nothing.
+    pub fn learn(&mut self, snapshot: &WindowSnapshot, anomalies: &Anomalies) {
+        if snapshot.bucket.data_gap {
+            return;
+        }
+        Arc::make_mut(&mut self.baselines).learn(&snapshot.bucket, anomalies, &self.s.leaf_dims);
+    }
+
+    /// Closes everything still open, as if the watermark had passed it (end of
+    /// a replay).
+    pub fn flush(&mut self, out: &mut Vec<WindowSnapshot>) {
+        if let Some((&last, _)) = self.open.iter().next_back() {
+            self.watermark_ms = self.watermark_ms.max((last + 1) * self.s.bucket_ms);
+            while !self.open.is_empty() {
+                self.poll_closed(out);
+            }
+        }
+    }
+
+    /// Current watermark, epoch ms (`i64::MIN` before any event).
+    pub fn watermark_ms(&self) -> i64 {
+        self.watermark_ms
+    }
+
+    /// Newest event time seen, epoch ms.
+    pub fn max_event_ms(&self) -> i64 {
+        self.max_event_ms
+    }
+
+    /// Counters about the engine.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
+    }
+
+    /// Buckets not yet closed.
+    pub fn open_buckets(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Late outcomes per dimension value, and for the fleet.
+    pub fn late_tally(&self) -> (&DimTable, &ClassCounts) {
+        (&self.late, &self.late_fleet)
+    }
+
+    /// The state of one terminal.
+    pub fn terminal_state(&self, sym: Sym) -> Option<&TerminalState> {
+        self.terminals
+            .get(sym.index())
+            .filter(|t| t.last_seen_ms != i64::MIN)
+    }
+
+    /// Terminals ever seen.
+    pub fn tracked_terminals(&self) -> usize {
+        self.terminals
+            .iter()
+            .filter(|t| t.last_seen_ms != i64::MIN)
+            .count()
+    }
+
+    /// The current baselines.
+    pub fn baselines(&self) -> &Arc<Baselines> {
+        &self.baselines
+    }
+
+    /// The engine parameters.
+    pub fn settings(&self) -> &Settings {
+        &self.s
+    }
+}
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

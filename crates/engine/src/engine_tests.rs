@@ -1,0 +1,310 @@
+use super::*;
+use proptest::prelude::*;
+use swipewatch_model::{DimValues, Heartbeat, Outcome, OutcomeClass, TxnStatus};
+
+const T0: i64 = 1_795_000_000_000; // a multiple of 10 s
+
+fn settings() -> Settings {
+    Settings::from(&EngineConfig::default())
+}
+
+fn outcome(ts_ms: i64, terminal: u32, carrier: u32, class: OutcomeClass) -> Event {
+    let mut dims = DimValues::default();
+    dims.set(Dim::Carrier, Sym(carrier));
+    dims.set(Dim::Region, Sym(terminal % 3));
+    Event::Outcome(Outcome {
+        event_fp: 0,
+        terminal: Sym(terminal),
+        ts_ms,
+        arrival_ms: ts_ms,
+        seq: None,
+        status: TxnStatus::Approved,
+        class,
+        rc: None,
+        rc_source: None,
+        term_error: None,
+        entry_mode: None,
+        latency_ms: None,
+        saf: false,
+        rssi_dbm: None,
+        amount_minor: None,
+        currency: None,
+        dims,
+    })
+}
+
+fn closed(e: &mut Engine) -> Vec<WindowSnapshot> {
+    let mut out = Vec::new();
+    e.poll_closed(&mut out);
+    out
+}
+
+#[test]
+fn a_bucket_closes_when_the_watermark_passes_its_end() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0 + 1_000, 1, 0, OutcomeClass::Approved));
+    e.record(&outcome(T0 + 39_999, 1, 0, OutcomeClass::Approved));
+    assert!(
+        closed(&mut e).is_empty(),
+        "watermark 9.999 s into the first bucket"
+    );
+    e.record(&outcome(T0 + 40_000, 1, 0, OutcomeClass::Comms));
+    let snaps = closed(&mut e);
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].bucket.start_ms, T0);
+    assert_eq!(snaps[0].bucket.fleet.total(), 1);
+}
+
+#[test]
+fn empty_buckets_close_too_so_silence_is_seen() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0, 1, 0, OutcomeClass::Approved));
+    e.on_idle(T0 + 120_000);
+    let snaps = closed(&mut e);
+    assert_eq!(
+        snaps.len(),
+        9,
+        "buckets T0 .. T0+90s are all past the watermark"
+    );
+    assert!(snaps[1..].iter().all(|s| s.bucket.fleet.total() == 0));
+    assert_eq!(snaps.last().map(|s| s.window.buckets), Some(6));
+    assert_eq!(
+        snaps.last().map(|s| s.window.fleet.total()),
+        Some(0),
+        "the outcome left the window"
+    );
+}
+
+#[test]
+fn late_events_go_to_the_late_tally_and_never_touch_closed_windows() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0, 1, 0, OutcomeClass::Approved));
+    e.record(&outcome(T0 + 60_000, 1, 0, OutcomeClass::Approved));
+    let snaps = closed(&mut e);
+    let first = snaps[0].bucket.clone();
+    e.record(&outcome(T0 + 5_000, 2, 7, OutcomeClass::Comms)); // SAF backlog
+    assert_eq!(e.stats().late, 1);
+    assert_eq!(
+        e.late_tally()
+            .0
+            .get(Dim::Carrier, Sym(7))
+            .get(OutcomeClass::Comms),
+        1
+    );
+    assert_eq!(first.fleet.total(), 1, "closed bucket unchanged");
+    assert_eq!(snaps[0].window.fleet.total(), 1);
+}
+
+#[test]
+fn a_skewed_terminal_clock_is_replaced_by_arrival_time() {
+    let mut e = Engine::new(settings());
+    let Event::Outcome(mut o) = outcome(T0 - 3_600_000, 1, 0, OutcomeClass::Approved) else {
+        unreachable!()
+    };
+    o.arrival_ms = T0;
+    e.record(&Event::Outcome(o));
+    assert_eq!(e.stats().skew_corrected, 1);
+    assert_eq!(e.max_event_ms(), T0);
+}
+
+#[test]
+fn idle_time_advances_the_watermark_only_while_connected() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0, 1, 0, OutcomeClass::Approved));
+    e.set_connected(false, T0 + 1_000);
+    e.on_idle(T0 + 600_000);
+    assert!(
+        closed(&mut e).is_empty(),
+        "no silence while the broker is away"
+    );
+    // The broker comes back and redelivers the backlog: it is not late.
+    e.set_connected(true, T0 + 601_000);
+    e.record(&outcome(T0 + 20_000, 2, 0, OutcomeClass::Approved));
+    assert_eq!(e.stats().late, 0);
+    e.on_idle(T0 + 700_000);
+    let snaps = closed(&mut e);
+    assert!(!snaps.is_empty());
+    let gap: Vec<bool> = snaps.iter().map(|s| s.bucket.data_gap).collect();
+    assert!(
+        gap[..10].iter().all(|g| *g),
+        "buckets during the disconnection are data gaps: {gap:?}"
+    );
+    assert!(
+        !gap.last().copied().unwrap_or(true),
+        "buckets after reconnecting are not"
+    );
+    assert_eq!(snaps.iter().map(|s| s.bucket.fleet.total()).sum::<u64>(), 2);
+}
+
+#[test]
+fn data_gap_buckets_teach_the_baseline_nothing() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0, 1, 0, OutcomeClass::Comms));
+    e.set_connected(false, T0);
+    e.set_connected(true, T0 + 5_000);
+    e.on_idle(T0 + 50_000);
+    let snaps = closed(&mut e);
+    assert!(snaps[0].bucket.data_gap);
+    e.learn(&snaps[0], &Anomalies::default());
+    assert_eq!(e.baselines().buckets_learned, 0);
+}
+
+#[test]
+fn active_terminals_count_each_terminal_once_per_bucket() {
+    let mut e = Engine::new(settings());
+    for t in [1, 2, 1, 3, 2, 1] {
+        e.record(&outcome(
+            T0 + i64::from(t) * 100,
+            t,
+            0,
+            OutcomeClass::Approved,
+        ));
+    }
+    e.record(&Event::Heartbeat(Heartbeat {
+        terminal: Sym(4),
+        ts_ms: T0 + 500,
+        arrival_ms: T0 + 500,
+        seq: None,
+        uptime_s: None,
+        battery_pct: Some(50),
+        host_reachable: Some(false),
+        saf_queue_depth: Some(12),
+        chip_read_err: 2,
+        swipe_err: 0,
+        ctls_err: 0,
+        fallback: 1,
+        tamper: false,
+        rssi_dbm: None,
+        dims: DimValues::default(),
+    }));
+    e.on_idle(T0 + 60_000);
+    let snaps = closed(&mut e);
+    assert_eq!(snaps[0].bucket.active_terminals, 4);
+    assert_eq!(snaps[0].bucket.heartbeat_total, 1);
+    let t4 = e.terminal_state(Sym(4)).expect("seen");
+    assert_eq!(
+        (t4.host_reachable(), t4.saf_queue_depth, t4.battery_pct),
+        (Some(false), 12, 50)
+    );
+    assert_eq!(
+        t4.tally(T0 / 10_000).map(|t| (t.hw_errors, t.fallbacks)),
+        Some((2, 1))
+    );
+}
+
+#[test]
+fn consecutive_failures_reset_on_success() {
+    let mut e = Engine::new(settings());
+    for class in [
+        OutcomeClass::Comms,
+        OutcomeClass::Comms,
+        OutcomeClass::Comms,
+    ] {
+        e.record(&outcome(T0, 9, 0, class));
+    }
+    assert_eq!(
+        e.terminal_state(Sym(9)).map(|t| t.consecutive_failures),
+        Some(3)
+    );
+    e.record(&outcome(T0, 9, 0, OutcomeClass::Approved));
+    assert_eq!(
+        e.terminal_state(Sym(9)).map(|t| t.consecutive_failures),
+        Some(0)
+    );
+}
+
+/// Runs `events` through an engine, polling every `poll_every` events, and
+/// returns (start, fleet, carrier-0 counts) for every closed bucket.
+fn run(events: &[Event], poll_every: usize) -> (Vec<(i64, ClassCounts, ClassCounts)>, Engine) {
+    let mut e = Engine::new(settings());
+    let mut snaps = Vec::new();
+    for (i, ev) in events.iter().enumerate() {
+        e.record(ev);
+        if i % poll_every == 0 {
+            e.poll_closed(&mut snaps);
+        }
+    }
+    e.flush(&mut snaps);
+    let rows = snaps
+        .iter()
+        .map(|s| {
+            (
+                s.bucket.start_ms,
+                s.bucket.fleet,
+                s.bucket.dims.get(Dim::Carrier, Sym(0)),
+            )
+        })
+        .collect();
+    (rows, e)
+}
+
+fn class_of(i: u8) -> OutcomeClass {
+    OutcomeClass::ALL[usize::from(i) % OutcomeClass::COUNT]
+}
+
+proptest! {
+    #[test]
+    fn every_event_lands_in_exactly_one_bucket_or_the_late_tally(
+        evs in proptest::collection::vec((0i64..300_000, 0u32..50, 0u32..4, 0u8..11), 1..400),
+        poll_every in 1usize..50,
+    ) {
+        let events: Vec<Event> = evs.iter().map(|&(dt, t, c, k)| outcome(T0 + dt, t, c, class_of(k))).collect();
+        let (rows, e) = run(&events, poll_every);
+        let in_buckets: u64 = rows.iter().map(|r| r.1.total()).sum();
+        let late = e.late_tally().1.total();
+        prop_assert_eq!(in_buckets + late, events.len() as u64);
+        prop_assert_eq!(e.stats().outcomes + e.stats().late, events.len() as u64);
+        // Per-dimension counts are conserved the same way.
+        let carrier0: u64 = rows.iter().map(|r| r.2.total()).sum::<u64>() + e.late_tally().0.get(Dim::Carrier, Sym(0)).total();
+        let want = evs.iter().filter(|e| e.2 == 0).count() as u64;
+        prop_assert_eq!(carrier0, want);
+        // Buckets are closed in order, each once.
+        prop_assert!(rows.windows(2).all(|w| w[1].0 == w[0].0 + 10_000));
+    }
+
+    #[test]
+    fn out_of_order_input_within_lateness_gives_the_sorted_snapshots(
+        evs in proptest::collection::vec((0i64..300_000, 0i64..15_000, 0u32..50, 0u32..4, 0u8..11), 1..400),
+        poll_every in 1usize..50,
+    ) {
+        let mut sorted: Vec<(i64, i64, u32, u32, u8)> = evs.clone();
+        sorted.sort_by_key(|e| e.0);
+        // Arrival order: by event time plus a delay under lateness / 2.
+        let mut shuffled = sorted.clone();
+        shuffled.sort_by_key(|e| e.0 + e.1);
+        let to_events = |v: &[(i64, i64, u32, u32, u8)]| -> Vec<Event> {
+            v.iter().map(|&(dt, _, t, c, k)| outcome(T0 + dt, t, c, class_of(k))).collect()
+        };
+        let (a, ea) = run(&to_events(&sorted), poll_every);
+        let (b, eb) = run(&to_events(&shuffled), poll_every);
+        prop_assert_eq!(ea.stats().late, 0);
+        prop_assert_eq!(eb.stats().late, 0);
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn window_sums_equal_the_sum_of_their_buckets(
+        evs in proptest::collection::vec((0i64..400_000, 0u32..50, 0u32..4, 0u8..11), 1..300),
+    ) {
+        let events: Vec<Event> = evs.iter().map(|&(dt, t, c, k)| outcome(T0 + dt, t, c, class_of(k))).collect();
+        let mut e = Engine::new(settings());
+        let mut snaps = Vec::new();
+        for ev in &events {
+            e.record(ev);
+            e.poll_closed(&mut snaps);
+        }
+        e.flush(&mut snaps);
+        for (i, s) in snaps.iter().enumerate() {
+            let from = i.saturating_sub(5);
+            let mut want = ClassCounts::default();
+            let mut leaves = 0u64;
+            for b in &snaps[from..=i] {
+                want.merge(&b.bucket.fleet);
+                leaves += b.bucket.leaves.values().map(ClassCounts::total).sum::<u64>();
+            }
+            prop_assert_eq!(s.window.fleet, want);
+            prop_assert_eq!(s.window.leaves.values().map(ClassCounts::total).sum::<u64>(), leaves);
+            prop_assert_eq!(s.window.buckets, i - from + 1);
+        }
+    }
+}

@@ -1,8 +1,10 @@
 //! `swipewatch run`: wires ingest, the HTTP server and signal handling.
 
+use crate::pipeline::{Clock, Driver};
 use anyhow::Context;
 use std::io::IsTerminal;
 use swipewatch_config::Config;
+use swipewatch_engine::{Engine, Settings};
 use swipewatch_server::AppState;
 use swipewatch_telemetry::Metrics;
 use tracing_subscriber::EnvFilter;
@@ -44,30 +46,40 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
-    // Until the window engine consumes them, decoded batches end here: every
-    // accepted event has already been counted by the decoder.
-    let mut events: u64 = 0;
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
-    loop {
-        tokio::select! {
-            batch = ingest.batches.recv() => match batch {
-                Some(b) => events += b.events.len() as u64,
-                None => break,
-            },
-            () = &mut signal => {
-                tracing::info!("shutdown requested");
-                break;
-            }
-        }
-    }
+    let engine = Engine::new(Settings::from(&config.engine));
+    let mut driver = Driver::new(engine, metrics.engine.clone(), Clock::wall());
+    let signal_stop = stop_tx.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested");
+        let _ = signal_stop.send(true);
+    });
+    // Detection is not built yet: closed buckets only feed baselines and metrics.
+    driver
+        .run(
+            &mut ingest.batches,
+            ingest.ready.clone(),
+            stop_rx.clone(),
+            |_| {},
+        )
+        .await;
     let mut rest = ingest.shutdown().await;
+    let mut drained = 0usize;
     while let Some(b) = rest.recv().await {
-        events += b.events.len() as u64;
+        drained += b.events.len();
+        for e in &b.events {
+            driver.engine.record(e);
+        }
     }
     let _ = stop_tx.send(true);
     server.await.context("http server task")??;
-    tracing::info!(events, "stopped");
+    let stats = driver.engine.stats();
+    tracing::info!(
+        outcomes = stats.outcomes,
+        late = stats.late,
+        drained,
+        "stopped"
+    );
     Ok(())
 }
 

@@ -153,6 +153,15 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
         crate::support::sample(&m, "swipewatch_mqtt_connected"),
         Some(1.0)
     );
+    // Every accepted outcome reached the window engine: 200 distinct terminals.
+    let engine_fed = wait_for(Duration::from_secs(10), || {
+        svc.sample("swipewatch_engine_tracked_terminals") == 200.0
+    });
+    assert!(
+        engine_fed,
+        "engine did not see the fleet:\n{}",
+        svc.metrics()
+    );
     let log = svc.log_text();
     assert!(
         !log.contains("4111111111111111") && !log.contains("5555 5555 5555 4444"),

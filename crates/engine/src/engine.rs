@@ -94,6 +94,7 @@ pub struct Engine {
     sums: Arc<WindowSums>,
     baselines: Arc<Baselines>,
     terminals: Vec<TerminalState>,
+    tracked: usize,
     late: DimTable,
     late_fleet: ClassCounts,
     stats: EngineStats,
@@ -116,6 +117,7 @@ impl Engine {
             sums: Arc::default(),
             baselines,
             terminals: Vec::new(),
+            tracked: 0,
             late: DimTable::default(),
             late_fleet: ClassCounts::default(),
             stats: EngineStats::default(),
@@ -142,7 +144,11 @@ impl Engine {
         if i >= self.terminals.len() {
             self.terminals.resize(i + 1, TerminalState::default());
         }
-        &mut self.terminals[i]
+        let t = &mut self.terminals[i];
+        if t.last_seen_ms == i64::MIN {
+            self.tracked += 1;
+        }
+        t
     }
 
     fn is_closed(&self, b: i64) -> bool {

@@ -6,8 +6,10 @@
 //! Children for every label value are created up front: the hot path
 //! increments a pre-resolved counter and never formats or hashes a label.
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
-use swipewatch_model::RejectReason;
+use prometheus::{
+    Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+use swipewatch_model::{OutcomeClass, RejectReason};
 
 /// What an ingested MQTT message or event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,12 +62,41 @@ impl IngestMetrics {
     }
 }
 
+/// Window-engine metrics.
+#[derive(Clone)]
+pub struct EngineMetrics {
+    /// Processing time minus the watermark, seconds.
+    pub watermark_lag_seconds: Gauge,
+    /// Buckets closed.
+    pub buckets_closed: IntCounter,
+    /// Buckets closed that overlapped a broker disconnection.
+    pub data_gap_buckets: IntCounter,
+    /// Outcomes that arrived after their bucket closed.
+    pub late_events: IntCounter,
+    /// Events whose terminal clock was replaced by arrival time.
+    pub skew_corrected: IntCounter,
+    /// Terminals with state.
+    pub tracked_terminals: IntGauge,
+    /// Buckets open (waiting for the watermark).
+    pub open_buckets: IntGauge,
+    outcomes: Vec<IntCounter>,
+}
+
+impl EngineMetrics {
+    /// Outcomes of `class` in closed buckets.
+    pub fn outcomes(&self, class: OutcomeClass) -> &IntCounter {
+        &self.outcomes[class.index()]
+    }
+}
+
 /// The registry and every metric in it.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     /// Ingest-stage metrics.
     pub ingest: IngestMetrics,
+    /// Window-engine metrics.
+    pub engine: EngineMetrics,
 }
 
 impl Default for Metrics {
@@ -135,8 +166,50 @@ impl Metrics {
         registry
             .register(Box::new(connected.clone()))
             .expect("unique metric");
+        let outcomes_vec = IntCounterVec::new(
+            Opts::new(
+                "swipewatch_fleet_outcomes_total",
+                "Outcomes counted in closed event-time buckets, by normalized class.",
+            ),
+            &["class"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(outcomes_vec.clone()))
+            .expect("unique metric");
+        let engine = EngineMetrics {
+            watermark_lag_seconds: {
+                let g = Gauge::new(
+                    "swipewatch_engine_watermark_lag_seconds",
+                    "Processing time minus the event-time watermark.",
+                )
+                .expect("valid metric");
+                registry.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
+            buckets_closed: counter("swipewatch_engine_buckets_closed_total", "Event-time buckets closed."),
+            data_gap_buckets: counter(
+                "swipewatch_engine_data_gap_buckets_total",
+                "Buckets closed that overlapped a broker disconnection (data gap, not silence).",
+            ),
+            late_events: counter(
+                "swipewatch_engine_late_events_total",
+                "Outcomes that arrived after their bucket closed (kept in the late tally).",
+            ),
+            skew_corrected: counter(
+                "swipewatch_engine_skew_corrected_total",
+                "Events whose terminal clock was off by more than the allowed skew and was replaced by arrival time.",
+            ),
+            tracked_terminals: gauge(&registry, "swipewatch_engine_tracked_terminals", "Terminals with state in the engine."),
+            open_buckets: gauge(&registry, "swipewatch_engine_open_buckets", "Event-time buckets waiting for the watermark."),
+            outcomes: OutcomeClass::ALL
+                .iter()
+                .map(|c| outcomes_vec.with_label_values(&[c.name()]))
+                .collect(),
+        };
         Metrics {
             registry,
+            engine,
             ingest: IngestMetrics {
                 messages,
                 accepted,
@@ -161,6 +234,14 @@ impl Metrics {
         }
         String::from_utf8(buf).unwrap_or_default()
     }
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("unique metric");
+    g
 }
 
 #[cfg(test)]

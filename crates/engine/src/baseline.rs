@@ -10,11 +10,12 @@
 
 use crate::bucket::Bucket;
 use crate::counts::{ClassCounts, LeafKey};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use swipewatch_model::{Dim, FastState, OutcomeClass, Sym};
 
 /// EWMA of counts per bucket.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     /// Attempts per bucket.
     pub attempts: f32,
@@ -55,7 +56,7 @@ pub struct Anomalies {
 }
 
 /// Baselines for the fleet, every dimension value and every leaf.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Baselines {
     /// The fleet.
     pub fleet: Cell,
@@ -120,6 +121,12 @@ impl Baselines {
         // Forget leaves that have decayed to nothing (bounded memory).
         self.leaves.retain(|_, c| c.attempts > 1e-3);
         self.buckets_learned += 1;
+    }
+
+    /// Applies current settings (after a restore).
+    pub(crate) fn set_params(&mut self, alpha: f64, shrink: f64) {
+        self.alpha = alpha as f32;
+        self.shrink = shrink;
     }
 
     /// Fleet rate of `class` (per attempt).

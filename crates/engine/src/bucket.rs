@@ -1,10 +1,11 @@
 //! One event-time bucket, and running sums over the evaluation window.
 
 use crate::counts::{ClassCounts, DimTable, LeafTable};
+use serde::{Deserialize, Serialize};
 use swipewatch_model::Dim;
 
 /// Everything counted for one event-time bucket `[start_ms, end_ms)`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
     /// Start, epoch ms (inclusive).
     pub start_ms: i64,
@@ -39,7 +40,7 @@ impl Bucket {
 
 /// Counts summed over the last closed buckets (the evaluation window),
 /// maintained incrementally as buckets enter and leave.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowSums {
     /// Start of the oldest bucket in the window.
     pub start_ms: i64,

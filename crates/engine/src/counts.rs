@@ -1,5 +1,6 @@
 //! Counter types keyed by interned values.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
 
@@ -7,7 +8,7 @@ use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
 pub const MAX_LEAF_DIMS: usize = 6;
 
 /// Outcomes per class.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassCounts(pub [u32; OutcomeClass::COUNT]);
 
 impl ClassCounts {
@@ -62,7 +63,7 @@ impl ClassCounts {
 }
 
 /// Class counts for every value of every dimension, indexed by [`Sym`].
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DimTable(pub [Vec<ClassCounts>; Dim::COUNT]);
 
 impl DimTable {

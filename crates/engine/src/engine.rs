@@ -1,9 +1,13 @@
 //! The engine: buckets, watermark, lateness, idle advance and data gaps.
 
+#[path = "checkpoint.rs"]
+pub mod checkpoint;
+
 use crate::baseline::{Anomalies, Baselines};
 use crate::bucket::{Bucket, WindowSums};
 use crate::counts::{leaf_key, ClassCounts, DimTable};
 use crate::terminal::TerminalState;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use swipewatch_config::EngineConfig;
@@ -64,7 +68,7 @@ pub struct WindowSnapshot {
 }
 
 /// Counters about the engine itself.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStats {
     /// Outcomes counted into a bucket.
     pub outcomes: u64,

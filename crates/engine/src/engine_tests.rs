@@ -308,3 +308,112 @@ proptest! {
         }
     }
 }
+
+fn rows_of(snaps: &[WindowSnapshot]) -> Vec<(i64, ClassCounts, ClassCounts, bool)> {
+    snaps
+        .iter()
+        .map(|s| {
+            (
+                s.bucket.start_ms,
+                s.bucket.fleet,
+                s.window.fleet,
+                s.bucket.data_gap,
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn counts_are_conserved_across_snapshot_and_restore(
+        evs in proptest::collection::vec((0i64..300_000, 0u32..50, 0u32..4, 0u8..11), 2..300),
+        split in 0.0f64..1.0,
+    ) {
+        let events: Vec<Event> = evs.iter().map(|&(dt, t, c, k)| outcome(T0 + dt, t, c, class_of(k))).collect();
+        let cut = ((events.len() as f64) * split) as usize;
+        let feed = |e: &mut Engine, evs: &[Event], out: &mut Vec<WindowSnapshot>| {
+            for ev in evs {
+                e.record(ev);
+                e.poll_closed(out);
+            }
+        };
+        // Uninterrupted.
+        let mut a = Engine::new(settings());
+        let mut sa = Vec::new();
+        feed(&mut a, &events, &mut sa);
+        a.flush(&mut sa);
+        // Interrupted by a save and a restore.
+        let mut b = Engine::new(settings());
+        let mut sb = Vec::new();
+        feed(&mut b, &events[..cut], &mut sb);
+        let mut bytes = Vec::new();
+        b.save(&mut bytes).expect("save");
+        let mut b = Engine::restore(settings(), bytes.as_slice()).expect("restore");
+        feed(&mut b, &events[cut..], &mut sb);
+        b.flush(&mut sb);
+        prop_assert_eq!(rows_of(&sa), rows_of(&sb));
+        prop_assert_eq!(a.stats(), b.stats());
+        prop_assert_eq!(a.late_tally().1, b.late_tally().1);
+        prop_assert_eq!(a.tracked_terminals(), b.tracked_terminals());
+    }
+}
+
+#[test]
+fn a_checkpoint_file_round_trips_baselines_and_terminals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("engine.ckpt");
+    let mut e = Engine::new(settings());
+    let mut out = Vec::new();
+    for i in 0..200 {
+        e.record(&outcome(
+            T0 + i * 1_000,
+            (i % 7) as u32,
+            (i % 3) as u32,
+            OutcomeClass::Approved,
+        ));
+        e.poll_closed(&mut out);
+    }
+    for s in out.drain(..) {
+        e.learn(&s, &Anomalies::default());
+    }
+    e.save_file(&path).expect("save");
+    let r = Engine::restore_file(settings(), &path).expect("restore");
+    assert_eq!(**r.baselines(), **e.baselines());
+    assert_eq!(r.terminal_state(Sym(3)), e.terminal_state(Sym(3)));
+    assert_eq!(r.watermark_ms(), e.watermark_ms());
+    assert!(
+        !dir.path().join("engine.tmp").exists(),
+        "temporary file renamed away"
+    );
+}
+
+#[test]
+fn a_corrupt_or_foreign_checkpoint_is_refused() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0, 1, 0, OutcomeClass::Approved));
+    let mut bytes = Vec::new();
+    e.save(&mut bytes).expect("save");
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    assert!(matches!(
+        Engine::restore(settings(), flipped.as_slice()),
+        Err(checkpoint::CheckpointError::Checksum)
+    ));
+    let truncated = &bytes[..bytes.len() - 3];
+    assert!(matches!(
+        Engine::restore(settings(), truncated),
+        Err(checkpoint::CheckpointError::Checksum)
+    ));
+    assert!(matches!(
+        Engine::restore(settings(), &b"hello world, not a checkpoint"[..]),
+        Err(checkpoint::CheckpointError::Magic)
+    ));
+    let mut other = settings();
+    other.bucket_ms = 5_000;
+    let err = Engine::restore(other, bytes.as_slice())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("engine.bucket"), "{err}");
+}

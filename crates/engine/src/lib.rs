@@ -32,5 +32,6 @@ mod terminal;
 pub use baseline::{Anomalies, Baselines};
 pub use bucket::{Bucket, WindowSums};
 pub use counts::{ClassCounts, DimTable, LeafKey, LeafTable, MAX_LEAF_DIMS};
+pub use engine::checkpoint::CheckpointError;
 pub use engine::{Engine, EngineStats, Settings, WindowSnapshot};
 pub use terminal::{Tally, TerminalState};

@@ -1,12 +1,13 @@
 //! Compact per-terminal state.
 
+use serde::{Deserialize, Serialize};
 use swipewatch_model::{DimValues, EntryMode, Heartbeat, Outcome, OutcomeClass, TermError};
 
 /// Buckets of history kept per terminal.
 pub const RECENT: usize = 8;
 
 /// Counts of one terminal in one bucket.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Payment attempts.
     pub attempts: u16,
@@ -20,7 +21,7 @@ pub struct Tally {
 
 /// What swipewatch remembers about one terminal: about 180 bytes, so a
 /// million terminals fit in well under the memory target.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TerminalState {
     /// Newest event time seen (outcome or heartbeat), epoch ms.
     pub last_seen_ms: i64,

@@ -91,7 +91,7 @@ impl std::fmt::Display for Dim {
 }
 
 /// The interned value of every dimension for one event; [`Sym::NONE`] where absent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DimValues([Sym; Dim::COUNT]);
 
 impl Default for DimValues {

@@ -74,7 +74,9 @@ impl Hasher for FastHasher {
 }
 
 /// An interned string: an index into one [`Interner`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Sym(pub u32);
 
 impl Sym {

@@ -92,8 +92,9 @@ impl Baselines {
             if cells.len() < counts.len() {
                 cells.resize(counts.len(), Cell::default());
             }
+            let none_skipped = skip.values.is_empty();
             for (i, cell) in cells.iter_mut().enumerate() {
-                if skip.values.contains(&(dim, Sym(i as u32))) {
+                if !none_skipped && skip.values.contains(&(dim, Sym(i as u32))) {
                     continue;
                 }
                 match counts.get(i) {
@@ -103,10 +104,11 @@ impl Baselines {
             }
         }
         let skipped = |k: &LeafKey| {
-            leaf_dims
-                .iter()
-                .zip(k)
-                .any(|(d, s)| skip.values.contains(&(*d, *s)))
+            !skip.values.is_empty()
+                && leaf_dims
+                    .iter()
+                    .zip(k)
+                    .any(|(d, s)| skip.values.contains(&(*d, *s)))
         };
         for (k, cell) in self.leaves.iter_mut() {
             if !bucket.leaves.contains_key(k) && !skipped(k) {

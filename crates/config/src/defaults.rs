@@ -58,6 +58,19 @@ pub const ALLOWED_LATENESS: Duration = Duration::from_secs(30);
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 /// Dimensions whose value combinations form the leaves localization works on.
 pub const LEAF_DIMS: [&str; 5] = ["region", "carrier", "net_type", "acquirer", "issuer"];
+/// Dimensions with latency histograms per value (not merchant or cell: too many values).
+pub const LATENCY_DIMS: [&str; 10] = [
+    "region",
+    "carrier",
+    "net_type",
+    "acquirer",
+    "issuer",
+    "scheme",
+    "model",
+    "firmware",
+    "app",
+    "entry_mode",
+];
 /// Half-life of the baseline EWMA, in event time.
 pub const BASELINE_HALF_LIFE: Duration = Duration::from_secs(2 * 3600);
 /// Pseudo-attempts that pull a sparse value's rate toward its parent's.

@@ -280,6 +280,8 @@ pub struct EngineConfig {
     /// Dimensions (at most 6, low cardinality) whose combinations are the
     /// leaves for localization.
     pub leaf_dims: Vec<String>,
+    /// Dimensions with host-latency histograms per value.
+    pub latency_dims: Vec<String>,
     /// Baseline EWMA half-life in event time (humantime).
     #[serde(with = "humantime_serde")]
     pub baseline_half_life: Duration,
@@ -295,6 +297,10 @@ impl Default for EngineConfig {
             allowed_lateness: defaults::ALLOWED_LATENESS,
             max_clock_skew: defaults::MAX_CLOCK_SKEW,
             leaf_dims: defaults::LEAF_DIMS.iter().map(|s| s.to_string()).collect(),
+            latency_dims: defaults::LATENCY_DIMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             baseline_half_life: defaults::BASELINE_HALF_LIFE,
             shrinkage_attempts: defaults::SHRINKAGE_ATTEMPTS,
         }
@@ -302,6 +308,14 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// The latency dimensions, parsed. Valid after [`Config::validate`].
+    pub fn latency_dims(&self) -> Vec<swipewatch_model::Dim> {
+        self.latency_dims
+            .iter()
+            .filter_map(|d| swipewatch_model::Dim::from_name(d))
+            .collect()
+    }
+
     /// The leaf dimensions, parsed. Valid after [`Config::validate`].
     pub fn leaf_dims(&self) -> Vec<swipewatch_model::Dim> {
         self.leaf_dims

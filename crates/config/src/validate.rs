@@ -230,6 +230,14 @@ impl Config {
                 ));
             }
         }
+        for (i, d) in e.latency_dims.iter().enumerate() {
+            if Dim::from_name(d).is_none() {
+                return Err(ConfigError::invalid(
+                    format!("engine.latency_dims[{i}]"),
+                    format!("'{d}' is not a dimension"),
+                ));
+            }
+        }
         range_duration(
             "engine.baseline_half_life",
             e.baseline_half_life,

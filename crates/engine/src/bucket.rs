@@ -1,6 +1,7 @@
 //! One event-time bucket, and running sums over the evaluation window.
 
 use crate::counts::{ClassCounts, DimTable, LeafTable};
+use crate::latency::LatencyTable;
 use serde::{Deserialize, Serialize};
 use swipewatch_model::Dim;
 
@@ -17,6 +18,8 @@ pub struct Bucket {
     pub dims: DimTable,
     /// Counts per leaf of the leaf dimensions.
     pub leaves: LeafTable,
+    /// Host round-trip latency histograms (fleet and tracked dimensions).
+    pub latency: LatencyTable,
     /// Heartbeats per dimension value.
     pub heartbeats: [Vec<u32>; Dim::COUNT],
     /// Heartbeats in the bucket.
@@ -29,10 +32,11 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    pub(crate) fn new(start_ms: i64, width_ms: i64) -> Bucket {
+    pub(crate) fn new(start_ms: i64, width_ms: i64, latency_dims: &[Dim]) -> Bucket {
         Bucket {
             start_ms,
             end_ms: start_ms + width_ms,
+            latency: LatencyTable::new(latency_dims),
             ..Bucket::default()
         }
     }
@@ -56,6 +60,8 @@ pub struct WindowSums {
     pub dims: DimTable,
     /// Counts per leaf.
     pub leaves: LeafTable,
+    /// Latency histograms.
+    pub latency: LatencyTable,
 }
 
 impl WindowSums {
@@ -68,6 +74,7 @@ impl WindowSums {
         self.gap_buckets += usize::from(b.data_gap);
         self.fleet.merge(&b.fleet);
         self.dims.merge(&b.dims);
+        self.latency.merge(&b.latency);
         for (k, c) in &b.leaves {
             self.leaves.entry(*k).or_default().merge(c);
         }
@@ -79,6 +86,7 @@ impl WindowSums {
         self.gap_buckets -= usize::from(b.data_gap);
         self.fleet.subtract(&b.fleet);
         self.dims.subtract(&b.dims);
+        self.latency.subtract(&b.latency);
         for (k, c) in &b.leaves {
             if let Some(w) = self.leaves.get_mut(k) {
                 w.subtract(c);

@@ -30,6 +30,8 @@ pub struct Settings {
     pub max_skew_ms: i64,
     /// Leaf dimensions for localization.
     pub leaf_dims: Vec<Dim>,
+    /// Dimensions with latency histograms per value.
+    pub latency_dims: Vec<Dim>,
     /// EWMA weight of one bucket.
     pub alpha: f64,
     /// Shrinkage pseudo-attempts.
@@ -46,6 +48,7 @@ impl From<&EngineConfig> for Settings {
             lateness_ms: c.allowed_lateness.as_millis() as i64,
             max_skew_ms: c.max_clock_skew.as_millis() as i64,
             leaf_dims: c.leaf_dims(),
+            latency_dims: c.latency_dims(),
             alpha: 1.0 - 0.5f64.powf(bucket_ms as f64 / half_life_ms),
             shrink: c.shrinkage_attempts,
         }
@@ -161,9 +164,10 @@ impl Engine {
 
     fn open_bucket(&mut self, b: i64) -> &mut Bucket {
         let width = self.s.bucket_ms;
+        let dims = &self.s.latency_dims;
         self.open
             .entry(b)
-            .or_insert_with(|| Bucket::new(b * width, width))
+            .or_insert_with(|| Bucket::new(b * width, width, dims))
     }
 
     fn advance_event_time(&mut self, ts_ms: i64) {
@@ -191,6 +195,9 @@ impl Engine {
                 bucket.fleet.add(o.class);
                 bucket.dims.add(&o.dims, o.class);
                 bucket.leaves.entry(leaf).or_default().add(o.class);
+                if let Some(ms) = o.latency_ms {
+                    bucket.latency.add(&o.dims, ms);
+                }
                 bucket.active_terminals += u32::from(fresh);
                 self.stats.outcomes += 1;
                 self.advance_event_time(ts);
@@ -273,10 +280,13 @@ impl Engine {
             if end > self.watermark_ms {
                 break;
             }
-            let bucket = self
-                .open
-                .remove(&next)
-                .unwrap_or_else(|| Bucket::new(next * self.s.bucket_ms, self.s.bucket_ms));
+            let bucket = self.open.remove(&next).unwrap_or_else(|| {
+                Bucket::new(
+                    next * self.s.bucket_ms,
+                    self.s.bucket_ms,
+                    &self.s.latency_dims,
+                )
+            });
             out.push(self.close(bucket));
             next += 1;
             self.closed_before = Some(next);
@@ -291,7 +301,11 @@ impl Engine {
             if (next + 1) * self.s.bucket_ms > self.watermark_ms {
                 break;
             }
-            let bucket = Bucket::new(next * self.s.bucket_ms, self.s.bucket_ms);
+            let bucket = Bucket::new(
+                next * self.s.bucket_ms,
+                self.s.bucket_ms,
+                &self.s.latency_dims,
+            );
             out.push(self.close(bucket));
             next += 1;
             self.closed_before = Some(next);

@@ -27,6 +27,7 @@ mod baseline;
 mod bucket;
 mod counts;
 mod engine;
+pub mod latency;
 mod terminal;
 
 pub use baseline::{Anomalies, Baselines};
@@ -34,4 +35,5 @@ pub use bucket::{Bucket, WindowSums};
 pub use counts::{ClassCounts, DimTable, LeafKey, LeafTable, MAX_LEAF_DIMS};
 pub use engine::checkpoint::CheckpointError;
 pub use engine::{Engine, EngineStats, Settings, WindowSnapshot};
+pub use latency::LatencyTable;
 pub use terminal::{Tally, TerminalState};

@@ -268,16 +268,16 @@ impl Engine {
     /// Closes every bucket the watermark has passed (empty ones included),
     /// appending one snapshot per closed bucket, oldest first.
     pub fn poll_closed(&mut self, out: &mut Vec<WindowSnapshot>) {
-        let Some(&first_open) = self.open.keys().next() else {
-            if self.closed_before.is_none() {
-                return; // nothing ever seen
-            }
-            return self.close_empty_until_watermark(out);
+        // Continue after the last closed bucket; before the first close, start
+        // at the oldest open one; with neither, nothing was ever seen.
+        let Some(mut next) = self
+            .closed_before
+            .or_else(|| self.open.keys().next().copied())
+        else {
+            return;
         };
-        let mut next = self.closed_before.unwrap_or(first_open);
         for _ in 0..MAX_CLOSE_PER_POLL {
-            let end = (next + 1) * self.s.bucket_ms;
-            if end > self.watermark_ms {
+            if (next + 1) * self.s.bucket_ms > self.watermark_ms {
                 break;
             }
             let bucket = self.open.remove(&next).unwrap_or_else(|| {
@@ -287,25 +287,6 @@ impl Engine {
                     &self.s.latency_dims,
                 )
             });
-            out.push(self.close(bucket));
-            next += 1;
-            self.closed_before = Some(next);
-        }
-    }
-
-    fn close_empty_until_watermark(&mut self, out: &mut Vec<WindowSnapshot>) {
-        let Some(mut next) = self.closed_before else {
-            return;
-        };
-        for _ in 0..MAX_CLOSE_PER_POLL {
-            if (next + 1) * self.s.bucket_ms > self.watermark_ms {
-                break;
-            }
-            let bucket = Bucket::new(
-                next * self.s.bucket_ms,
-                self.s.bucket_ms,
-                &self.s.latency_dims,
-            );
             out.push(self.close(bucket));
             next += 1;
             self.closed_before = Some(next);

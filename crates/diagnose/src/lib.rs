@@ -9,11 +9,17 @@
 //!   elements (single values or combinations of up to three) that explains
 //!   the excess.
 //!
-//! Cause classification, per-terminal tests and the evidence attached to
-//! findings are not built yet.
+//! * [`classify`]: names the side at fault from the element's dimensions,
+//!   the failure classes carrying the excess, and its spread.
+//!
+//! Per-terminal tests, silence detection, the evidence attached to findings
+//! (top codes, affected terminals and amounts) and the wiring into the live
+//! service are not built yet.
 
+pub mod classify;
 pub mod localize;
 pub mod spike;
 pub mod synthetic;
 
+pub use classify::{classify, Spread, Verdict};
 pub use localize::{localize, Element, LeafInput, Localized, Params};

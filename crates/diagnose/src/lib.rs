@@ -17,9 +17,11 @@
 //! service are not built yet.
 
 pub mod classify;
+pub mod detect;
 pub mod localize;
 pub mod spike;
 pub mod synthetic;
 
 pub use classify::{classify, Spread, Verdict};
+pub use detect::{Detector, Finding};
 pub use localize::{localize, Element, LeafInput, Localized, Params};

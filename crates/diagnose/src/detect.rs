@@ -1,0 +1,217 @@
+//! From a closed window to findings.
+//!
+//! For each failure class: the window's leaves give `v` (failures of the
+//! class) and `f` (the leaf's baseline rate × its attempts). If the fleet
+//! total is unusual at all (Poisson tail < `fleet_p`), the excess is
+//! localized; elements found for several classes are merged, and each is
+//! classified. Findings also say what the baselines must not learn from.
+//! Nothing is reported while the baselines are still learning.
+
+use crate::classify::{classify, Spread};
+use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
+use crate::spike::{poisson_upper_tail, SpikeParams};
+use std::collections::BTreeMap;
+use swipewatch_engine::{Anomalies, WindowSnapshot};
+use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
+
+/// Classes detection looks at (the failure classes with a known side).
+pub const CLASSES: [OutcomeClass; 7] = [
+    OutcomeClass::IssuerUnavailable,
+    OutcomeClass::IssuerPolicyDecline,
+    OutcomeClass::AcquirerSwitchError,
+    OutcomeClass::HostTimeout,
+    OutcomeClass::Comms,
+    OutcomeClass::TerminalConfig,
+    OutcomeClass::DeviceFault,
+];
+
+/// One localized, classified anomaly in one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Who is at fault.
+    pub cause: Cause,
+    /// Where: `(dimension, value)` pairs.
+    pub element: Vec<(Dim, Sym)>,
+    /// Failures of the implicated classes under the element in the window.
+    pub observed: f64,
+    /// What the baselines expected there.
+    pub expected: f64,
+    /// Excess per failure class, largest first.
+    pub classes: Vec<(OutcomeClass, f64)>,
+    /// Distinct values of other leaf dimensions the excess spans.
+    pub spread: Vec<Spread>,
+    /// 0–1.
+    pub confidence: f64,
+    /// End of the window, epoch ms.
+    pub window_end_ms: i64,
+}
+
+/// Detection parameters.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    /// Leaf dimensions, in the engine's order.
+    pub leaf_dims: Vec<Dim>,
+    /// Fleet-level tail probability that triggers localization.
+    pub fleet_p: f64,
+    /// Buckets the baselines must have learned before anything is reported.
+    pub warmup_buckets: u64,
+    /// Localization parameters.
+    pub localize: Params,
+    /// Floor and ratio for a finding's own excess.
+    pub spike: SpikeParams,
+}
+
+impl Detector {
+    /// A detector for the engine's leaf dimensions with default thresholds.
+    pub fn new(leaf_dims: Vec<Dim>) -> Detector {
+        Detector {
+            leaf_dims,
+            fleet_p: 1e-3,
+            warmup_buckets: 30,
+            localize: Params::default(),
+            spike: SpikeParams::default(),
+        }
+    }
+
+    /// Findings of one closed window, and what the baselines must skip.
+    pub fn detect(&self, snap: &WindowSnapshot) -> (Vec<Finding>, Anomalies) {
+        let mut anomalies = Anomalies::default();
+        if snap.baselines.buckets_learned < self.warmup_buckets {
+            return (Vec::new(), anomalies);
+        }
+        let w = &snap.window;
+        let dims = self.leaf_dims.len();
+        let mut values = Vec::with_capacity(w.leaves.len() * dims);
+        let mut keys = Vec::with_capacity(w.leaves.len());
+        for key in w.leaves.keys() {
+            keys.push(*key);
+            values.extend(key[..dims].iter().map(|s| {
+                if s.is_some() {
+                    s.0.min(MAX_CODE - 2)
+                } else {
+                    MAX_CODE - 1
+                }
+            }));
+        }
+        // element → (class → (real, expected))
+        let mut hits: BTreeMap<Element, BTreeMap<OutcomeClass, (f64, f64)>> = BTreeMap::new();
+        for class in CLASSES {
+            let real: Vec<f64> = keys
+                .iter()
+                .map(|k| f64::from(w.leaves[k].get(class)))
+                .collect();
+            let forecast: Vec<f64> = keys
+                .iter()
+                .map(|k| snap.baselines.leaf_rate(k, class) * w.leaves[k].attempts() as f64)
+                .collect();
+            let (v, f): (f64, f64) = (real.iter().sum(), forecast.iter().sum());
+            if v < self.spike.min_failures as f64 || poisson_upper_tail(v as u64, f) > self.fleet_p
+            {
+                continue;
+            }
+            anomalies.fleet = true;
+            let input = LeafInput {
+                dims,
+                values: &values,
+                real: &real,
+                forecast: &forecast,
+            };
+            for l in localize(&input, &self.localize) {
+                if l.real < self.spike.min_failures as f64
+                    || l.real < self.spike.min_ratio * l.expected
+                {
+                    continue;
+                }
+                hits.entry(l.element)
+                    .or_default()
+                    .insert(class, (l.real, l.expected));
+            }
+        }
+        let mut findings = Vec::new();
+        for (element, by_class) in hits {
+            let pairs: Vec<(Dim, Sym)> = element
+                .0
+                .iter()
+                .map(|&(d, code)| {
+                    (
+                        self.leaf_dims[d],
+                        if code == MAX_CODE - 1 {
+                            Sym::NONE
+                        } else {
+                            Sym(code)
+                        },
+                    )
+                })
+                .collect();
+            let mut classes: Vec<(OutcomeClass, f64)> =
+                by_class.iter().map(|(c, (v, f))| (*c, v - f)).collect();
+            classes.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let spread = self.spread(snap, &keys, &element, &classes);
+            let dims_only: Vec<Dim> = pairs.iter().map(|p| p.0).collect();
+            let Some(verdict) = classify(&dims_only, &classes, &spread) else {
+                continue;
+            };
+            for &(d, s) in &pairs {
+                anomalies.values.insert((d, s));
+            }
+            findings.push(Finding {
+                cause: verdict.cause,
+                element: pairs,
+                observed: by_class.values().map(|x| x.0).sum(),
+                expected: by_class.values().map(|x| x.1).sum(),
+                classes,
+                spread,
+                confidence: verdict.confidence,
+                window_end_ms: w.end_ms,
+            });
+        }
+        (findings, anomalies)
+    }
+
+    /// Distinct values of the other leaf dimensions among the element's
+    /// leaves that carry excess in its classes.
+    fn spread(
+        &self,
+        snap: &WindowSnapshot,
+        keys: &[swipewatch_engine::LeafKey],
+        element: &Element,
+        classes: &[(OutcomeClass, f64)],
+    ) -> Vec<Spread> {
+        let w = &snap.window;
+        let fixed: Vec<usize> = element.0.iter().map(|p| p.0).collect();
+        let mut seen: Vec<std::collections::BTreeSet<Sym>> =
+            vec![Default::default(); self.leaf_dims.len()];
+        for k in keys {
+            let under = element.0.iter().all(|&(d, code)| {
+                k[d].0.min(MAX_CODE - 2) == code || (code == MAX_CODE - 1 && !k[d].is_some())
+            });
+            if !under {
+                continue;
+            }
+            let c = &w.leaves[k];
+            let excess = classes.iter().any(|(class, _)| {
+                f64::from(c.get(*class))
+                    > snap.baselines.leaf_rate(k, *class) * c.attempts() as f64 + 1.0
+            });
+            if excess {
+                for (d, set) in seen.iter_mut().enumerate() {
+                    if !fixed.contains(&d) && k[d].is_some() {
+                        set.insert(k[d]);
+                    }
+                }
+            }
+        }
+        seen.into_iter()
+            .enumerate()
+            .filter(|(d, _)| !fixed.contains(d))
+            .map(|(d, set)| Spread {
+                dim: self.leaf_dims[d],
+                values: set.len() as u32,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[path = "golden_tests.rs"]
+mod golden;

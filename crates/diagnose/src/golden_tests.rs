@@ -1,0 +1,200 @@
+//! Golden scenarios: a generated outcome stream through the real engine and
+//! the detector, with the findings it must (and must not) produce.
+
+use super::*;
+use crate::synthetic::Rng;
+use swipewatch_config::EngineConfig;
+use swipewatch_engine::{Engine, Settings};
+use swipewatch_model::{DimValues, Event, Outcome, TxnStatus};
+
+const T0: i64 = 1_795_000_000_000;
+const RATE_PER_S: usize = 40;
+const WARMUP_S: i64 = 1_200;
+/// Issuer shares (percent): issuer 9 carries 3 % of traffic.
+const ISSUER_SHARE: [u32; 10] = [25, 20, 15, 12, 9, 7, 5, 2, 2, 3];
+
+/// What a fault does to one transaction: `Some(class)` overrides it.
+type Fault = dyn Fn(&DimValues, &mut Rng) -> Option<OutcomeClass>;
+
+fn terminal_dims(t: u32) -> DimValues {
+    let mut d = DimValues::default();
+    d.set(Dim::Region, Sym(t % 4));
+    d.set(Dim::Carrier, Sym((t / 4) % 3));
+    d.set(Dim::NetType, Sym((t / 12) % 2));
+    d.set(Dim::Acquirer, Sym((t / 24) % 2));
+    d.set(Dim::Merchant, Sym(t / 3));
+    d
+}
+
+fn background(rng: &mut Rng) -> OutcomeClass {
+    let x = rng.unit();
+    match x {
+        x if x < 0.010 => OutcomeClass::HostTimeout,
+        x if x < 0.015 => OutcomeClass::Comms,
+        x if x < 0.018 => OutcomeClass::DeviceFault,
+        x if x < 0.020 => OutcomeClass::TerminalConfig,
+        x if x < 0.030 => OutcomeClass::IssuerPolicyDecline,
+        x if x < 0.070 => OutcomeClass::CardholderDecline,
+        _ => OutcomeClass::Approved,
+    }
+}
+
+fn issuer(rng: &mut Rng) -> u32 {
+    let mut x = rng.below(100) as u32;
+    for (i, share) in ISSUER_SHARE.iter().enumerate() {
+        if x < *share {
+            return i as u32;
+        }
+        x -= share;
+    }
+    0
+}
+
+/// Runs `duration_s` seconds; the fault applies from `WARMUP_S` for
+/// `fault_s` seconds. Returns every finding.
+fn run(seed: u64, duration_s: i64, fault_s: i64, fault: &Fault) -> Vec<Finding> {
+    let settings = Settings::from(&EngineConfig::default());
+    let detector = Detector::new(settings.leaf_dims.clone());
+    let mut engine = Engine::new(settings);
+    let mut rng = Rng::new(seed);
+    let mut findings = Vec::new();
+    let mut closed = Vec::new();
+    for s in 0..duration_s {
+        for k in 0..RATE_PER_S {
+            let t = rng.below(2_000) as u32;
+            let mut dims = terminal_dims(t);
+            dims.set(Dim::Issuer, Sym(issuer(&mut rng)));
+            let mut class = background(&mut rng);
+            let in_fault = (WARMUP_S..WARMUP_S + fault_s).contains(&s);
+            if in_fault {
+                if let Some(c) = fault(&dims, &mut rng) {
+                    class = c;
+                }
+            }
+            let ts = T0 + s * 1_000 + (k as i64 * 1_000 / RATE_PER_S as i64);
+            engine.record(&Event::Outcome(Outcome {
+                event_fp: 0,
+                terminal: Sym(t),
+                ts_ms: ts,
+                arrival_ms: ts,
+                seq: None,
+                status: if class == OutcomeClass::Approved {
+                    TxnStatus::Approved
+                } else {
+                    TxnStatus::Declined
+                },
+                class,
+                rc: None,
+                rc_source: None,
+                term_error: None,
+                entry_mode: None,
+                latency_ms: None,
+                saf: false,
+                rssi_dbm: None,
+                amount_minor: Some(2_500),
+                currency: None,
+                dims,
+            }));
+        }
+        engine.poll_closed(&mut closed);
+        for snap in closed.drain(..) {
+            let (found, anomalies) = detector.detect(&snap);
+            findings.extend(found);
+            engine.learn(&snap, &anomalies);
+        }
+    }
+    findings
+}
+
+fn onset() -> i64 {
+    T0 + WARMUP_S * 1_000
+}
+
+/// The first finding with `cause` on exactly `element`, and how long after
+/// onset (event time) its window ended.
+fn first(findings: &[Finding], cause: Cause, element: &[(Dim, Sym)]) -> Option<i64> {
+    findings
+        .iter()
+        .find(|f| f.cause == cause && f.element == element)
+        .map(|f| f.window_end_ms - onset())
+}
+
+/// (cause, element, seconds after onset) of each finding, for failure messages.
+type Summary = Vec<(Cause, Vec<(Dim, Sym)>, i64)>;
+
+fn summary(findings: &[Finding]) -> Summary {
+    findings
+        .iter()
+        .map(|f| {
+            (
+                f.cause,
+                f.element.clone(),
+                (f.window_end_ms - onset()) / 1000,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_issuer_outage_with_rc_91_is_blamed_on_that_issuer_within_30_s() {
+    let fault = |d: &DimValues, _: &mut Rng| {
+        (d.get(Dim::Issuer) == Sym(9)).then_some(OutcomeClass::IssuerUnavailable)
+    };
+    let findings = run(1, WARMUP_S + 180, 120, &fault);
+    let ttd = first(&findings, Cause::BankIssuer, &[(Dim::Issuer, Sym(9))]);
+    assert!(
+        matches!(ttd, Some(t) if t <= 30_000),
+        "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
+    assert!(
+        findings.iter().all(|f| f.cause == Cause::BankIssuer),
+        "{:?}",
+        summary(&findings)
+    );
+}
+
+#[test]
+fn a_carrier_outage_in_one_region_is_the_network_there() {
+    let fault = |d: &DimValues, r: &mut Rng| {
+        (d.get(Dim::Carrier) == Sym(1) && d.get(Dim::Region) == Sym(2) && r.unit() < 0.9)
+            .then_some(OutcomeClass::Comms)
+    };
+    let findings = run(2, WARMUP_S + 180, 120, &fault);
+    let want = [(Dim::Region, Sym(2)), (Dim::Carrier, Sym(1))];
+    let ttd = first(&findings, Cause::Network, &want);
+    assert!(
+        matches!(ttd, Some(t) if t <= 30_000),
+        "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
+}
+
+#[test]
+fn an_acquirer_switch_malfunction_across_issuers_is_the_acquirer() {
+    let fault = |d: &DimValues, r: &mut Rng| {
+        (d.get(Dim::Acquirer) == Sym(1) && r.unit() < 0.6)
+            .then_some(OutcomeClass::AcquirerSwitchError)
+    };
+    let findings = run(3, WARMUP_S + 180, 120, &fault);
+    let ttd = first(&findings, Cause::BankAcquirer, &[(Dim::Acquirer, Sym(1))]);
+    assert!(
+        matches!(ttd, Some(t) if t <= 30_000),
+        "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
+}
+
+#[test]
+fn a_fleet_wide_surge_of_cardholder_declines_blames_nobody() {
+    let fault =
+        |_: &DimValues, r: &mut Rng| (r.unit() < 0.15).then_some(OutcomeClass::CardholderDecline);
+    let findings = run(4, WARMUP_S + 300, 300, &fault);
+    assert!(findings.is_empty(), "{:?}", summary(&findings));
+}
+
+#[test]
+fn an_hour_of_ordinary_noise_raises_nothing() {
+    let findings = run(5, 3_600, 0, &|_, _| None);
+    assert!(findings.is_empty(), "{:?}", summary(&findings));
+}

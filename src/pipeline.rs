@@ -5,11 +5,13 @@
 //! Time comes from tokio's clock (offset to epoch milliseconds once at
 //! start), so tests run this loop with paused time.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
-use swipewatch_engine::{Anomalies, Engine, EngineStats, WindowSnapshot};
-use swipewatch_ingest::Batch;
-use swipewatch_model::OutcomeClass;
-use swipewatch_telemetry::EngineMetrics;
+use swipewatch_diagnose::{Detector, Finding};
+use swipewatch_engine::{Engine, EngineStats, WindowSnapshot};
+use swipewatch_ingest::{Batch, SharedSymbols};
+use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
+use swipewatch_telemetry::Metrics;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -51,7 +53,11 @@ impl Clock {
 pub struct Driver {
     /// The engine.
     pub engine: Engine,
-    metrics: EngineMetrics,
+    detector: Detector,
+    symbols: SharedSymbols,
+    /// (cause, element) of the findings of the latest window.
+    active: BTreeSet<(Cause, Vec<(Dim, Sym)>)>,
+    metrics: Metrics,
     clock: Clock,
     /// Input counts as idle after this long without events.
     idle_after: Duration,
@@ -60,10 +66,14 @@ pub struct Driver {
 
 impl Driver {
     /// A driver over `engine`.
-    pub fn new(engine: Engine, metrics: EngineMetrics, clock: Clock) -> Driver {
+    pub fn new(engine: Engine, symbols: SharedSymbols, metrics: Metrics, clock: Clock) -> Driver {
         let idle_after = Duration::from_millis(engine.settings().bucket_ms as u64);
+        let detector = Detector::new(engine.settings().leaf_dims.clone());
         Driver {
             engine,
+            detector,
+            symbols,
+            active: BTreeSet::new(),
             metrics,
             clock,
             idle_after,
@@ -125,14 +135,16 @@ impl Driver {
             on_snapshot(&snap);
             for class in OutcomeClass::ALL {
                 self.metrics
+                    .engine
                     .outcomes(class)
                     .inc_by(u64::from(snap.bucket.fleet.get(class)));
             }
-            // Detection is not wired in yet: every clean bucket is learned.
-            self.engine.learn(&snap, &Anomalies::default());
+            let (findings, anomalies) = self.detector.detect(&snap);
+            self.report(&findings);
+            self.engine.learn(&snap, &anomalies);
         }
         let s = self.engine.stats();
-        let m = &self.metrics;
+        let m = &self.metrics.engine;
         m.buckets_closed
             .inc_by(s.buckets_closed - self.reported.buckets_closed);
         m.data_gap_buckets
@@ -149,6 +161,48 @@ impl Driver {
             m.watermark_lag_seconds
                 .set((self.clock.now_ms() - wm) as f64 / 1000.0);
         }
+    }
+}
+
+impl Driver {
+    /// Logs findings that start or clear and sets the per-cause gauge.
+    /// (Incidents with hysteresis, grouping and sinks are the alert stage's job.)
+    fn report(&mut self, findings: &[Finding]) {
+        self.metrics.diagnose.windows.inc();
+        for cause in Cause::ALL {
+            let n = findings.iter().filter(|f| f.cause == cause).count();
+            self.metrics.diagnose.findings(cause).set(n as i64);
+        }
+        let now: BTreeSet<(Cause, Vec<(Dim, Sym)>)> = findings
+            .iter()
+            .map(|f| (f.cause, f.element.clone()))
+            .collect();
+        for f in findings {
+            if !self.active.contains(&(f.cause, f.element.clone())) {
+                tracing::warn!(
+                    cause = %f.cause,
+                    element = %self.describe(&f.element),
+                    observed = f.observed,
+                    expected = format!("{:.1}", f.expected),
+                    confidence = format!("{:.2}", f.confidence),
+                    runbook = f.cause.runbook(),
+                    "finding started"
+                );
+            }
+        }
+        for (cause, element) in self.active.difference(&now) {
+            tracing::info!(cause = %cause, element = %self.describe(element), "finding cleared");
+        }
+        self.active = now;
+    }
+
+    fn describe(&self, element: &[(Dim, Sym)]) -> String {
+        let symbols = self.symbols.read().unwrap_or_else(|p| p.into_inner());
+        element
+            .iter()
+            .map(|&(d, s)| format!("{d}={}", symbols.resolve(d, s).unwrap_or("?")))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 }
 

@@ -2,6 +2,7 @@ use super::*;
 use std::sync::{Arc, Mutex};
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::Settings;
+use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::{Dim, DimValues, Event, Outcome, Sym, TxnStatus};
 use swipewatch_telemetry::Metrics;
 
@@ -48,7 +49,7 @@ fn start(connected: bool) -> Harness {
     let metrics = Metrics::new();
     let clock = Clock::starting_at(T0);
     let engine = Engine::new(Settings::from(&EngineConfig::default()));
-    let mut driver = Driver::new(engine, metrics.engine.clone(), clock);
+    let mut driver = Driver::new(engine, SharedSymbols::default(), metrics.clone(), clock);
     let (batches, mut rx) = mpsc::channel(8);
     let (ready, ready_rx) = watch::channel(connected);
     let (stop, stop_rx) = watch::channel(false);

@@ -47,14 +47,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }));
 
     let engine = Engine::new(Settings::from(&config.engine));
-    let mut driver = Driver::new(engine, metrics.engine.clone(), Clock::wall());
+    let mut driver = Driver::new(
+        engine,
+        ingest.symbols.clone(),
+        metrics.clone(),
+        Clock::wall(),
+    );
     let signal_stop = stop_tx.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutdown requested");
         let _ = signal_stop.send(true);
     });
-    // Detection is not built yet: closed buckets only feed baselines and metrics.
     driver
         .run(
             &mut ingest.batches,

@@ -9,7 +9,7 @@
 use prometheus::{
     Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-use swipewatch_model::{OutcomeClass, RejectReason};
+use swipewatch_model::{Cause, OutcomeClass, RejectReason};
 
 /// What an ingested MQTT message or event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +89,21 @@ impl EngineMetrics {
     }
 }
 
+/// Detection metrics.
+#[derive(Clone)]
+pub struct DiagnoseMetrics {
+    /// Closed windows evaluated.
+    pub windows: IntCounter,
+    findings: Vec<IntGauge>,
+}
+
+impl DiagnoseMetrics {
+    /// Findings of `cause` in the latest evaluated window.
+    pub fn findings(&self, cause: Cause) -> &IntGauge {
+        &self.findings[cause as usize]
+    }
+}
+
 /// The registry and every metric in it.
 #[derive(Clone)]
 pub struct Metrics {
@@ -97,6 +112,8 @@ pub struct Metrics {
     pub ingest: IngestMetrics,
     /// Window-engine metrics.
     pub engine: EngineMetrics,
+    /// Detection metrics.
+    pub diagnose: DiagnoseMetrics,
 }
 
 impl Default for Metrics {
@@ -207,9 +224,31 @@ impl Metrics {
                 .map(|c| outcomes_vec.with_label_values(&[c.name()]))
                 .collect(),
         };
+        let findings_vec = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "swipewatch_diagnose_findings",
+                "Localized, classified anomalies in the latest evaluated window, by cause.",
+            ),
+            &["cause"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(findings_vec.clone()))
+            .expect("unique metric");
+        let diagnose = DiagnoseMetrics {
+            windows: counter(
+                "swipewatch_diagnose_windows_total",
+                "Closed windows evaluated by detection.",
+            ),
+            findings: Cause::ALL
+                .iter()
+                .map(|c| findings_vec.with_label_values(&[c.name()]))
+                .collect(),
+        };
         Metrics {
             registry,
             engine,
+            diagnose,
             ingest: IngestMetrics {
                 messages,
                 accepted,

@@ -9,7 +9,7 @@
 
 use crate::classify::{classify, Spread};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
-use crate::spike::{poisson_upper_tail, SpikeParams};
+use crate::spike::{is_spike, poisson_upper_tail, SpikeParams};
 use std::collections::BTreeMap;
 use swipewatch_engine::{Anomalies, WindowSnapshot};
 use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
@@ -23,6 +23,16 @@ pub const CLASSES: [OutcomeClass; 7] = [
     OutcomeClass::Comms,
     OutcomeClass::TerminalConfig,
     OutcomeClass::DeviceFault,
+];
+
+/// Cohort dimensions tested value by value (they are usually not leaf
+/// dimensions: too many values), with the failure class that implicates them.
+pub const COHORTS: [(Dim, OutcomeClass); 5] = [
+    (Dim::Firmware, OutcomeClass::DeviceFault),
+    (Dim::App, OutcomeClass::DeviceFault),
+    (Dim::Model, OutcomeClass::DeviceFault),
+    (Dim::EntryMode, OutcomeClass::DeviceFault),
+    (Dim::Merchant, OutcomeClass::TerminalConfig),
 ];
 
 /// One localized, classified anomaly in one window.
@@ -165,7 +175,68 @@ impl Detector {
                 window_end_ms: w.end_ms,
             });
         }
+        self.cohorts(snap, &mut findings, &mut anomalies);
         (findings, anomalies)
+    }
+
+    /// Value-by-value tests of the cohort dimensions that are not leaves. A
+    /// broken firmware also raises the model that mostly runs it, with the
+    /// same excess at a diluted ratio: per class, the most concentrated value
+    /// wins and values whose excess it covers are dropped.
+    fn cohorts(
+        &self,
+        snap: &WindowSnapshot,
+        findings: &mut Vec<Finding>,
+        anomalies: &mut Anomalies,
+    ) {
+        let w = &snap.window;
+        for class in [OutcomeClass::DeviceFault, OutcomeClass::TerminalConfig] {
+            let mut spikes: Vec<(Dim, Sym, f64, f64)> = Vec::new();
+            for (dim, c) in COHORTS {
+                if c != class || self.leaf_dims.contains(&dim) {
+                    continue;
+                }
+                for (sym, counts) in w.dims.values(dim) {
+                    let v = counts.get(class);
+                    let f = snap.baselines.rate(dim, sym, class) * counts.attempts() as f64;
+                    if is_spike(u64::from(v), f, &self.spike) {
+                        spikes.push((dim, sym, f64::from(v), f));
+                    }
+                }
+            }
+            // Most concentrated first (ratio with a floor on tiny expectations).
+            spikes.sort_by(|a, b| {
+                (b.2 / b.3.max(0.5))
+                    .total_cmp(&(a.2 / a.3.max(0.5)))
+                    .then(a.0.cmp(&b.0))
+                    .then(a.1.cmp(&b.1))
+            });
+            let mut kept: Vec<(Dim, Sym, f64, f64)> = Vec::new();
+            for s in spikes {
+                let excess = s.2 - s.3;
+                if kept.iter().any(|k| excess <= (k.2 - k.3) * 1.1) {
+                    continue;
+                }
+                kept.push(s);
+            }
+            for (dim, sym, v, f) in kept {
+                let classes = vec![(class, v - f)];
+                let Some(verdict) = classify(&[dim], &classes, &[]) else {
+                    continue;
+                };
+                anomalies.values.insert((dim, sym));
+                findings.push(Finding {
+                    cause: verdict.cause,
+                    element: vec![(dim, sym)],
+                    observed: v,
+                    expected: f,
+                    classes,
+                    spread: Vec::new(),
+                    confidence: verdict.confidence,
+                    window_end_ms: w.end_ms,
+                });
+            }
+        }
     }
 
     /// Distinct values of the other leaf dimensions among the element's

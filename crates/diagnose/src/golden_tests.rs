@@ -14,7 +14,7 @@ const WARMUP_S: i64 = 1_200;
 const ISSUER_SHARE: [u32; 10] = [25, 20, 15, 12, 9, 7, 5, 2, 2, 3];
 
 /// What a fault does to one transaction: `Some(class)` overrides it.
-type Fault = dyn Fn(&DimValues, &mut Rng) -> Option<OutcomeClass>;
+type Fault = dyn Fn(u32, &DimValues, &mut Rng) -> Option<OutcomeClass>;
 
 fn terminal_dims(t: u32) -> DimValues {
     let mut d = DimValues::default();
@@ -22,7 +22,10 @@ fn terminal_dims(t: u32) -> DimValues {
     d.set(Dim::Carrier, Sym((t / 4) % 3));
     d.set(Dim::NetType, Sym((t / 12) % 2));
     d.set(Dim::Acquirer, Sym((t / 24) % 2));
-    d.set(Dim::Merchant, Sym(t / 3));
+    // Terminals 1,980.. belong to one large merchant (20 terminals).
+    d.set(Dim::Merchant, Sym(if t >= 1_980 { 999 } else { t / 3 }));
+    d.set(Dim::Firmware, Sym(t % 5));
+    d.set(Dim::Model, Sym(t % 3));
     d
 }
 
@@ -67,7 +70,7 @@ fn run(seed: u64, duration_s: i64, fault_s: i64, fault: &Fault) -> Vec<Finding> 
             let mut class = background(&mut rng);
             let in_fault = (WARMUP_S..WARMUP_S + fault_s).contains(&s);
             if in_fault {
-                if let Some(c) = fault(&dims, &mut rng) {
+                if let Some(c) = fault(t, &dims, &mut rng) {
                     class = c;
                 }
             }
@@ -137,7 +140,7 @@ fn summary(findings: &[Finding]) -> Summary {
 
 #[test]
 fn an_issuer_outage_with_rc_91_is_blamed_on_that_issuer_within_30_s() {
-    let fault = |d: &DimValues, _: &mut Rng| {
+    let fault = |_: u32, d: &DimValues, _: &mut Rng| {
         (d.get(Dim::Issuer) == Sym(9)).then_some(OutcomeClass::IssuerUnavailable)
     };
     let findings = run(1, WARMUP_S + 180, 120, &fault);
@@ -156,7 +159,7 @@ fn an_issuer_outage_with_rc_91_is_blamed_on_that_issuer_within_30_s() {
 
 #[test]
 fn a_carrier_outage_in_one_region_is_the_network_there() {
-    let fault = |d: &DimValues, r: &mut Rng| {
+    let fault = |_: u32, d: &DimValues, r: &mut Rng| {
         (d.get(Dim::Carrier) == Sym(1) && d.get(Dim::Region) == Sym(2) && r.unit() < 0.9)
             .then_some(OutcomeClass::Comms)
     };
@@ -172,7 +175,7 @@ fn a_carrier_outage_in_one_region_is_the_network_there() {
 
 #[test]
 fn an_acquirer_switch_malfunction_across_issuers_is_the_acquirer() {
-    let fault = |d: &DimValues, r: &mut Rng| {
+    let fault = |_: u32, d: &DimValues, r: &mut Rng| {
         (d.get(Dim::Acquirer) == Sym(1) && r.unit() < 0.6)
             .then_some(OutcomeClass::AcquirerSwitchError)
     };
@@ -187,14 +190,56 @@ fn an_acquirer_switch_malfunction_across_issuers_is_the_acquirer() {
 
 #[test]
 fn a_fleet_wide_surge_of_cardholder_declines_blames_nobody() {
-    let fault =
-        |_: &DimValues, r: &mut Rng| (r.unit() < 0.15).then_some(OutcomeClass::CardholderDecline);
+    let fault = |_: u32, _: &DimValues, r: &mut Rng| {
+        (r.unit() < 0.15).then_some(OutcomeClass::CardholderDecline)
+    };
     let findings = run(4, WARMUP_S + 300, 300, &fault);
     assert!(findings.is_empty(), "{:?}", summary(&findings));
 }
 
 #[test]
 fn an_hour_of_ordinary_noise_raises_nothing() {
-    let findings = run(5, 3_600, 0, &|_, _| None);
+    let findings = run(5, 3_600, 0, &|_, _, _| None);
     assert!(findings.is_empty(), "{:?}", summary(&findings));
+}
+
+#[test]
+fn a_firmware_release_breaking_chip_reads_on_30_percent_of_its_cohort_is_device_software() {
+    // Firmware 3 (a fifth of the fleet): 30 % of its terminals fail 90 % of reads.
+    let fault = |t: u32, d: &DimValues, r: &mut Rng| {
+        let broken = d.get(Dim::Firmware) == Sym(3) && (t / 5) % 10 < 3;
+        (broken && r.unit() < 0.9).then_some(OutcomeClass::DeviceFault)
+    };
+    let findings = run(6, WARMUP_S + 180, 120, &fault);
+    let ttd = first(&findings, Cause::DeviceSoftware, &[(Dim::Firmware, Sym(3))]);
+    assert!(
+        matches!(ttd, Some(t) if t <= 60_000),
+        "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.element.iter().any(|e| e.0 == Dim::Model)),
+        "the model cohort running the firmware is not blamed: {:?}",
+        summary(&findings)
+    );
+}
+
+#[test]
+fn a_misconfigured_merchant_answering_03_and_58_is_merchant_config() {
+    let fault = |_: u32, d: &DimValues, _: &mut Rng| {
+        (d.get(Dim::Merchant) == Sym(999)).then_some(OutcomeClass::TerminalConfig)
+    };
+    let findings = run(7, WARMUP_S + 180, 120, &fault);
+    let ttd = first(
+        &findings,
+        Cause::MerchantConfig,
+        &[(Dim::Merchant, Sym(999))],
+    );
+    assert!(
+        matches!(ttd, Some(t) if t <= 60_000),
+        "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
 }

@@ -179,9 +179,14 @@ impl Driver {
             .collect();
         for f in findings {
             if !self.active.contains(&(f.cause, f.element.clone())) {
+                let terminal = f.terminal.map(|t| {
+                    let symbols = self.symbols.read().unwrap_or_else(|p| p.into_inner());
+                    symbols.terminals.resolve(t).unwrap_or("?").to_string()
+                });
                 tracing::warn!(
                     cause = %f.cause,
                     element = %self.describe(&f.element),
+                    terminal = terminal.as_deref().unwrap_or("-"),
                     observed = f.observed,
                     expected = format!("{:.1}", f.expected),
                     confidence = format!("{:.2}", f.confidence),

@@ -54,6 +54,9 @@ pub struct Finding {
     pub confidence: f64,
     /// End of the window, epoch ms.
     pub window_end_ms: i64,
+    /// The terminal, for single-device findings (the element is then its
+    /// firmware and model, for context).
+    pub terminal: Option<Sym>,
 }
 
 /// Detection parameters.
@@ -69,6 +72,8 @@ pub struct Detector {
     pub localize: Params,
     /// Floor and ratio for a finding's own excess.
     pub spike: SpikeParams,
+    /// Consecutive card-reader / PIN-pad errors that mark a dead device.
+    pub hw_error_run: u16,
 }
 
 impl Detector {
@@ -80,6 +85,7 @@ impl Detector {
             warmup_buckets: 30,
             localize: Params::default(),
             spike: SpikeParams::default(),
+            hw_error_run: 3,
         }
     }
 
@@ -173,10 +179,51 @@ impl Detector {
                 spread,
                 confidence: verdict.confidence,
                 window_end_ms: w.end_ms,
+                terminal: None,
             });
         }
         self.cohorts(snap, &mut findings, &mut anomalies);
+        self.devices(snap, &mut findings);
         (findings, anomalies)
+    }
+
+    /// Single terminals whose reader or PIN pad keeps failing, unless a
+    /// device-software finding on their firmware, app or model explains it.
+    fn devices(&self, snap: &WindowSnapshot, findings: &mut Vec<Finding>) {
+        let explained = |state: &swipewatch_engine::TerminalState, found: &[Finding]| {
+            found.iter().any(|f| {
+                f.cause == Cause::DeviceSoftware
+                    && f.element.iter().all(|&(d, s)| state.dims.get(d) == s)
+            })
+        };
+        let mut new = Vec::new();
+        for (terminal, state) in &snap.devices {
+            if state.consecutive_hw_errors < self.hw_error_run || explained(state, findings) {
+                continue;
+            }
+            let element = [Dim::Firmware, Dim::Model]
+                .into_iter()
+                .filter(|d| state.dims.get(*d).is_some())
+                .map(|d| (d, state.dims.get(d)))
+                .collect();
+            new.push(Finding {
+                cause: Cause::DeviceHardware,
+                element,
+                observed: f64::from(state.consecutive_hw_errors),
+                expected: 0.0,
+                classes: vec![(
+                    OutcomeClass::DeviceFault,
+                    f64::from(state.consecutive_hw_errors),
+                )],
+                spread: Vec::new(),
+                confidence: (f64::from(state.consecutive_hw_errors)
+                    / f64::from(2 * self.hw_error_run))
+                .clamp(0.5, 1.0),
+                window_end_ms: snap.window.end_ms,
+                terminal: Some(*terminal),
+            });
+        }
+        findings.extend(new);
     }
 
     /// Value-by-value tests of the cohort dimensions that are not leaves. A
@@ -234,6 +281,7 @@ impl Detector {
                     spread: Vec::new(),
                     confidence: verdict.confidence,
                     window_end_ms: w.end_ms,
+                    terminal: None,
                 });
             }
         }

@@ -5,7 +5,7 @@ use super::*;
 use crate::synthetic::Rng;
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::{Engine, Settings};
-use swipewatch_model::{DimValues, Event, Outcome, TxnStatus};
+use swipewatch_model::{DimValues, Event, Outcome, TermError, TxnStatus};
 
 const T0: i64 = 1_795_000_000_000;
 const RATE_PER_S: usize = 40;
@@ -89,7 +89,9 @@ fn run(seed: u64, duration_s: i64, fault_s: i64, fault: &Fault) -> Vec<Finding> 
                 class,
                 rc: None,
                 rc_source: None,
-                term_error: None,
+                // Device faults in these streams are failed chip reads.
+                term_error: (class == OutcomeClass::DeviceFault)
+                    .then_some(TermError::ChipReadError),
                 entry_mode: None,
                 latency_ms: None,
                 saf: false,
@@ -220,7 +222,7 @@ fn a_firmware_release_breaking_chip_reads_on_30_percent_of_its_cohort_is_device_
     assert!(
         !findings
             .iter()
-            .any(|f| f.element.iter().any(|e| e.0 == Dim::Model)),
+            .any(|f| f.terminal.is_none() && f.element.iter().any(|e| e.0 == Dim::Model)),
         "the model cohort running the firmware is not blamed: {:?}",
         summary(&findings)
     );
@@ -240,6 +242,35 @@ fn a_misconfigured_merchant_answering_03_and_58_is_merchant_config() {
     assert!(
         matches!(ttd, Some(t) if t <= 60_000),
         "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
+}
+
+#[test]
+fn a_dead_card_reader_is_one_device_found_within_five_failed_transactions() {
+    let fault = |t: u32, _: &DimValues, _: &mut Rng| (t == 77).then_some(OutcomeClass::DeviceFault);
+    let findings = run(8, WARMUP_S + 420, 400, &fault);
+    let devices: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.cause == Cause::DeviceHardware)
+        .collect();
+    let first = devices
+        .first()
+        .unwrap_or_else(|| panic!("dead reader not found: {:?}", summary(&findings)));
+    assert_eq!(first.terminal, Some(Sym(77)));
+    assert!(
+        first.observed <= 5.0,
+        "found only after {} failed reads",
+        first.observed
+    );
+    assert!(
+        devices.iter().all(|f| f.terminal == Some(Sym(77))),
+        "other terminals blamed: {:?}",
+        summary(&findings)
+    );
+    assert!(
+        findings.iter().all(|f| f.cause == Cause::DeviceHardware),
+        "{:?}",
         summary(&findings)
     );
 }

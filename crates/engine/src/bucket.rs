@@ -4,6 +4,7 @@ use crate::counts::{ClassCounts, DimTable, LeafTable};
 use crate::latency::LatencyTable;
 use serde::{Deserialize, Serialize};
 use swipewatch_model::Dim;
+use swipewatch_model::Sym;
 
 /// Everything counted for one event-time bucket `[start_ms, end_ms)`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -26,6 +27,8 @@ pub struct Bucket {
     pub heartbeat_total: u32,
     /// Distinct terminals that sent an outcome or heartbeat in the bucket.
     pub active_terminals: u32,
+    /// Terminals with card-reader or PIN-pad errors in the bucket (each once).
+    pub hw_error_terminals: Vec<Sym>,
     /// The bucket overlaps a broker disconnection: absence of data here is
     /// swipewatch's own gap, not silence of the fleet.
     pub data_gap: bool,

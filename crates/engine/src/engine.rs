@@ -6,7 +6,7 @@ pub mod checkpoint;
 use crate::baseline::{Anomalies, Baselines};
 use crate::bucket::{Bucket, WindowSums};
 use crate::counts::{leaf_key, ClassCounts, DimTable};
-use crate::terminal::TerminalState;
+use crate::terminal::{is_hw_error, TerminalState};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -68,6 +68,8 @@ pub struct WindowSnapshot {
     pub baselines: Arc<Baselines>,
     /// Watermark when the bucket closed, epoch ms.
     pub watermark_ms: i64,
+    /// State, at close, of every terminal with reader errors in the bucket.
+    pub devices: Vec<(Sym, TerminalState)>,
 }
 
 /// Counters about the engine itself.
@@ -191,7 +193,14 @@ impl Engine {
                     return;
                 }
                 let leaf = leaf_key(&o.dims, &self.s.leaf_dims);
+                let first_hw_error = is_hw_error(o)
+                    && self.terminals[o.terminal.index()]
+                        .tally(b)
+                        .is_some_and(|t| t.hw_errors == 1);
                 let bucket = self.open_bucket(b);
+                if first_hw_error {
+                    bucket.hw_error_terminals.push(o.terminal);
+                }
                 bucket.fleet.add(o.class);
                 bucket.dims.add(&o.dims, o.class);
                 bucket.leaves.entry(leaf).or_default().add(o.class);
@@ -312,7 +321,13 @@ impl Engine {
         while self.gaps.len() > 1 && self.gaps.front().is_some_and(|g| g.1 < horizon) {
             self.gaps.pop_front();
         }
+        let devices = bucket
+            .hw_error_terminals
+            .iter()
+            .filter_map(|t| self.terminals.get(t.index()).map(|s| (*t, *s)))
+            .collect();
         WindowSnapshot {
+            devices,
             bucket,
             window: self.sums.clone(),
             baselines: self.baselines.clone(),

@@ -65,7 +65,7 @@ impl Default for TerminalState {
     }
 }
 
-fn is_hw_error(o: &Outcome) -> bool {
+pub(crate) fn is_hw_error(o: &Outcome) -> bool {
     matches!(
         o.term_error,
         Some(

@@ -11,7 +11,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::{Anomalies, Engine, Settings, TerminalState};
-use swipewatch_model::{Dim, DimValues, Event, Outcome, OutcomeClass, Sym, TxnStatus};
+use swipewatch_model::{Dim, DimValues, Event, Outcome, OutcomeClass, Sym};
 
 const T0: i64 = 1_795_000_000_000;
 const EVENTS: usize = 1_000_000;
@@ -79,22 +79,10 @@ fn events(terminals: u32) -> Vec<Event> {
                 T0 + (i as i64 * 600_000 / EVENTS as i64) + i64::from(rng.below(5_000)) - 2_500;
             Event::Outcome(Outcome {
                 event_fp: i as u64,
-                terminal: Sym(t),
-                ts_ms: ts,
                 arrival_ms: ts + 200,
-                seq: None,
-                status: TxnStatus::Approved,
-                class: classes[rng.below(10) as usize],
-                rc: None,
-                rc_source: None,
-                term_error: None,
-                entry_mode: None,
                 latency_ms: Some(300 + rng.below(900)),
-                saf: false,
-                rssi_dbm: None,
                 amount_minor: Some(1000),
-                currency: None,
-                dims,
+                ..Outcome::new(Sym(t), ts, classes[rng.below(10) as usize], dims)
             })
         })
         .collect()

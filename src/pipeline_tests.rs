@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::Settings;
 use swipewatch_ingest::SharedSymbols;
-use swipewatch_model::{Dim, DimValues, Event, Outcome, Sym, TxnStatus};
+use swipewatch_model::{Dim, DimValues, Event, Outcome, Sym};
 use swipewatch_telemetry::Metrics;
 
 const T0: i64 = 1_795_000_000_000;
@@ -12,23 +12,8 @@ fn outcome(ts_ms: i64, arrival_ms: i64) -> Event {
     let mut dims = DimValues::default();
     dims.set(Dim::Carrier, Sym(0));
     Event::Outcome(Outcome {
-        event_fp: 0,
-        terminal: Sym(1),
-        ts_ms,
         arrival_ms,
-        seq: None,
-        status: TxnStatus::Approved,
-        class: OutcomeClass::Approved,
-        rc: None,
-        rc_source: None,
-        term_error: None,
-        entry_mode: None,
-        latency_ms: None,
-        saf: false,
-        rssi_dbm: None,
-        amount_minor: None,
-        currency: None,
-        dims,
+        ..Outcome::new(Sym(1), ts_ms, OutcomeClass::Approved, dims)
     })
 }
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::synthetic::Rng;
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::{Engine, Settings};
-use swipewatch_model::{DimValues, Event, Outcome, TermError, TxnStatus};
+use swipewatch_model::{DimValues, Event, Outcome, TermError};
 
 const T0: i64 = 1_795_000_000_000;
 const RATE_PER_S: usize = 40;
@@ -76,29 +76,11 @@ fn run(seed: u64, duration_s: i64, fault_s: i64, fault: &Fault) -> Vec<Finding> 
             }
             let ts = T0 + s * 1_000 + (k as i64 * 1_000 / RATE_PER_S as i64);
             engine.record(&Event::Outcome(Outcome {
-                event_fp: 0,
-                terminal: Sym(t),
-                ts_ms: ts,
-                arrival_ms: ts,
-                seq: None,
-                status: if class == OutcomeClass::Approved {
-                    TxnStatus::Approved
-                } else {
-                    TxnStatus::Declined
-                },
-                class,
-                rc: None,
-                rc_source: None,
                 // Device faults in these streams are failed chip reads.
                 term_error: (class == OutcomeClass::DeviceFault)
                     .then_some(TermError::ChipReadError),
-                entry_mode: None,
-                latency_ms: None,
-                saf: false,
-                rssi_dbm: None,
                 amount_minor: Some(2_500),
-                currency: None,
-                dims,
+                ..Outcome::new(Sym(t), ts, class, dims)
             }));
         }
         engine.poll_closed(&mut closed);

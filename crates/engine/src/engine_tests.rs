@@ -1,6 +1,6 @@
 use super::*;
 use proptest::prelude::*;
-use swipewatch_model::{DimValues, Heartbeat, Outcome, OutcomeClass, TxnStatus};
+use swipewatch_model::{DimValues, Heartbeat, Outcome, OutcomeClass};
 
 const T0: i64 = 1_795_000_000_000; // a multiple of 10 s
 
@@ -12,25 +12,7 @@ fn outcome(ts_ms: i64, terminal: u32, carrier: u32, class: OutcomeClass) -> Even
     let mut dims = DimValues::default();
     dims.set(Dim::Carrier, Sym(carrier));
     dims.set(Dim::Region, Sym(terminal % 3));
-    Event::Outcome(Outcome {
-        event_fp: 0,
-        terminal: Sym(terminal),
-        ts_ms,
-        arrival_ms: ts_ms,
-        seq: None,
-        status: TxnStatus::Approved,
-        class,
-        rc: None,
-        rc_source: None,
-        term_error: None,
-        entry_mode: None,
-        latency_ms: None,
-        saf: false,
-        rssi_dbm: None,
-        amount_minor: None,
-        currency: None,
-        dims,
-    })
+    Event::Outcome(Outcome::new(Sym(terminal), ts_ms, class, dims))
 }
 
 fn closed(e: &mut Engine) -> Vec<WindowSnapshot> {

@@ -299,6 +299,39 @@ pub struct Outcome {
     pub dims: DimValues,
 }
 
+impl Outcome {
+    /// An outcome with only the essentials: received at its event time, the
+    /// status implied by `class`, no optional field set. Simulators, replay
+    /// and tests fill in the rest.
+    pub fn new(terminal: Sym, ts_ms: i64, class: OutcomeClass, dims: DimValues) -> Outcome {
+        let status = match class {
+            OutcomeClass::Approved => TxnStatus::Approved,
+            OutcomeClass::Cancelled => TxnStatus::Cancelled,
+            OutcomeClass::HostTimeout => TxnStatus::Timeout,
+            _ => TxnStatus::Declined,
+        };
+        Outcome {
+            event_fp: 0,
+            terminal,
+            ts_ms,
+            arrival_ms: ts_ms,
+            seq: None,
+            status,
+            class,
+            rc: None,
+            rc_source: None,
+            term_error: None,
+            entry_mode: None,
+            latency_ms: None,
+            saf: false,
+            rssi_dbm: None,
+            amount_minor: None,
+            currency: None,
+            dims,
+        }
+    }
+}
+
 /// One validated heartbeat.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Heartbeat {

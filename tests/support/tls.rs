@@ -31,12 +31,8 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-fn leaf(dir: &Path, name: &str, ext: &str) {
-    let key = format!("{name}.key");
-    let csr = format!("{name}.csr");
-    let crt = format!("{name}.crt");
-    let extfile = format!("{name}.ext");
-    std::fs::write(dir.join(&extfile), ext).expect("write ext");
+/// A P-256 private key (PKCS#8 PEM) at `dir/name`.
+fn ec_key(dir: &Path, name: &str) {
     openssl(
         dir,
         &[
@@ -46,9 +42,18 @@ fn leaf(dir: &Path, name: &str, ext: &str) {
             "-pkeyopt",
             "ec_paramgen_curve:P-256",
             "-out",
-            &key,
+            name,
         ],
     );
+}
+
+fn leaf(dir: &Path, name: &str, ext: &str) {
+    let key = format!("{name}.key");
+    let csr = format!("{name}.csr");
+    let crt = format!("{name}.crt");
+    let extfile = format!("{name}.ext");
+    std::fs::write(dir.join(&extfile), ext).expect("write ext");
+    ec_key(dir, &key);
     openssl(
         dir,
         &[
@@ -88,18 +93,7 @@ fn leaf(dir: &Path, name: &str, ext: &str) {
 impl Pki {
     /// Creates the CA and both leaves in `dir`.
     pub fn create(dir: &Path) -> Pki {
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                "ca.key",
-            ],
-        );
+        ec_key(dir, "ca.key");
         openssl(
             dir,
             &[

@@ -2,21 +2,27 @@ use super::*;
 use crate::synthetic::{generate, Rng, Setting};
 use proptest::prelude::*;
 
-fn table(rows: &[(&[u32], f64, f64)]) -> (usize, Vec<u32>, Vec<f64>, Vec<f64>) {
-    let dims = rows[0].0.len();
-    let values = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
-    (
-        dims,
-        values,
-        rows.iter().map(|r| r.1).collect(),
-        rows.iter().map(|r| r.2).collect(),
-    )
+/// Localizes a small hand-written table of `(codes, real, forecast)` rows.
+fn elements_of(rows: &[(&[u32], f64, f64)]) -> Vec<Element> {
+    let values: Vec<u32> = rows.iter().flat_map(|r| r.0.iter().copied()).collect();
+    let real: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let forecast: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let t = LeafInput {
+        dims: rows[0].0.len(),
+        values: &values,
+        real: &real,
+        forecast: &forecast,
+    };
+    localize(&t, &Params::default())
+        .into_iter()
+        .map(|l| l.element)
+        .collect()
 }
 
 #[test]
 fn a_single_value_cause_is_found_over_its_children() {
     // Dimension 0 value 1 fails 5x on both values of dimension 1.
-    let (dims, values, real, forecast) = table(&[
+    let found = elements_of(&[
         (&[0, 0], 100.0, 100.0),
         (&[0, 1], 98.0, 100.0),
         (&[1, 0], 500.0, 100.0),
@@ -24,21 +30,13 @@ fn a_single_value_cause_is_found_over_its_children() {
         (&[2, 0], 103.0, 100.0),
         (&[2, 1], 99.0, 100.0),
     ]);
-    let t = LeafInput {
-        dims,
-        values: &values,
-        real: &real,
-        forecast: &forecast,
-    };
-    let found = localize(&t, &Params::default());
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].element, Element(vec![(0, 1)]));
+    assert_eq!(found, vec![Element(vec![(0, 1)])]);
 }
 
 #[test]
 fn a_combination_is_found_over_its_parents() {
     // Only (1, 1) is broken: neither dimension alone explains it.
-    let (dims, values, real, forecast) = table(&[
+    let found = elements_of(&[
         (&[0, 0], 100.0, 100.0),
         (&[0, 1], 101.0, 100.0),
         (&[1, 0], 99.0, 100.0),
@@ -46,17 +44,7 @@ fn a_combination_is_found_over_its_parents() {
         (&[2, 0], 100.0, 100.0),
         (&[2, 1], 102.0, 100.0),
     ]);
-    let t = LeafInput {
-        dims,
-        values: &values,
-        real: &real,
-        forecast: &forecast,
-    };
-    let found = localize(&t, &Params::default());
-    assert_eq!(
-        found.iter().map(|f| f.element.clone()).collect::<Vec<_>>(),
-        vec![Element(vec![(0, 1), (1, 1)])]
-    );
+    assert_eq!(found, vec![Element(vec![(0, 1), (1, 1)])]);
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! `swipewatch`, the live service: CLI and wiring only. Everything
 //! domain-specific lives in the crates under `crates/`.
 
+mod demo;
+mod eval;
+mod monitor;
 mod pipeline;
 mod run;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -23,6 +27,61 @@ enum Command {
     Run {
         /// Config file (TOML). Without it, the built-in defaults apply
         /// (broker on mqtt://127.0.0.1:1883, HTTP on 127.0.0.1:9464).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// The whole product on one machine: an embedded MQTT broker, a simulated
+    /// fleet playing a looping story of faults, the detector, the console and
+    /// /metrics. Prints the URL.
+    Demo {
+        /// HTTP listen address of the console, API and /metrics.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: std::net::SocketAddr,
+        /// Play this scenario (name or file) instead of the built-in story.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Fault-free history replayed into the baselines before going live.
+        #[arg(long, default_value = "20m", value_parser = humantime::parse_duration)]
+        history: std::time::Duration,
+    },
+    /// Run a scenario's simulated fleet: publish it to a broker in real
+    /// time, or write it to NDJSON as fast as possible (labels beside it).
+    Simulate {
+        /// Scenario name (in config/scenarios or config/demo) or file.
+        #[arg(long)]
+        scenario: String,
+        /// Publish to this broker (mqtt://host:port), QoS1.
+        #[arg(long, conflicts_with = "out")]
+        broker: Option<String>,
+        /// Write NDJSON here instead; labels go to <stem>.labels.json.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Event seconds per wall second when publishing.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Client connections when publishing.
+        #[arg(long, default_value_t = 4)]
+        connections: usize,
+    },
+    /// Replay every scenario of a directory in event time and score the
+    /// incidents against its labels; exits 1 if a threshold is missed.
+    Eval {
+        /// Directory of scenario files (and an optional suite.toml with thresholds).
+        #[arg(long, default_value = "config/scenarios")]
+        scenarios: PathBuf,
+        /// Seeds per scenario.
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        /// Cut scenarios longer than this (e.g. `2h`); faults past the cut are dropped.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        max_duration: Option<std::time::Duration>,
+        /// Only scenarios whose file name contains this.
+        #[arg(long)]
+        only: Option<String>,
+        /// Print every incident transition.
+        #[arg(long)]
+        trace: bool,
+        /// Config file (engine settings and code tables).
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
@@ -56,6 +115,60 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_CONFIG)
             }
         },
+        Command::Demo {
+            listen,
+            scenario,
+            history,
+        } => {
+            run::init_logging("info,rumqttd=warn");
+            let opts = demo::DemoOptions {
+                listen,
+                scenario,
+                history,
+            };
+            report(demo::demo(opts))
+        }
+        Command::Simulate {
+            scenario,
+            broker,
+            out,
+            speed,
+            connections,
+        } => {
+            run::init_logging("info");
+            report(simulate_command(&scenario, broker, out, speed, connections))
+        }
+        Command::Eval {
+            scenarios,
+            seeds,
+            max_duration,
+            only,
+            trace,
+            config,
+        } => {
+            let config = match load(config.as_ref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let opts = eval::EvalOptions {
+                dir: scenarios,
+                seeds: seeds.max(1),
+                max_duration,
+                only,
+                trace,
+            };
+            match eval::eval(&opts, &config) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            }
+        }
         Command::Run { config } => {
             let config = match load(config.as_ref()) {
                 Ok(c) => c,
@@ -64,15 +177,64 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            run::init_logging();
-            match run::run(config) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("{e:#}");
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            run::init_logging("info");
+            report(run::run(config))
         }
     }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn simulate_command(
+    scenario: &str,
+    broker: Option<String>,
+    out: Option<PathBuf>,
+    speed: f64,
+    connections: usize,
+) -> anyhow::Result<()> {
+    let scenario = simulate::load_scenario(scenario)?;
+    if let Some(out) = out {
+        let generator = swipewatch_sim::Generator::new(&scenario, None);
+        let n = simulate::to_ndjson(generator, &out)?;
+        println!(
+            "wrote {n} messages to {} and labels to {}",
+            out.display(),
+            simulate::labels_path(&out).display()
+        );
+        return Ok(());
+    }
+    let broker = broker.unwrap_or_else(|| "mqtt://127.0.0.1:1883".into());
+    anyhow::ensure!(speed > 0.0, "--speed must be positive");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let generator = swipewatch_sim::Generator::new(&scenario, Some(now_ms));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = stop_tx.send(true);
+        });
+        let opts = simulate::PublishOptions {
+            broker,
+            connections,
+            speed,
+            client_id: "swipewatch-sim".into(),
+        };
+        let n = simulate::publish(generator, &opts, stop_rx).await?;
+        println!("published {n} messages");
+        anyhow::Ok(())
+    })
 }

@@ -5,12 +5,13 @@
 //! Time comes from tokio's clock (offset to epoch milliseconds once at
 //! start), so tests run this loop with paused time.
 
-use std::collections::BTreeSet;
+use crate::monitor::Monitor;
 use std::time::Duration;
-use swipewatch_diagnose::{Detector, Finding};
-use swipewatch_engine::{Engine, EngineStats, WindowSnapshot};
-use swipewatch_ingest::{Batch, SharedSymbols};
-use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
+use swipewatch_alert::{Incident, State, Transition};
+use swipewatch_engine::{EngineStats, WindowSnapshot};
+use swipewatch_ingest::Batch;
+
+use swipewatch_model::{Cause, OutcomeClass};
 use swipewatch_telemetry::Metrics;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -51,12 +52,10 @@ impl Clock {
 /// Drives `engine` until `batches` closes or `stop` turns true; returns
 /// every snapshot it closed to `on_snapshot` as it goes.
 pub struct Driver {
-    /// The engine.
-    pub engine: Engine,
-    detector: Detector,
-    symbols: SharedSymbols,
-    /// (cause, element) of the findings of the latest window.
-    active: BTreeSet<(Cause, Vec<(Dim, Sym)>)>,
+    /// Engine, detector and incidents.
+    pub monitor: Monitor,
+    /// Open and recent incidents, for the HTTP API.
+    incidents: watch::Sender<Vec<Incident>>,
     metrics: Metrics,
     clock: Clock,
     /// Input counts as idle after this long without events.
@@ -66,19 +65,32 @@ pub struct Driver {
 
 impl Driver {
     /// A driver over `engine`.
-    pub fn new(engine: Engine, symbols: SharedSymbols, metrics: Metrics, clock: Clock) -> Driver {
-        let idle_after = Duration::from_millis(engine.settings().bucket_ms as u64);
-        let detector = Detector::new(engine.settings().leaf_dims.clone());
+    #[cfg(test)]
+    pub fn new(
+        engine: swipewatch_engine::Engine,
+        symbols: swipewatch_ingest::SharedSymbols,
+        metrics: Metrics,
+        clock: Clock,
+    ) -> Driver {
+        Driver::with_monitor(Monitor::new(engine, symbols), metrics, clock)
+    }
+
+    /// A driver over an existing (e.g. warmed-up) monitor.
+    pub fn with_monitor(monitor: Monitor, metrics: Metrics, clock: Clock) -> Driver {
+        let idle_after = Duration::from_millis(monitor.engine.settings().bucket_ms as u64);
         Driver {
-            engine,
-            detector,
-            symbols,
-            active: BTreeSet::new(),
+            monitor,
+            incidents: watch::Sender::new(Vec::new()),
             metrics,
             clock,
             idle_after,
             reported: EngineStats::default(),
         }
+    }
+
+    /// Open incidents first (newest first), then resolved ones, newest first.
+    pub fn incidents(&self) -> watch::Receiver<Vec<Incident>> {
+        self.incidents.subscribe()
     }
 
     /// Runs the loop. `on_snapshot` sees each closed bucket, oldest first.
@@ -92,7 +104,8 @@ impl Driver {
         let mut last_input = Instant::now();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        self.engine
+        self.monitor
+            .engine
             .set_connected(*ready.borrow(), self.clock.now_ms());
         let mut closed = Vec::new();
         loop {
@@ -100,7 +113,7 @@ impl Driver {
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         for e in &batch.events {
-                            self.engine.record(e);
+                            self.monitor.engine.record(e);
                         }
                         last_input = Instant::now();
                     }
@@ -111,16 +124,16 @@ impl Driver {
                         break;
                     }
                     let up = *ready.borrow_and_update();
-                    self.engine.set_connected(up, self.clock.now_ms());
+                    self.monitor.engine.set_connected(up, self.clock.now_ms());
                 }
                 _ = tick.tick() => {
                     if last_input.elapsed() >= self.idle_after {
-                        self.engine.on_idle(self.clock.now_ms());
+                        self.monitor.engine.on_idle(self.clock.now_ms());
                     }
                 }
                 _ = stop.wait_for(|s| *s) => break,
             }
-            self.engine.poll_closed(&mut closed);
+            self.monitor.engine.poll_closed(&mut closed);
             self.finish(&mut closed, &mut on_snapshot);
         }
     }
@@ -139,11 +152,10 @@ impl Driver {
                     .outcomes(class)
                     .inc_by(u64::from(snap.bucket.fleet.get(class)));
             }
-            let (findings, anomalies) = self.detector.detect(&snap);
-            self.report(&findings);
-            self.engine.learn(&snap, &anomalies);
+            let result = self.monitor.process(&snap);
+            self.report(&result.findings, &result.transitions);
         }
-        let s = self.engine.stats();
+        let s = self.monitor.engine.stats();
         let m = &self.metrics.engine;
         m.buckets_closed
             .inc_by(s.buckets_closed - self.reported.buckets_closed);
@@ -153,10 +165,11 @@ impl Driver {
         m.skew_corrected
             .inc_by(s.skew_corrected - self.reported.skew_corrected);
         self.reported = s;
-        m.open_buckets.set(self.engine.open_buckets() as i64);
+        m.open_buckets
+            .set(self.monitor.engine.open_buckets() as i64);
         m.tracked_terminals
-            .set(self.engine.tracked_terminals() as i64);
-        let wm = self.engine.watermark_ms();
+            .set(self.monitor.engine.tracked_terminals() as i64);
+        let wm = self.monitor.engine.watermark_ms();
         if wm != i64::MIN {
             m.watermark_lag_seconds
                 .set((self.clock.now_ms() - wm) as f64 / 1000.0);
@@ -165,49 +178,50 @@ impl Driver {
 }
 
 impl Driver {
-    /// Logs findings that start or clear and sets the per-cause gauge.
-    /// (Incidents with hysteresis, grouping and sinks are the alert stage's job.)
-    fn report(&mut self, findings: &[Finding]) {
+    /// Logs incident transitions, sets the per-cause gauge and publishes
+    /// the incident list.
+    fn report(&mut self, findings: &[swipewatch_alert::FindingView], transitions: &[Transition]) {
         self.metrics.diagnose.windows.inc();
         for cause in Cause::ALL {
             let n = findings.iter().filter(|f| f.cause == cause).count();
             self.metrics.diagnose.findings(cause).set(n as i64);
         }
-        let now: BTreeSet<(Cause, Vec<(Dim, Sym)>)> = findings
-            .iter()
-            .map(|f| (f.cause, f.element.clone()))
-            .collect();
-        for f in findings {
-            if !self.active.contains(&(f.cause, f.element.clone())) {
-                let terminal = f.terminal.map(|t| {
-                    let symbols = self.symbols.read().unwrap_or_else(|p| p.into_inner());
-                    symbols.terminals.resolve(t).unwrap_or("?").to_string()
-                });
-                tracing::warn!(
-                    cause = %f.cause,
-                    element = %self.describe(&f.element),
-                    terminal = terminal.as_deref().unwrap_or("-"),
-                    observed = f.observed,
-                    expected = format!("{:.1}", f.expected),
-                    confidence = format!("{:.2}", f.confidence),
-                    runbook = f.cause.runbook(),
-                    "finding started"
-                );
+        for t in transitions {
+            match t {
+                Transition::Opened(i) => tracing::info!(
+                    id = i.id,
+                    cause = %i.key.cause,
+                    element = %i.key.describe(),
+                    observed = i.latest.observed,
+                    expected = format!("{:.1}", i.latest.expected),
+                    "incident pending"
+                ),
+                Transition::Fired(i) => tracing::warn!(
+                    id = i.id,
+                    cause = %i.key.cause,
+                    element = %i.key.describe(),
+                    observed = i.latest.observed,
+                    expected = format!("{:.1}", i.latest.expected),
+                    confidence = format!("{:.2}", i.latest.confidence),
+                    silenced = i.silenced,
+                    runbook = i.key.cause.runbook(),
+                    "incident firing"
+                ),
+                Transition::Resolved(i) if i.fired_ms.is_some() => {
+                    tracing::info!(id = i.id, cause = %i.key.cause, element = %i.key.describe(), "incident resolved")
+                }
+                Transition::Resolved(_) => {}
             }
         }
-        for (cause, element) in self.active.difference(&now) {
-            tracing::info!(cause = %cause, element = %self.describe(element), "finding cleared");
+        if !transitions.is_empty() {
+            let book = &self.monitor.book;
+            let mut list: Vec<Incident> = book.open().cloned().collect();
+            list.sort_by(|a, b| {
+                (b.state == State::Firing, b.id).cmp(&(a.state == State::Firing, a.id))
+            });
+            list.extend(book.resolved().rev().cloned());
+            self.incidents.send_replace(list);
         }
-        self.active = now;
-    }
-
-    fn describe(&self, element: &[(Dim, Sym)]) -> String {
-        let symbols = self.symbols.read().unwrap_or_else(|p| p.into_inner());
-        element
-            .iter()
-            .map(|&(d, s)| format!("{d}={}", symbols.resolve(d, s).unwrap_or("?")))
-            .collect::<Vec<_>>()
-            .join("&")
     }
 }
 

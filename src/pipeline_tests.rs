@@ -1,7 +1,7 @@
 use super::*;
 use std::sync::{Arc, Mutex};
 use swipewatch_config::EngineConfig;
-use swipewatch_engine::Settings;
+use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::{Dim, DimValues, Event, Outcome, Sym};
 use swipewatch_telemetry::Metrics;
@@ -147,5 +147,5 @@ async fn an_event_for_a_closed_bucket_is_counted_late() {
         "the closed bucket kept its count"
     );
     let driver = h.finish().await;
-    assert_eq!(driver.engine.late_tally().1.total(), 1);
+    assert_eq!(driver.monitor.engine.late_tally().1.total(), 1);
 }

@@ -1,17 +1,19 @@
 //! `swipewatch run`: wires ingest, the HTTP server and signal handling.
 
+use crate::monitor::Monitor;
 use crate::pipeline::{Clock, Driver};
 use anyhow::Context;
 use std::io::IsTerminal;
 use swipewatch_config::Config;
 use swipewatch_engine::{Engine, Settings};
+use swipewatch_ingest::SharedSymbols;
 use swipewatch_server::AppState;
 use swipewatch_telemetry::Metrics;
 use tracing_subscriber::EnvFilter;
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`).
-pub fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs to stderr; `RUST_LOG` filters (default `default`).
+pub fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -25,20 +27,27 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    let symbols = SharedSymbols::default();
+    let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols.clone());
+    runtime.block_on(serve(config, symbols, monitor))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Serves until SIGINT or SIGTERM: ingest into `monitor` (whose values are
+/// interned in `symbols`), the HTTP server, metrics.
+pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let listener = swipewatch_server::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("listener address")?;
-    let mut ingest = swipewatch_ingest::spawn(&config, taxonomy, metrics.ingest.clone())?;
-    tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; metrics at http://{addr}/metrics");
+    let mut ingest =
+        swipewatch_ingest::spawn_with_symbols(&config, taxonomy, metrics.ingest.clone(), symbols)?;
+    tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; console at http://{addr}/ , metrics at http://{addr}/metrics");
 
+    let mut driver = Driver::with_monitor(monitor, metrics.clone(), Clock::wall());
     let state = AppState {
         metrics: metrics.clone(),
         ready: ingest.ready.clone(),
+        incidents: driver.incidents(),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut server_stop = stop_rx.clone();
@@ -46,13 +55,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
-    let engine = Engine::new(Settings::from(&config.engine));
-    let mut driver = Driver::new(
-        engine,
-        ingest.symbols.clone(),
-        metrics.clone(),
-        Clock::wall(),
-    );
     let signal_stop = stop_tx.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -72,12 +74,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     while let Some(b) = rest.recv().await {
         drained += b.events.len();
         for e in &b.events {
-            driver.engine.record(e);
+            driver.monitor.record(e);
         }
     }
     let _ = stop_tx.send(true);
     server.await.context("http server task")??;
-    let stats = driver.engine.stats();
+    let stats = driver.monitor.engine.stats();
     tracing::info!(
         outcomes = stats.outcomes,
         late = stats.late,

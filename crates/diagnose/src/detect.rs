@@ -237,6 +237,14 @@ impl Detector {
         anomalies: &mut Anomalies,
     ) {
         let w = &snap.window;
+        // Terminals that are dead on their own: their errors must not make
+        // a cohort look broken.
+        let dead: Vec<&swipewatch_engine::TerminalState> = snap
+            .devices
+            .iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.consecutive_hw_errors >= self.hw_error_run)
+            .collect();
         for class in [OutcomeClass::DeviceFault, OutcomeClass::TerminalConfig] {
             let mut spikes: Vec<(Dim, Sym, f64, f64)> = Vec::new();
             for (dim, c) in COHORTS {
@@ -244,7 +252,12 @@ impl Detector {
                     continue;
                 }
                 for (sym, counts) in w.dims.values(dim) {
-                    let v = counts.get(class);
+                    let mut v = counts.get(class);
+                    if class == OutcomeClass::DeviceFault {
+                        for s in dead.iter().filter(|s| s.dims.get(dim) == sym) {
+                            v = v.saturating_sub(u32::from(s.consecutive_hw_errors));
+                        }
+                    }
                     let f = snap.baselines.rate(dim, sym, class) * counts.attempts() as f64;
                     if is_spike(u64::from(v), f, &self.spike) {
                         spikes.push((dim, sym, f64::from(v), f));

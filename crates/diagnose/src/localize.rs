@@ -21,7 +21,12 @@
 //! best, the one with fewest dimensions wins (Occam). The chosen element is
 //! folded into the expectation (`f := f·r` under it) and the search repeats
 //! for further causes while the best remaining element is statistically
-//! significant (Poisson tail of its excess), so what is left is noise. This combines
+//! significant (Poisson tail of its excess), so what is left is noise.
+//!
+//! When failures are sparse (a few per failing leaf, as in the first seconds
+//! of an outage), counting noise swamps the L1 residual, and the score is
+//! the Poisson log-likelihood gain of the element instead (see
+//! [`poisson_gain`]); the search is the same. This combines
 //! Squeeze's ripple-effect potential score with RiskLoc's layer-by-layer,
 //! explain-and-repeat search, and needs no clustering threshold.
 
@@ -101,6 +106,13 @@ pub struct Params {
     pub significance: f64,
     /// An element must scale its leaves by at least this factor.
     pub min_ratio: f64,
+    /// Below this many real failures per failing leaf, counting noise
+    /// swamps the L1 ripple score and the Poisson likelihood-ratio score is
+    /// used instead.
+    pub sparse_below: f64,
+    /// With the Poisson score, an element with more dimensions must gain at
+    /// least this much more log-likelihood than a coarser one to be preferred.
+    pub tie_nats: f64,
 }
 
 impl Default for Params {
@@ -112,6 +124,8 @@ impl Default for Params {
             min_gain: 0.0005,
             significance: 1e-6,
             min_ratio: 1.2,
+            sparse_below: 5.0,
+            tie_nats: 3.0,
         }
     }
 }
@@ -162,7 +176,20 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
     }
     let total_excess: f64 = t.real.iter().sum::<f64>() - t.forecast.iter().sum::<f64>();
     let mut expected: Vec<f64> = t.forecast.to_vec();
-    let dev0: f64 = (0..n).map(|i| (t.real[i] - expected[i]).abs()).sum();
+    let failing = t.real.iter().filter(|v| **v > 0.0).count();
+    let sparse = failing > 0 && t.real.iter().sum::<f64>() < p.sparse_below * failing as f64;
+    let deviation = |expected: &[f64]| -> f64 {
+        (0..n)
+            .map(|i| {
+                if sparse {
+                    poisson_gain(t.real[i], expected[i])
+                } else {
+                    (t.real[i] - expected[i]).abs()
+                }
+            })
+            .sum()
+    };
+    let dev0 = deviation(&expected);
     let mut found: Vec<Localized> = Vec::new();
     let combos = cuboids(t.dims, p.max_layer.min(3));
     let mut slot = vec![0u32; n];
@@ -170,11 +197,12 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
     let mut aggs: Vec<Agg> = Vec::new();
 
     for _ in 0..p.max_elements {
-        let dev: f64 = (0..n).map(|i| (t.real[i] - expected[i]).abs()).sum();
+        let dev = deviation(&expected);
         if dev <= f64::EPSILON {
             break;
         }
         let mut best_per_layer: [Option<Best>; 4] = [None, None, None, None];
+        let mut tested = 0usize;
         for combo in &combos {
             index.clear();
             aggs.clear();
@@ -193,18 +221,26 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
                 a.dev += (t.real[i] - expected[i]).abs();
             }
             for i in 0..n {
+                if sparse {
+                    break;
+                }
                 let a = &mut aggs[slot[i] as usize];
                 if a.expected > 0.0 && a.real >= p.min_ratio * a.expected {
                     let r = a.real / a.expected;
                     a.resid += (t.real[i] - expected[i] * r).abs();
                 }
             }
+            tested += aggs.len();
             for (k, a) in index.iter() {
                 let a = aggs[*a as usize];
                 if a.expected <= 0.0 || a.real < p.min_ratio * a.expected {
                     continue;
                 }
-                let score = (a.dev - a.resid) / dev;
+                let score = if sparse {
+                    poisson_gain(a.real, a.expected) / dev
+                } else {
+                    (a.dev - a.resid) / dev
+                };
                 let layer = combo.len();
                 let better = match &best_per_layer[layer] {
                     None => true,
@@ -224,11 +260,17 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
             }
         }
         // Only significant, useful candidates; then the fewest dimensions
-        // among those within `tie` (relative) of the best score.
+        // among those within `tie` (relative) of the best score. The
+        // likelihood score picks the most extreme of many candidates, so in
+        // the sparse regime the significance is corrected for their number.
+        let level = if sparse {
+            p.significance / tested.max(1) as f64
+        } else {
+            p.significance
+        };
         let significant = |b: &&Best| {
             b.score * dev >= p.min_gain * dev0
-                && poisson_upper_tail(b.agg.real.round().max(0.0) as u64, b.agg.expected)
-                    <= p.significance
+                && poisson_upper_tail(b.agg.real.round().max(0.0) as u64, b.agg.expected) <= level
         };
         let candidates: Vec<&Best> = best_per_layer
             .iter()
@@ -236,10 +278,13 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
             .filter(significant)
             .collect();
         let top = candidates.iter().map(|b| b.score).fold(f64::MIN, f64::max);
-        let Some(choice) = candidates
-            .into_iter()
-            .find(|b| b.score >= top * (1.0 - p.tie))
-        else {
+        let Some(choice) = candidates.into_iter().find(|b| {
+            if sparse {
+                (top - b.score) * dev <= p.tie_nats
+            } else {
+                b.score >= top * (1.0 - p.tie)
+            }
+        }) else {
             break;
         };
         let r = choice.agg.real / choice.agg.expected;
@@ -261,6 +306,20 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
         });
     }
     found
+}
+
+/// Log-likelihood gain of scaling a Poisson expectation `f` to fit `v`
+/// (half the Poisson deviance): `v·ln(v/f) − (v − f)`. Summed over an
+/// element's leaves with one common factor it is the element's own
+/// `V·ln(V/F) − (V − F)`, which the true cause maximizes: a coarser element
+/// dilutes the ratio (log-sum inequality), a finer one misses part of `F`.
+fn poisson_gain(v: f64, f: f64) -> f64 {
+    let f = f.max(1e-9);
+    if v <= 0.0 {
+        f
+    } else {
+        v * (v / f).ln() - (v - f)
+    }
 }
 
 fn element_of(k: u64, combo: &[usize]) -> Element {

@@ -120,8 +120,18 @@ pub fn spawn(
     taxonomy: Taxonomy,
     metrics: IngestMetrics,
 ) -> Result<IngestHandle, IngestError> {
+    spawn_with_symbols(config, taxonomy, metrics, SharedSymbols::default())
+}
+
+/// [`spawn`], interning into `symbols` (shared with an engine that was
+/// warmed up before ingest started).
+pub fn spawn_with_symbols(
+    config: &Config,
+    taxonomy: Taxonomy,
+    metrics: IngestMetrics,
+    symbols: SharedSymbols,
+) -> Result<IngestHandle, IngestError> {
     let (client, eventloop) = AsyncClient::new(options(config)?, 64);
-    let symbols = SharedSymbols::default();
     let (raw_tx, raw_rx) = mpsc::channel(config.ingest.raw_channel_capacity);
     let (batch_tx, batches) = mpsc::channel(config.ingest.batch_channel_capacity);
     let (ready_tx, ready) = watch::channel(false);

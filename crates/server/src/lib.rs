@@ -4,6 +4,8 @@
 //! `/healthz` answers 200 while the process serves requests; `/readyz`
 //! answers 200 only while data can flow (broker connected and subscribed),
 //! 503 otherwise, so a load balancer or a test can wait for it.
+//! `/api/incidents` lists open and recent incidents as JSON; `/` is the
+//! console page that shows them.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -12,6 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
+use swipewatch_alert::{Incident, State as IncidentState};
 use swipewatch_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -39,6 +42,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// True while data can flow.
     pub ready: watch::Receiver<bool>,
+    /// Open incidents (firing first), then recently resolved ones.
+    pub incidents: watch::Receiver<Vec<Incident>>,
 }
 
 /// The router with every endpoint.
@@ -47,7 +52,68 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route("/api/incidents", get(incidents))
+        .route("/", get(console))
         .with_state(state)
+}
+
+/// The console page: a table of incidents, refreshed every two seconds.
+const CONSOLE: &str = include_str!("console.html");
+
+async fn console() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        CONSOLE,
+    )
+}
+
+async fn incidents(State(s): State<AppState>) -> impl IntoResponse {
+    let list: Vec<serde_json::Value> = s.incidents.borrow().iter().map(incident_json).collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "incidents": list }).to_string(),
+    )
+}
+
+/// The API's view of an incident.
+pub fn incident_json(i: &Incident) -> serde_json::Value {
+    let element: serde_json::Map<String, serde_json::Value> = i
+        .key
+        .element
+        .iter()
+        .map(|(d, v)| (d.name().to_string(), serde_json::Value::from(v.as_str())))
+        .collect();
+    let classes: serde_json::Map<String, serde_json::Value> = i
+        .latest
+        .classes
+        .iter()
+        .map(|(c, x)| (c.name().to_string(), serde_json::Value::from(x.round())))
+        .collect();
+    serde_json::json!({
+        "id": i.id,
+        "state": match i.state {
+            IncidentState::Pending => "pending",
+            IncidentState::Firing => "firing",
+            IncidentState::Resolved => "resolved",
+        },
+        "cause": i.key.cause.name(),
+        "summary": i.key.describe(),
+        "element": element,
+        "terminal": i.key.terminal,
+        "pages": i.key.cause.pages() && !i.silenced,
+        "silenced": i.silenced,
+        "first_ms": i.first_ms,
+        "fired_ms": i.fired_ms,
+        "last_ms": i.last_ms,
+        "resolved_ms": i.resolved_ms,
+        "windows": i.windows,
+        "observed": i.latest.observed,
+        "expected": (i.latest.expected * 10.0).round() / 10.0,
+        "excess_failures": i.excess.round(),
+        "classes": classes,
+        "confidence": (i.latest.confidence * 100.0).round() / 100.0,
+        "runbook": i.key.cause.runbook(),
+    })
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

@@ -1,0 +1,100 @@
+use super::*;
+
+fn finding(cause: Cause, value: &str) -> FindingView {
+    FindingView {
+        cause,
+        element: vec![(Dim::Issuer, value.to_string())],
+        terminal: None,
+        observed: 50.0,
+        expected: 5.0,
+        classes: vec![(OutcomeClass::IssuerUnavailable, 45.0)],
+        confidence: 0.9,
+    }
+}
+
+fn states(t: &[Transition]) -> Vec<&'static str> {
+    t.iter()
+        .map(|t| match t {
+            Transition::Opened(_) => "opened",
+            Transition::Fired(_) => "fired",
+            Transition::Resolved(_) => "resolved",
+        })
+        .collect()
+}
+
+#[test]
+fn an_incident_fires_after_two_windows_and_resolves_after_three_quiet_ones() {
+    let mut book = IncidentBook::new(Policy::default());
+    let f = [finding(Cause::BankIssuer, "northbank")];
+    assert_eq!(states(&book.update(10_000, &f)), ["opened"]);
+    assert_eq!(states(&book.update(20_000, &f)), ["fired"]);
+    assert!(book.update(30_000, &f).is_empty());
+    assert!(book.update(40_000, &[]).is_empty());
+    // A finding in between resets the quiet run: no flapping.
+    assert!(book.update(50_000, &f).is_empty());
+    assert!(book.update(60_000, &[]).is_empty());
+    assert!(book.update(70_000, &[]).is_empty());
+    let t = book.update(80_000, &[]);
+    assert_eq!(states(&t), ["resolved"]);
+    let Transition::Resolved(inc) = &t[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (inc.first_ms, inc.fired_ms, inc.last_ms),
+        (10_000, Some(20_000), 50_000)
+    );
+    assert_eq!(inc.windows, 4);
+    assert_eq!(book.open().count(), 0);
+    assert_eq!(book.resolved().count(), 1);
+}
+
+#[test]
+fn a_one_window_blip_never_fires_and_is_not_kept() {
+    let mut book = IncidentBook::new(Policy::default());
+    book.update(10_000, &[finding(Cause::BankIssuer, "northbank")]);
+    assert_eq!(states(&book.update(20_000, &[])), ["resolved"]);
+    assert_eq!(book.resolved().count(), 0);
+}
+
+#[test]
+fn a_dead_device_fires_in_its_first_window() {
+    let mut book = IncidentBook::new(Policy::default());
+    let mut f = finding(Cause::DeviceHardware, "px3-5.2.1");
+    f.terminal = Some("pos-000001".into());
+    assert_eq!(states(&book.update(10_000, &[f])), ["opened", "fired"]);
+}
+
+#[test]
+fn distinct_elements_are_distinct_incidents_with_increasing_ids() {
+    let mut book = IncidentBook::new(Policy::default());
+    let f = [
+        finding(Cause::BankIssuer, "a"),
+        finding(Cause::BankIssuer, "b"),
+    ];
+    book.update(10_000, &f);
+    let ids: Vec<u64> = book.open().map(|i| i.id).collect();
+    assert_eq!(ids, [1, 2]);
+}
+
+#[test]
+fn a_maintenance_window_silences_what_it_covers_only_while_in_force() {
+    let mut book = IncidentBook::new(Policy::default());
+    book.silence(Silence {
+        matchers: vec![(Dim::Issuer, "northbank".into())],
+        cause: None,
+        start_ms: 0,
+        end_ms: 15_000,
+        comment: "cut-over".into(),
+    });
+    book.update(
+        10_000,
+        &[
+            finding(Cause::BankIssuer, "northbank"),
+            finding(Cause::BankIssuer, "other"),
+        ],
+    );
+    let silenced: Vec<bool> = book.open().map(|i| i.silenced).collect();
+    assert_eq!(silenced, [true, false]);
+    book.update(20_000, &[finding(Cause::BankIssuer, "northbank")]);
+    assert!(book.open().all(|i| !i.silenced));
+}

@@ -1,0 +1,783 @@
+//! Traffic: second by second of event time, the outcomes and heartbeats the
+//! fleet publishes, with the scenario's faults injected and a ground-truth
+//! label for each.
+
+use crate::fleet::{diurnal, Fleet, Terminal, ACQUIRERS, ISSUERS, NET_TYPES};
+use crate::rng::Rng;
+use crate::scenario::{Fault, FaultKind, Scenario};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use swipewatch_model::Cause;
+
+/// One MQTT message of the simulated fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Topic, e.g. `dt/pos/v1/north/acq-alpha/pos-000042/txn`.
+    pub topic: String,
+    /// JSON payload.
+    pub payload: Vec<u8>,
+    /// Event time on the terminal, epoch ms.
+    pub ts_ms: i64,
+    /// When the message reaches the broker, epoch ms.
+    pub arrival_ms: i64,
+}
+
+/// Ground truth for one fault occurrence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    /// Fault kind (snake_case).
+    pub kind: String,
+    /// Side at fault; absent for a decline surge (nobody's fault).
+    pub cause: Option<Cause>,
+    /// Where: dimension name → value (`terminal` for a single device).
+    pub element: BTreeMap<String, String>,
+    /// Onset, epoch ms.
+    pub start_ms: i64,
+    /// End, epoch ms.
+    pub end_ms: i64,
+    /// Covered by a declared maintenance window: must not page.
+    pub maintenance: bool,
+    /// Share of the fleet's transactions during the fault that the target
+    /// carried (the fault's reach, not its failure count).
+    pub share: f64,
+}
+
+/// A maintenance window on one acquirer or issuer, in event time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    /// `acquirer` or `issuer`.
+    pub dim: String,
+    /// Its value.
+    pub value: String,
+    /// Start, epoch ms.
+    pub start_ms: i64,
+    /// End, epoch ms.
+    pub end_ms: i64,
+}
+
+/// A fault's `terminal` that names the fleet's busiest terminal.
+pub const BUSIEST: &str = "@busiest";
+
+/// Entry modes: name and share.
+const ENTRY_MODES: [(&str, f64); 5] = [
+    ("chip", 0.55),
+    ("contactless", 0.38),
+    ("swipe", 0.04),
+    ("fallback", 0.01),
+    ("manual", 0.02),
+];
+
+/// Background response codes: code, class of evidence, rc_source, probability.
+const BACKGROUND: [(&str, &str, f64); 11] = [
+    ("51", "issuer", 0.024),
+    ("55", "issuer", 0.009),
+    ("54", "issuer", 0.004),
+    ("61", "issuer", 0.002),
+    ("57", "issuer", 0.001),
+    ("05", "issuer", 0.007),
+    ("59", "issuer", 0.0005),
+    ("91", "network", 0.0002),
+    ("96", "acquirer", 0.00015),
+    ("03", "acquirer", 0.00003),
+    ("12", "acquirer", 0.0001),
+];
+
+/// What one transaction ended as.
+#[derive(Debug, Clone, Copy)]
+struct Result {
+    status: &'static str,
+    rc: Option<&'static str>,
+    rc_source: Option<&'static str>,
+    term_error: Option<&'static str>,
+    latency_ms: Option<u32>,
+}
+
+impl Result {
+    fn code(status: &'static str, rc: &'static str, source: &'static str, latency: f64) -> Result {
+        Result {
+            status,
+            rc: Some(rc),
+            rc_source: Some(source),
+            term_error: None,
+            latency_ms: Some(latency as u32),
+        }
+    }
+    fn local(status: &'static str, error: &'static str, latency: Option<f64>) -> Result {
+        Result {
+            status,
+            rc: None,
+            rc_source: None,
+            term_error: Some(error),
+            latency_ms: latency.map(|l| l as u32),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NetJson<'a> {
+    #[serde(rename = "type")]
+    net_type: &'a str,
+    carrier: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell_id: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rssi_dbm: Option<i16>,
+}
+
+#[derive(Serialize)]
+struct SwJson<'a> {
+    fw: &'a str,
+    app: &'a str,
+}
+
+#[derive(Serialize)]
+struct TxnJson<'a> {
+    event_id: &'a str,
+    terminal_id: &'a str,
+    merchant_id: &'a str,
+    issuer: &'a str,
+    bin: &'a str,
+    scheme: &'a str,
+    ts: i64,
+    seq: u64,
+    outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rc: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rc_source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_error: Option<&'a str>,
+    entry_mode: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<u32>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    saf: bool,
+    net: NetJson<'a>,
+    sw: SwJson<'a>,
+    model: &'a str,
+    amount_minor: u64,
+    currency: &'a str,
+}
+
+#[derive(Serialize)]
+struct HeartbeatJson<'a> {
+    terminal_id: &'a str,
+    merchant_id: &'a str,
+    ts: i64,
+    seq: u64,
+    uptime_s: u64,
+    battery_pct: u8,
+    host_reachable: bool,
+    saf_queue_depth: u32,
+    chip_read_err: u32,
+    swipe_err: u32,
+    ctls_err: u32,
+    fallback: u32,
+    tamper: bool,
+    net: NetJson<'a>,
+    sw: SwJson<'a>,
+    model: &'a str,
+}
+
+/// Per-terminal mutable state.
+#[derive(Debug, Clone, Default)]
+struct TermState {
+    txn_seq: u64,
+    hb_seq: u64,
+    reader_errors: u32,
+    /// Outcomes held while the link is down: (event time, payload).
+    backlog: Vec<(i64, Vec<u8>)>,
+}
+
+/// One fault occurrence being tracked for its label.
+#[derive(Debug, Clone)]
+struct Occurrence {
+    fault: usize,
+    start_ms: i64,
+    end_ms: i64,
+    matched: u64,
+    total: u64,
+}
+
+/// Generates a scenario's traffic, one second of event time per step.
+pub struct Generator {
+    fleet: Fleet,
+    scenario: Scenario,
+    rng: Rng,
+    origin_ms: i64,
+    end_ms: i64,
+    now_ms: i64,
+    terms: Vec<TermState>,
+    /// Terminals heartbeating in each second of the heartbeat period.
+    slots: Vec<Vec<u32>>,
+    occurrences: Vec<Occurrence>,
+    /// Terminals holding a backlog.
+    held: Vec<u32>,
+    /// Outcomes released from store-and-forward: (arrival, terminal, event time, payload).
+    released: Vec<(i64, u32, i64, Vec<u8>)>,
+    entry_modes: crate::rng::Alias,
+}
+
+impl Generator {
+    /// A generator over `scenario` from its start; `origin_ms` overrides
+    /// the scenario's event-time origin (the demo starts at wall time).
+    pub fn new(scenario: &Scenario, origin_ms: Option<i64>) -> Generator {
+        let fleet = Fleet::new(&scenario.fleet_spec());
+        let mut scenario = scenario.clone();
+        for f in &mut scenario.faults {
+            if f.terminal.as_deref() == Some(BUSIEST) {
+                f.terminal = fleet.busiest().map(|t| t.id.clone());
+            }
+        }
+        let origin_ms = origin_ms.unwrap_or(scenario.start.timestamp_millis());
+        let period = scenario.heartbeat_interval.as_secs().max(1) as usize;
+        let mut rng = Rng::new(scenario.seed ^ 0x5157_1E5A);
+        let mut slots = vec![Vec::new(); period];
+        for i in 0..fleet.terminals.len() {
+            slots[rng.below(period)].push(i as u32);
+        }
+        Generator {
+            terms: vec![TermState::default(); fleet.terminals.len()],
+            end_ms: origin_ms.saturating_add(scenario.duration.as_millis() as i64),
+            fleet,
+            scenario,
+            rng,
+            origin_ms,
+            now_ms: origin_ms,
+            slots,
+            occurrences: Vec::new(),
+            held: Vec::new(),
+            released: Vec::new(),
+            entry_modes: crate::rng::Alias::new(&ENTRY_MODES.map(|e| e.1)),
+        }
+    }
+
+    /// The fleet.
+    pub fn fleet(&self) -> &Fleet {
+        &self.fleet
+    }
+
+    /// Event-time origin, epoch ms.
+    pub fn origin_ms(&self) -> i64 {
+        self.origin_ms
+    }
+
+    /// Event time the next step starts at, epoch ms.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// Event time the scenario ends at (for a repeating story: one period
+    /// past the last fault still counts), epoch ms.
+    pub fn end_ms(&self) -> i64 {
+        self.end_ms
+    }
+
+    /// Runs for ever (the demo), ignoring the scenario's duration.
+    pub fn unbounded(mut self) -> Generator {
+        self.end_ms = i64::MAX;
+        self
+    }
+
+    /// Fault occurrences begun so far.
+    pub fn faults_started(&self) -> usize {
+        self.occurrences.len()
+    }
+
+    /// Labels of every fault occurrence that has begun so far.
+    pub fn labels(&self) -> Vec<Label> {
+        self.occurrences
+            .iter()
+            .map(|o| {
+                let f = &self.scenario.faults[o.fault];
+                Label {
+                    kind: f.kind.name().to_string(),
+                    cause: f.kind.cause(),
+                    element: element(f),
+                    start_ms: o.start_ms,
+                    end_ms: o.end_ms,
+                    maintenance: self
+                        .maintenance_windows(o.end_ms)
+                        .iter()
+                        .any(|m| covers(m, f, o.start_ms, o.end_ms)),
+                    share: if o.total == 0 {
+                        0.0
+                    } else {
+                        o.matched as f64 / o.total as f64
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Maintenance windows that start before `until_ms`.
+    pub fn maintenance_windows(&self, until_ms: i64) -> Vec<MaintenanceWindow> {
+        let mut out = Vec::new();
+        for round in 0.. {
+            let base = self.origin_ms + round * self.period_ms().unwrap_or(0);
+            if base >= until_ms || (round > 0 && self.period_ms().is_none()) {
+                break;
+            }
+            for m in &self.scenario.maintenance {
+                let (dim, value) = match (&m.acquirer, &m.issuer) {
+                    (Some(a), _) => ("acquirer", a),
+                    (None, Some(i)) => ("issuer", i),
+                    (None, None) => continue,
+                };
+                let start_ms = base + m.start.as_millis() as i64;
+                if start_ms < until_ms {
+                    out.push(MaintenanceWindow {
+                        dim: dim.to_string(),
+                        value: value.clone(),
+                        start_ms,
+                        end_ms: start_ms + m.duration.as_millis() as i64,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn period_ms(&self) -> Option<i64> {
+        self.scenario.repeat.map(|p| p.as_millis() as i64)
+    }
+
+    /// Severity of fault `i` at `t_ms` (0 when inactive), and the start of
+    /// its current occurrence.
+    fn severity(&self, i: usize, t_ms: i64) -> Option<(f64, i64)> {
+        let f = &self.scenario.faults[i];
+        let since = t_ms - self.origin_ms;
+        let (round_start, offset) = match self.period_ms() {
+            Some(p) => (
+                self.origin_ms + since.div_euclid(p) * p,
+                since.rem_euclid(p),
+            ),
+            None => (self.origin_ms, since),
+        };
+        let start = f.start.as_millis() as i64;
+        let end = start + f.duration.as_millis() as i64;
+        if offset < start || offset >= end {
+            return None;
+        }
+        let ramp = f.ramp.as_millis() as f64;
+        let level = if ramp > 0.0 {
+            ((offset - start) as f64 / ramp).min(1.0)
+        } else {
+            1.0
+        };
+        Some((f.severity * level, round_start + start))
+    }
+
+    /// Appends the messages arriving in the next second of event time;
+    /// false (and nothing appended) once the scenario is over.
+    pub fn step(&mut self, out: &mut Vec<Message>) -> bool {
+        if self.now_ms >= self.end_ms {
+            return false;
+        }
+        let tick = self.now_ms;
+        let mut active: Vec<(usize, f64)> = Vec::new();
+        for i in 0..self.scenario.faults.len() {
+            if let Some((s, start)) = self.severity(i, tick) {
+                self.note_occurrence(i, start);
+                active.push((i, s));
+            }
+        }
+        self.release_backlogs(tick, &active);
+
+        let hour = ((tick / 1000).rem_euclid(86_400)) as f64 / 3600.0;
+        let share = if self.scenario.diurnal {
+            diurnal(hour)
+        } else {
+            1.0
+        };
+        let lambda = self.fleet.peak_rate / 3600.0 * share;
+        let n = self.rng.poisson(lambda);
+        for _ in 0..n {
+            let ti = self.fleet.by_traffic.sample(&mut self.rng);
+            let ts = tick + self.rng.below(1000) as i64;
+            self.transaction(ti, ts, &active, out);
+        }
+        let slot = ((tick - self.origin_ms) / 1000).rem_euclid(self.slots.len() as i64) as usize;
+        for k in 0..self.slots[slot].len() {
+            let ti = self.slots[slot][k] as usize;
+            let ts = tick + self.rng.below(1000) as i64;
+            self.heartbeat(ti, ts, &active, out);
+        }
+        let next = tick + 1000;
+        self.released.sort_by_key(|r| r.0);
+        let due = self.released.partition_point(|r| r.0 < next);
+        for (arrival, ti, ts, payload) in self.released.drain(..due) {
+            out.push(Message {
+                topic: topic(&self.fleet.terminals[ti as usize], "txn"),
+                payload,
+                ts_ms: ts,
+                arrival_ms: arrival,
+            });
+        }
+        self.now_ms = next;
+        true
+    }
+
+    fn note_occurrence(&mut self, fault: usize, start_ms: i64) {
+        if self
+            .occurrences
+            .iter()
+            .any(|o| o.fault == fault && o.start_ms == start_ms)
+        {
+            return;
+        }
+        let f = &self.scenario.faults[fault];
+        self.occurrences.push(Occurrence {
+            fault,
+            start_ms,
+            end_ms: start_ms + f.duration.as_millis() as i64,
+            matched: 0,
+            total: 0,
+        });
+    }
+
+    /// Terminals whose link came back send what they held, spread over a minute.
+    fn release_backlogs(&mut self, tick: i64, active: &[(usize, f64)]) {
+        let held = std::mem::take(&mut self.held);
+        for ti in held {
+            if self.link_down(ti as usize, active) {
+                self.held.push(ti);
+                continue;
+            }
+            for (ts, payload) in std::mem::take(&mut self.terms[ti as usize].backlog) {
+                let arrival = tick + self.rng.below(60_000) as i64;
+                self.released.push((arrival, ti, ts, payload));
+            }
+        }
+    }
+
+    /// A silent network outage holds this terminal's link down.
+    fn link_down(&self, ti: usize, active: &[(usize, f64)]) -> bool {
+        let t = &self.fleet.terminals[ti];
+        active.iter().any(|&(i, sev)| {
+            let f = &self.scenario.faults[i];
+            f.kind == FaultKind::NetworkOutage
+                && f.silence
+                && hits_terminal(f, t)
+                && stable_unit(ti as u64, i as u64) < sev
+        })
+    }
+
+    fn transaction(&mut self, ti: usize, ts: i64, active: &[(usize, f64)], out: &mut Vec<Message>) {
+        let issuer = self.fleet.issuers.sample(&mut self.rng);
+        let mode = ENTRY_MODES[self.entry_modes.sample(&mut self.rng)].0;
+        let t = &self.fleet.terminals[ti];
+        for o in self.occurrences.iter_mut() {
+            if ts >= o.start_ms && ts < o.end_ms {
+                o.total += 1;
+                if hits(&self.scenario.faults[o.fault], t, ti, issuer) {
+                    o.matched += 1;
+                }
+            }
+        }
+        let down = self.link_down(ti, active);
+        let result = if down {
+            // Offline: approved under the floor limit or declined offline; held.
+            if self.rng.chance(0.7) {
+                Result::code("approved", "Y3", "terminal", 0.0)
+            } else {
+                Result::code("declined", "Z3", "terminal", 0.0)
+            }
+        } else {
+            outcome(
+                &mut self.rng,
+                &self.scenario.faults,
+                t,
+                ti,
+                issuer,
+                mode,
+                active,
+            )
+        };
+        if matches!(
+            result.term_error,
+            Some("chip_read_error" | "swipe_error" | "ctls_error")
+        ) {
+            self.terms[ti].reader_errors += 1;
+        }
+        let state = &mut self.terms[ti];
+        state.txn_seq += 1;
+        let seq = state.txn_seq;
+        let event_id = format!("{}-{seq}", t.id);
+        let (name, scheme, bin_head) = ISSUERS[issuer];
+        let bin = format!("{bin_head}{:02}", self.rng.below(100));
+        let amount = self.rng.log_normal(2_500.0, 1.0).clamp(50.0, 500_000.0) as u64;
+        let payload = serde_json::to_vec(&TxnJson {
+            event_id: &event_id,
+            terminal_id: &t.id,
+            merchant_id: &t.merchant_id(),
+            issuer: name,
+            bin: &bin,
+            scheme,
+            ts,
+            seq,
+            outcome: result.status,
+            rc: result.rc,
+            rc_source: result.rc_source,
+            term_error: result.term_error,
+            entry_mode: mode,
+            latency_ms: result.latency_ms.filter(|_| !down),
+            saf: down,
+            net: net_json(t),
+            sw: SwJson {
+                fw: t.firmware_name(),
+                app: t.app_name(),
+            },
+            model: t.model_name(),
+            amount_minor: amount,
+            currency: "EUR",
+        })
+        .unwrap_or_default();
+        if down {
+            if self.terms[ti].backlog.is_empty() {
+                self.held.push(ti as u32);
+            }
+            self.terms[ti].backlog.push((ts, payload));
+        } else {
+            let arrival = ts + 20 + self.rng.below(300) as i64;
+            out.push(Message {
+                topic: topic(t, "txn"),
+                payload,
+                ts_ms: ts,
+                arrival_ms: arrival,
+            });
+        }
+    }
+}
+
+/// How a transaction ends: the first active fault that hits it decides, else
+/// the background of declines and local errors.
+fn outcome(
+    rng: &mut Rng,
+    faults: &[Fault],
+    t: &Terminal,
+    ti: usize,
+    issuer: usize,
+    mode: &str,
+    active: &[(usize, f64)],
+) -> Result {
+    {
+        let net = NET_TYPES[t.net as usize];
+        let mut latency = rng.log_normal(net.2, 0.35);
+        for &(i, sev) in active {
+            let f = &faults[i];
+            if !hits(f, t, ti, issuer) {
+                continue;
+            }
+            if f.kind == FaultKind::NetworkOutage {
+                latency *= 2.5;
+            }
+            if !rng.chance(sev) {
+                continue;
+            }
+            return match f.kind {
+                FaultKind::DeadReader => Result::local("failed", reader_error(mode), None),
+                FaultKind::FirmwareRegression => {
+                    let e = if rng.chance(0.7) {
+                        "app_exception"
+                    } else {
+                        reader_error(mode)
+                    };
+                    Result::local("failed", e, None)
+                }
+                FaultKind::NetworkOutage if f.silence => continue,
+                FaultKind::NetworkOutage => {
+                    if rng.chance(0.7) {
+                        Result::local("failed", "comm_lost", None)
+                    } else {
+                        Result::local("timeout", "host_timeout", Some(30_000.0))
+                    }
+                }
+                FaultKind::IssuerOutage => {
+                    Result::code("declined", "91", "network", rng.log_normal(2_800.0, 0.3))
+                }
+                FaultKind::AcquirerMalfunction => {
+                    if rng.chance(0.75) {
+                        Result::code("declined", "96", "acquirer", latency)
+                    } else {
+                        Result::local("timeout", "host_timeout", Some(30_000.0))
+                    }
+                }
+                FaultKind::MerchantMisconfig => {
+                    let rc = if rng.chance(0.6) { "03" } else { "58" };
+                    Result::code("declined", rc, "acquirer", latency)
+                }
+                FaultKind::BankCutover => Result::code("declined", "90", "acquirer", latency * 0.5),
+                FaultKind::DeclineSurge => {
+                    let u = rng.unit();
+                    let rc = if u < 0.7 {
+                        "51"
+                    } else if u < 0.85 {
+                        "61"
+                    } else {
+                        "65"
+                    };
+                    Result::code("declined", rc, "issuer", latency)
+                }
+            };
+        }
+        // Background.
+        let reader_p = match mode {
+            "chip" | "fallback" => 0.002,
+            "swipe" => 0.005,
+            "contactless" => 0.001,
+            _ => 0.0,
+        };
+        if rng.chance(reader_p) {
+            return Result::local("failed", reader_error(mode), None);
+        }
+        let weak = if t.rssi_dbm < -95 && t.rssi_dbm != 0 {
+            3.0
+        } else {
+            1.0
+        };
+        if rng.chance(net.3 * weak) {
+            return Result::local("failed", "comm_lost", None);
+        }
+        if rng.chance(0.0004) {
+            return Result::local("timeout", "host_timeout", Some(30_000.0));
+        }
+        if rng.chance(0.004) {
+            return Result::local("cancelled", "user_cancel", None);
+        }
+        let mut u = rng.unit();
+        for (rc, source, p) in BACKGROUND {
+            if u < p {
+                return Result::code("declined", rc, source, latency);
+            }
+            u -= p;
+        }
+        Result::code("approved", "00", "issuer", latency)
+    }
+}
+
+impl Generator {
+    fn heartbeat(&mut self, ti: usize, ts: i64, active: &[(usize, f64)], out: &mut Vec<Message>) {
+        if self.link_down(ti, active) {
+            return;
+        }
+        let t = &self.fleet.terminals[ti];
+        let state = &mut self.terms[ti];
+        state.hb_seq += 1;
+        let errors = std::mem::take(&mut state.reader_errors);
+        let payload = serde_json::to_vec(&HeartbeatJson {
+            terminal_id: &t.id,
+            merchant_id: &t.merchant_id(),
+            ts,
+            seq: state.hb_seq,
+            uptime_s: ((ts - self.origin_ms) / 1000).max(0) as u64 + 3_600 + ti as u64 % 86_400,
+            battery_pct: 40 + (ti % 61) as u8,
+            host_reachable: true,
+            saf_queue_depth: state.backlog.len() as u32,
+            chip_read_err: errors,
+            swipe_err: 0,
+            ctls_err: 0,
+            fallback: 0,
+            tamper: false,
+            net: net_json(t),
+            sw: SwJson {
+                fw: t.firmware_name(),
+                app: t.app_name(),
+            },
+            model: t.model_name(),
+        })
+        .unwrap_or_default();
+        out.push(Message {
+            topic: topic(t, "hb"),
+            payload,
+            ts_ms: ts,
+            arrival_ms: ts + 20 + self.rng.below(300) as i64,
+        });
+    }
+}
+
+fn reader_error(mode: &str) -> &'static str {
+    match mode {
+        "swipe" => "swipe_error",
+        "contactless" => "ctls_error",
+        _ => "chip_read_error",
+    }
+}
+
+fn net_json(t: &Terminal) -> NetJson<'_> {
+    NetJson {
+        net_type: t.net_name(),
+        carrier: t.carrier,
+        cell_id: t.cell,
+        rssi_dbm: (t.rssi_dbm != 0).then_some(t.rssi_dbm),
+    }
+}
+
+fn topic(t: &Terminal, kind: &str) -> String {
+    format!(
+        "dt/pos/v1/{}/{}/{}/{kind}",
+        t.region_name(),
+        t.acquirer_name(),
+        t.id
+    )
+}
+
+/// A uniform number fixed per (terminal, fault): the same terminals stay
+/// affected for a whole occurrence.
+fn stable_unit(terminal: u64, fault: u64) -> f64 {
+    let mut rng = Rng::new(terminal.wrapping_mul(0x1000_0000_01B3) ^ fault);
+    rng.unit()
+}
+
+/// Does the fault's target cover this terminal (ignoring the card's issuer)?
+fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
+    let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+    match f.kind {
+        FaultKind::DeadReader => f.terminal.as_deref() == Some(t.id.as_str()),
+        FaultKind::FirmwareRegression => f.firmware.as_deref() == Some(t.firmware_name()),
+        FaultKind::NetworkOutage => is(&f.carrier, t.carrier) && is(&f.region, t.region_name()),
+        FaultKind::AcquirerMalfunction | FaultKind::BankCutover => {
+            f.acquirer.as_deref() == Some(ACQUIRERS[t.acquirer as usize])
+        }
+        FaultKind::MerchantMisconfig => f.merchant.as_deref() == Some(t.merchant_id().as_str()),
+        FaultKind::IssuerOutage | FaultKind::DeclineSurge => true,
+    }
+}
+
+/// Does the fault's target cover this transaction?
+fn hits(f: &Fault, t: &Terminal, _ti: usize, issuer: usize) -> bool {
+    let issuer_ok = f.issuer.as_deref().is_none_or(|i| i == ISSUERS[issuer].0);
+    match f.kind {
+        FaultKind::IssuerOutage | FaultKind::DeclineSurge => issuer_ok,
+        _ => hits_terminal(f, t),
+    }
+}
+
+/// The label element of a fault.
+fn element(f: &Fault) -> BTreeMap<String, String> {
+    let fields = [
+        ("terminal", &f.terminal),
+        ("firmware", &f.firmware),
+        ("carrier", &f.carrier),
+        ("region", &f.region),
+        ("issuer", &f.issuer),
+        ("acquirer", &f.acquirer),
+        ("merchant", &f.merchant),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+fn covers(m: &MaintenanceWindow, f: &Fault, start_ms: i64, end_ms: i64) -> bool {
+    let target = match m.dim.as_str() {
+        "acquirer" => &f.acquirer,
+        _ => &f.issuer,
+    };
+    target.as_deref() == Some(m.value.as_str()) && m.start_ms <= start_ms && m.end_ms >= end_ms
+}
+
+#[cfg(test)]
+#[path = "generate_tests.rs"]
+mod tests;

@@ -1,0 +1,134 @@
+use super::*;
+use crate::scenario::Scenario;
+
+fn scenario(faults: &str) -> Scenario {
+    let text = format!(
+        "name = \"t\"\nterminals = 2000\npeak_txn_per_hour = 30\nduration = \"20m\"\nheartbeat_interval = \"60s\"\n{faults}"
+    );
+    Scenario::parse(&text, "t").expect("valid scenario")
+}
+
+fn run(s: &Scenario) -> (Vec<Message>, Generator) {
+    let mut g = Generator::new(s, None);
+    let mut out = Vec::new();
+    let bound = (g.end_ms() - g.origin_ms()) / 1000;
+    let mut steps = 0;
+    while g.step(&mut out) {
+        steps += 1;
+        assert!(steps <= bound, "one step per second of the scenario");
+    }
+    (out, g)
+}
+
+fn json(m: &Message) -> serde_json::Value {
+    serde_json::from_slice(&m.payload).expect("payload is JSON")
+}
+
+#[test]
+fn the_same_seed_gives_the_same_messages() {
+    let s = scenario("");
+    let (a, _) = run(&s);
+    let (b, _) = run(&s);
+    assert!(a.len() > 10_000, "{}", a.len());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn outcomes_follow_the_wire_schema_and_carry_no_card_number() {
+    let (msgs, g) = run(&scenario(""));
+    let txns: Vec<serde_json::Value> = msgs
+        .iter()
+        .filter(|m| m.topic.ends_with("/txn"))
+        .map(json)
+        .collect();
+    let approved = txns.iter().filter(|t| t["outcome"] == "approved").count();
+    let share = approved as f64 / txns.len() as f64;
+    assert!((0.9..0.97).contains(&share), "approval rate {share}");
+    for t in &txns {
+        assert!(t["bin"].as_str().is_some_and(|b| b.len() == 6));
+        assert!(t["event_id"].as_str().is_some());
+        assert!(t["ts"].as_i64().is_some_and(|ts| ts >= g.origin_ms()));
+    }
+    let hbs = msgs.iter().filter(|m| m.topic.ends_with("/hb")).count();
+    // Every terminal beats once a minute for 20 minutes.
+    assert_eq!(hbs, 2000 * 20);
+}
+
+#[test]
+fn an_issuer_outage_fails_that_issuers_cards_only_and_is_labelled() {
+    let s = scenario(
+        "[[faults]]\nkind = \"issuer_outage\"\nissuer = \"harbor-savings\"\nstart = \"10m\"\nduration = \"5m\"\nseverity = 1.0\n",
+    );
+    let (msgs, g) = run(&s);
+    let during = |t: &serde_json::Value| {
+        let ts = t["ts"].as_i64().unwrap_or(0) - g.origin_ms();
+        (600_000..900_000).contains(&ts)
+    };
+    let txns: Vec<serde_json::Value> = msgs
+        .iter()
+        .filter(|m| m.topic.ends_with("/txn"))
+        .map(json)
+        .collect();
+    let target: Vec<&serde_json::Value> = txns
+        .iter()
+        .filter(|t| during(t) && t["issuer"] == "harbor-savings")
+        .collect();
+    assert!(!target.is_empty());
+    assert!(target.iter().all(|t| t["rc"] == "91"));
+    let others_91 = txns
+        .iter()
+        .filter(|t| during(t) && t["issuer"] != "harbor-savings" && t["rc"] == "91")
+        .count();
+    assert!(others_91 < 10, "{others_91}");
+    let labels = g.labels();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].cause, Some(Cause::BankIssuer));
+    assert_eq!(labels[0].element["issuer"], "harbor-savings");
+    assert_eq!(labels[0].end_ms - labels[0].start_ms, 300_000);
+    assert!(
+        (0.02..0.3).contains(&labels[0].share),
+        "{}",
+        labels[0].share
+    );
+}
+
+#[test]
+fn a_silent_outage_holds_outcomes_and_sends_them_late_as_store_and_forward() {
+    let s = scenario(
+        "[[faults]]\nkind = \"network_outage\"\ncarrier = \"airwave\"\nstart = \"5m\"\nduration = \"5m\"\nseverity = 1.0\nsilence = true\n",
+    );
+    let (msgs, g) = run(&s);
+    let saf: Vec<&Message> = msgs.iter().filter(|m| json(m)["saf"] == true).collect();
+    assert!(!saf.is_empty());
+    let end = g.origin_ms() + 600_000;
+    for m in &saf {
+        assert!(
+            m.ts_ms < end && m.arrival_ms >= end,
+            "held until the link returns"
+        );
+    }
+    // No heartbeats from the affected carrier while it is down.
+    let quiet = msgs.iter().filter(|m| {
+        m.topic.ends_with("/hb")
+            && json(m)["net"]["carrier"] == "airwave"
+            && (g.origin_ms() + 300_000..end).contains(&m.ts_ms)
+    });
+    assert_eq!(quiet.count(), 0);
+}
+
+#[test]
+fn repeating_stories_label_every_occurrence_and_maintenance() {
+    let s = Scenario::parse(
+        "name = \"loop\"\nterminals = 200\nduration = \"30m\"\nrepeat = \"10m\"\n\
+         [[faults]]\nkind = \"bank_cutover\"\nacquirer = \"acq-beta\"\nstart = \"2m\"\nduration = \"3m\"\nseverity = 1.0\n\
+         [[maintenance]]\nacquirer = \"acq-beta\"\nstart = \"1m\"\nduration = \"5m\"\n",
+        "loop",
+    )
+    .expect("valid");
+    let (_, g) = run(&s);
+    let labels = g.labels();
+    assert_eq!(labels.len(), 3);
+    assert!(labels.iter().all(|l| l.maintenance));
+    assert_eq!(labels[1].start_ms - labels[0].start_ms, 600_000);
+    assert_eq!(g.maintenance_windows(g.end_ms()).len(), 3);
+}

@@ -1,0 +1,15 @@
+//! The fleet simulator: a realistic fleet of card terminals, its traffic
+//! second by second of event time, faults injected from scenario files with
+//! a ground-truth label for each, and the scoring of detected incidents
+//! against those labels. Deterministic from a seed; no I/O beyond reading
+//! scenario files.
+
+pub mod fleet;
+pub mod generate;
+pub mod rng;
+pub mod scenario;
+pub mod score;
+
+pub use fleet::{Fleet, FleetSpec};
+pub use generate::{Generator, Label, MaintenanceWindow, Message};
+pub use scenario::{Fault, FaultKind, Scenario, ScenarioError};

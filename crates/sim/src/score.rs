@@ -1,0 +1,211 @@
+//! Scoring detected incidents against the ground-truth labels of a run.
+
+use crate::generate::Label;
+use std::collections::BTreeMap;
+use swipewatch_model::Cause;
+
+/// How long after a fault ends an incident still counts as its detection
+/// (late windows, store-and-forward backlog).
+pub const GRACE_MS: i64 = 5 * 60_000;
+
+/// An incident as the scorer sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detected {
+    /// Blamed side.
+    pub cause: Cause,
+    /// Where: dimension name → value (`terminal` for a single device).
+    pub element: BTreeMap<String, String>,
+    /// End of the first window with the finding, epoch ms (event time).
+    pub first_ms: i64,
+    /// End of the last window with the finding, epoch ms.
+    pub last_ms: i64,
+    /// It reached the firing state (not just one pending window).
+    pub fired: bool,
+    /// A maintenance window silenced it.
+    pub silenced: bool,
+    /// What the first finding observed (failures, or a device's error run).
+    pub first_observed: f64,
+}
+
+impl Detected {
+    /// Fired, not silenced, and of a cause that pages on-call.
+    pub fn paged(&self) -> bool {
+        self.fired && !self.silenced && self.cause.pages()
+    }
+}
+
+/// One label's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelScore {
+    /// The label.
+    pub label: Label,
+    /// A fired incident overlaps it in time and place.
+    pub found: bool,
+    /// ... and one of those blames the labelled side.
+    pub cause_ok: bool,
+    /// ... and has exactly the labelled element.
+    pub element_ok: bool,
+    /// Event time from onset to the first window with a correct-cause finding.
+    pub ttd_ms: Option<i64>,
+    /// For a single device: the error run its first finding saw.
+    pub failures_to_detect: Option<f64>,
+    /// It paged although it should not have (maintenance, or nobody's fault).
+    pub wrongly_paged: bool,
+}
+
+/// One run's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunScore {
+    /// Per label.
+    pub labels: Vec<LabelScore>,
+    /// Fired incidents that match no faulty label.
+    pub false_incidents: usize,
+    /// Of those, the ones that paged, plus pages on labels that must not page.
+    pub false_pages: usize,
+    /// Event time covered, in days.
+    pub days: f64,
+}
+
+fn overlaps(d: &Detected, l: &Label) -> bool {
+    let in_time = d.first_ms <= l.end_ms + GRACE_MS && d.last_ms >= l.start_ms;
+    let in_place =
+        l.element.is_empty() || d.element.iter().any(|(k, v)| l.element.get(k) == Some(v));
+    in_time && in_place
+}
+
+/// Scores `detected` against `labels` over `days` of event time.
+pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
+    let mut explained = vec![false; detected.len()];
+    let mut false_pages = 0;
+    let scores = labels
+        .iter()
+        .map(|l| {
+            let hits: Vec<usize> = (0..detected.len())
+                .filter(|&i| detected[i].fired && overlaps(&detected[i], l))
+                .collect();
+            let right: Vec<&Detected> = hits
+                .iter()
+                .map(|&i| &detected[i])
+                .filter(|d| Some(d.cause) == l.cause)
+                .collect();
+            let wrongly_paged =
+                (l.cause.is_none() || l.maintenance) && hits.iter().any(|&i| detected[i].paged());
+            if l.cause.is_some() {
+                for &i in &hits {
+                    explained[i] = true;
+                }
+            }
+            if wrongly_paged {
+                false_pages += 1;
+            }
+            let first = right.iter().min_by_key(|d| d.first_ms);
+            LabelScore {
+                found: !hits.is_empty(),
+                cause_ok: !right.is_empty(),
+                element_ok: right.iter().any(|d| d.element == l.element),
+                ttd_ms: first.map(|d| (d.first_ms - l.start_ms).max(0)),
+                failures_to_detect: first
+                    .filter(|_| l.cause == Some(Cause::DeviceHardware))
+                    .map(|d| d.first_observed),
+                wrongly_paged,
+                label: l.clone(),
+            }
+        })
+        .collect();
+    let unexplained = || {
+        detected
+            .iter()
+            .zip(&explained)
+            .filter(|(d, e)| d.fired && !**e)
+    };
+    RunScore {
+        labels: scores,
+        false_incidents: unexplained().count(),
+        false_pages: false_pages + unexplained().filter(|(d, _)| d.paged()).count(),
+        days,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(cause: Option<Cause>, pairs: &[(&str, &str)]) -> Label {
+        Label {
+            kind: "t".into(),
+            cause,
+            element: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            start_ms: 100_000,
+            end_ms: 700_000,
+            maintenance: false,
+            share: 0.1,
+        }
+    }
+
+    fn incident(cause: Cause, pairs: &[(&str, &str)], first_ms: i64) -> Detected {
+        Detected {
+            cause,
+            element: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            first_ms,
+            last_ms: first_ms + 60_000,
+            fired: true,
+            silenced: false,
+            first_observed: 40.0,
+        }
+    }
+
+    #[test]
+    fn right_cause_and_element_scores_fully_with_time_to_detect() {
+        let l = [label(Some(Cause::BankIssuer), &[("issuer", "northbank")])];
+        let d = [incident(
+            Cause::BankIssuer,
+            &[("issuer", "northbank")],
+            120_000,
+        )];
+        let s = score(&l, &d, 1.0);
+        let x = &s.labels[0];
+        assert!(x.found && x.cause_ok && x.element_ok);
+        assert_eq!(x.ttd_ms, Some(20_000));
+        assert_eq!((s.false_incidents, s.false_pages), (0, 0));
+    }
+
+    #[test]
+    fn a_wider_element_is_found_but_not_exact_and_a_wrong_side_is_not_correct() {
+        let l = [label(Some(Cause::Network), &[("carrier", "airwave")])];
+        let wide = [incident(
+            Cause::Network,
+            &[("carrier", "airwave"), ("region", "north")],
+            130_000,
+        )];
+        let x = &score(&l, &wide, 1.0).labels[0];
+        assert!(x.found && x.cause_ok && !x.element_ok);
+        let wrong = [incident(
+            Cause::BankAcquirer,
+            &[("carrier", "airwave")],
+            130_000,
+        )];
+        let x = &score(&l, &wrong, 1.0).labels[0];
+        assert!(x.found && !x.cause_ok && x.ttd_ms.is_none());
+    }
+
+    #[test]
+    fn incidents_elsewhere_or_on_a_surge_are_false_and_count_pages() {
+        let l = [label(None, &[])];
+        let d = [
+            incident(Cause::BankIssuer, &[("issuer", "northbank")], 200_000),
+            incident(Cause::DeviceSoftware, &[("firmware", "x")], 5_000_000),
+        ];
+        let s = score(&l, &d, 1.0);
+        assert!(s.labels[0].wrongly_paged);
+        // The bank incident overlaps the surge (unexplained, paging); the
+        // firmware one is unexplained but goes to field service.
+        assert_eq!(s.false_incidents, 2);
+        assert_eq!(s.false_pages, 2);
+    }
+}

@@ -1,0 +1,192 @@
+//! `swipewatch demo`: an embedded MQTT broker (rumqttd on a free loopback
+//! port), the simulated fleet playing a looping story of faults into it,
+//! and the live service reading from it, with the console and /metrics.
+//!
+//! The detector needs learned baselines before it reports anything, so the
+//! demo first replays some fault-free history of the same fleet straight
+//! into the engine (as a restarted service would restore a checkpoint).
+
+use crate::monitor::Monitor;
+use crate::simulate::{publish, PublishOptions};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use swipewatch_alert::Silence;
+use swipewatch_config::Config;
+use swipewatch_engine::{Engine, Settings};
+use swipewatch_ingest::{Decoder, SharedSymbols};
+use swipewatch_model::Dim;
+use swipewatch_sim::{Generator, Scenario};
+use swipewatch_telemetry::Metrics;
+
+/// The built-in story.
+const STORY: &str = include_str!("../config/demo/story.toml");
+
+/// Demo options.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// HTTP listen address.
+    pub listen: SocketAddr,
+    /// A scenario to play instead of the built-in story.
+    pub scenario: Option<String>,
+    /// Fault-free history replayed before going live.
+    pub history: Duration,
+}
+
+/// Runs the demo until SIGINT or SIGTERM.
+pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
+    let story = match &opts.scenario {
+        Some(name) => crate::simulate::load_scenario(name)?,
+        None => Scenario::parse(STORY, "built-in demo story")?,
+    };
+    let port = start_broker()?;
+    let mut config = swipewatch_config::load_str("", Path::new("."))?;
+    config.mqtt.url = format!("mqtt://127.0.0.1:{port}");
+    config.mqtt.client_id = "swipewatch-demo".into();
+    config.mqtt.clean_session = true;
+    config.server.listen = opts.listen;
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let symbols = SharedSymbols::default();
+    let started = std::time::Instant::now();
+    let monitor = warm_up(&config, &story, &symbols, now_ms, opts.history)?;
+    tracing::info!(
+        broker = %config.mqtt.url,
+        history = %humantime::format_duration(opts.history),
+        took_ms = started.elapsed().as_millis() as u64,
+        "demo: embedded broker up, baselines learned from fault-free history"
+    );
+    let live = Generator::new(&story, Some(now_ms)).unbounded();
+    let mut monitor = monitor;
+    for m in live.maintenance_windows(now_ms + 24 * 3_600_000) {
+        let dim = if m.dim == "acquirer" {
+            Dim::Acquirer
+        } else {
+            Dim::Issuer
+        };
+        monitor.book.silence(Silence {
+            matchers: vec![(dim, m.value)],
+            cause: None,
+            start_ms: m.start_ms,
+            end_ms: m.end_ms,
+            comment: "scheduled cut-over".into(),
+        });
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let opts = PublishOptions {
+            broker: config.mqtt.url.clone(),
+            connections: 4,
+            speed: 1.0,
+            client_id: "swipewatch-demo-fleet".into(),
+        };
+        let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if let Err(e) = publish(live, &opts, stop_rx).await {
+                tracing::error!("demo simulator stopped: {e:#}");
+            }
+        });
+        crate::run::serve(config, symbols, monitor).await
+    })
+}
+
+/// Replays `history` of fault-free traffic ending at `now_ms` into a new monitor.
+fn warm_up(
+    config: &Config,
+    story: &Scenario,
+    symbols: &SharedSymbols,
+    now_ms: i64,
+    history: Duration,
+) -> anyhow::Result<Monitor> {
+    let mut quiet = story.clone();
+    quiet.faults.clear();
+    quiet.repeat = None;
+    quiet.duration = history;
+    quiet.seed = story.seed.wrapping_add(1_000);
+    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
+    let mut decoder = Decoder::new(
+        &config.ingest,
+        taxonomy,
+        symbols.clone(),
+        Metrics::new().ingest,
+    );
+    let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols.clone());
+    let mut generator = Generator::new(&quiet, Some(now_ms - history.as_millis() as i64));
+    let (mut messages, mut events, mut closed) = (Vec::new(), Vec::new(), Vec::new());
+    while generator.step(&mut messages) {
+        for m in messages.drain(..) {
+            decoder.decode(
+                &m.topic,
+                &m.payload,
+                m.payload.len(),
+                m.arrival_ms,
+                &mut events,
+            );
+            for e in events.drain(..) {
+                monitor.record(&e);
+            }
+        }
+        monitor.engine.poll_closed(&mut closed);
+        for snap in closed.drain(..) {
+            monitor.process(&snap);
+        }
+    }
+    Ok(monitor)
+}
+
+/// Starts rumqttd on a free loopback port in its own threads; returns the port.
+fn start_broker() -> anyhow::Result<u16> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context("cannot find a free port for the embedded broker")?
+        .port();
+    let listen: SocketAddr = ([127, 0, 0, 1], port).into();
+    let server = rumqttd::ServerSettings {
+        name: "demo".into(),
+        listen,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections: rumqttd::ConnectionSettings {
+            connection_timeout_ms: 60_000,
+            max_payload_size: 256 * 1024,
+            max_inflight_count: 500,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        },
+    };
+    let config = rumqttd::Config {
+        id: 0,
+        router: rumqttd::RouterConfig {
+            max_connections: 64,
+            max_outgoing_packet_count: 500,
+            max_segment_size: 16 * 1024 * 1024,
+            max_segment_count: 10,
+            custom_segment: None,
+            initialized_filters: None,
+            shared_subscriptions_strategy: Default::default(),
+        },
+        v4: Some([("demo".to_string(), server)].into_iter().collect()),
+        ..Default::default()
+    };
+    std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!("embedded broker stopped: {e}");
+            }
+        })
+        .context("cannot start the embedded broker thread")?;
+    // No probe connection (the broker would log it as a failed client):
+    // ingest and the simulator both retry until it listens.
+    std::thread::sleep(Duration::from_millis(100));
+    Ok(port)
+}

@@ -1,0 +1,381 @@
+//! `swipewatch eval`: replays every scenario of a directory through the real
+//! decoder, engine, detector and incident book in event time, as fast as the
+//! CPU allows, and scores the incidents against the scenario's labels.
+
+use crate::monitor::Monitor;
+use anyhow::Context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use swipewatch_alert::{Incident, Silence, Transition};
+use swipewatch_config::Config;
+use swipewatch_engine::{Engine, Settings};
+use swipewatch_ingest::{Decoder, SharedSymbols};
+use swipewatch_model::{Cause, Dim};
+use swipewatch_sim::score::{score, Detected, LabelScore, RunScore};
+use swipewatch_sim::{Generator, Scenario};
+use swipewatch_telemetry::Metrics;
+
+/// Pass marks for a suite (`suite.toml` beside the scenarios).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Longest time to detect (to firing) a bank or network incident that
+    /// carries at least `min_share` of the traffic, seconds of event time.
+    pub max_ttd_s: f64,
+    /// Traffic share from which `max_ttd_s` applies.
+    pub min_share: f64,
+    /// Most failed transactions before a dead device is reported.
+    pub max_device_failures: f64,
+    /// Most false pages per simulated day.
+    pub max_false_pages_per_day: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            max_ttd_s: 30.0,
+            min_share: 0.02,
+            max_device_failures: 5.0,
+            max_false_pages_per_day: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Suite {
+    #[serde(default)]
+    thresholds: Thresholds,
+}
+
+/// Options of one evaluation.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Directory of `*.toml` scenarios (and an optional `suite.toml`).
+    pub dir: PathBuf,
+    /// Seeds per scenario (the scenario's seed, +1, +2, ...).
+    pub seeds: u64,
+    /// Scenarios longer than this are cut short (faults after the cut are dropped).
+    pub max_duration: Option<Duration>,
+    /// Only scenarios whose file name contains this.
+    pub only: Option<String>,
+    /// Print every incident transition as it happens.
+    pub trace: bool,
+}
+
+/// Runs the suite and prints the table; true if every threshold holds.
+pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
+    let suite_path = opts.dir.join("suite.toml");
+    let thresholds = if suite_path.exists() {
+        let text = std::fs::read_to_string(&suite_path)
+            .with_context(|| format!("cannot read {}", suite_path.display()))?;
+        toml::from_str::<Suite>(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", suite_path.display(), e.message()))?
+            .thresholds
+    } else {
+        Thresholds::default()
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&opts.dir)
+        .with_context(|| format!("cannot list {}", opts.dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && !p.ends_with("suite.toml"))
+        .filter(|p| {
+            opts.only.as_deref().is_none_or(|o| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(o))
+            })
+        })
+        .collect();
+    files.sort();
+    anyhow::ensure!(!files.is_empty(), "no scenarios in {}", opts.dir.display());
+
+    println!(
+        "{:<22} {:>4} {:<20} {:<34} {:>6} {:>5} {:>5} {:>5} {:>8}",
+        "scenario", "seed", "fault", "element", "share", "found", "cause", "elem", "detect"
+    );
+    let mut all_ok = true;
+    let mut totals = Totals::default();
+    for file in &files {
+        let mut scenario = Scenario::load(file)?;
+        if let Some(max) = opts.max_duration {
+            if scenario.duration > max {
+                scenario.duration = max;
+                scenario.faults.retain(|f| f.start + f.duration <= max);
+            }
+        }
+        for k in 0..opts.seeds {
+            let mut s = scenario.clone();
+            s.seed = scenario.seed + k;
+            let started = std::time::Instant::now();
+            let run = replay(&s, config, opts.trace)?;
+            let elapsed = started.elapsed();
+            for l in &run.labels {
+                let failed = check(l, &thresholds);
+                all_ok &= failed.is_empty();
+                println!(
+                    "{:<22} {:>4} {:<20} {:<34} {:>5.1}% {:>5} {:>5} {:>5} {:>8}{}",
+                    s.name,
+                    s.seed,
+                    l.label.kind,
+                    describe(&l.label.element),
+                    l.label.share * 100.0,
+                    yes(l.found),
+                    expected_cause(l),
+                    yes(l.element_ok),
+                    detect_text(l),
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  FAIL: {}", failed.join(", "))
+                    },
+                );
+                totals.add(l);
+            }
+            let per_day = run.false_pages as f64 / run.days.max(1e-9);
+            let pages_ok = per_day <= thresholds.max_false_pages_per_day;
+            all_ok &= pages_ok;
+            println!(
+                "{:<22} {:>4} false incidents {} ({:.2}/day), false pages {} ({:.2}/day) over {:.2} days; replayed in {:.1}s{}",
+                s.name,
+                s.seed,
+                run.false_incidents,
+                run.false_incidents as f64 / run.days.max(1e-9),
+                run.false_pages,
+                per_day,
+                run.days,
+                elapsed.as_secs_f64(),
+                if pages_ok { "" } else { "  FAIL: false pages" }
+            );
+            totals.false_incidents += run.false_incidents;
+            totals.false_pages += run.false_pages;
+            totals.days += run.days;
+        }
+    }
+    totals.print();
+    println!("{}", if all_ok { "PASS" } else { "FAIL" });
+    Ok(all_ok)
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn expected_cause(l: &LabelScore) -> &'static str {
+    match (l.label.cause, l.label.maintenance) {
+        (None, _) | (_, true) => {
+            if l.wrongly_paged {
+                "paged"
+            } else {
+                "quiet"
+            }
+        }
+        _ => yes(l.cause_ok),
+    }
+}
+
+fn detect_text(l: &LabelScore) -> String {
+    match (l.failures_to_detect, l.ttd_ms) {
+        (Some(n), _) => format!("{n:.0} fails"),
+        (None, Some(ms)) => format!("{:.0}s", ms as f64 / 1000.0),
+        (None, None) => "-".into(),
+    }
+}
+
+fn describe(e: &BTreeMap<String, String>) -> String {
+    if e.is_empty() {
+        return "(fleet)".into();
+    }
+    e.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The thresholds one label misses.
+fn check(l: &LabelScore, t: &Thresholds) -> Vec<&'static str> {
+    let mut failed = Vec::new();
+    let Some(cause) = l.label.cause else {
+        if l.wrongly_paged {
+            failed.push("paged on background");
+        }
+        return failed;
+    };
+    if l.label.maintenance {
+        if l.wrongly_paged {
+            failed.push("paged in maintenance");
+        }
+        return failed;
+    }
+    if !l.cause_ok {
+        failed.push(if l.found { "wrong cause" } else { "missed" });
+        return failed;
+    }
+    let bank_or_network = matches!(
+        cause,
+        Cause::Network | Cause::BankIssuer | Cause::BankAcquirer
+    );
+    if bank_or_network
+        && l.label.share >= t.min_share
+        && l.ttd_ms.is_none_or(|ms| ms as f64 > t.max_ttd_s * 1000.0)
+    {
+        failed.push("slow");
+    }
+    if cause == Cause::DeviceHardware
+        && l.failures_to_detect
+            .is_none_or(|n| n > t.max_device_failures)
+    {
+        failed.push("too many failures");
+    }
+    failed
+}
+
+#[derive(Default)]
+struct Totals {
+    labels: usize,
+    causal: usize,
+    cause_ok: usize,
+    element_ok: usize,
+    ttds: Vec<f64>,
+    false_incidents: usize,
+    false_pages: usize,
+    days: f64,
+}
+
+impl Totals {
+    fn add(&mut self, l: &LabelScore) {
+        self.labels += 1;
+        if l.label.cause.is_some() && !l.label.maintenance {
+            self.causal += 1;
+            self.cause_ok += usize::from(l.cause_ok);
+            self.element_ok += usize::from(l.element_ok);
+            if l.failures_to_detect.is_none() {
+                if let Some(ms) = l.ttd_ms {
+                    self.ttds.push(ms as f64 / 1000.0);
+                }
+            }
+        }
+    }
+
+    fn print(&mut self) {
+        self.ttds.sort_by(f64::total_cmp);
+        let median = self
+            .ttds
+            .get(self.ttds.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN);
+        let max = self.ttds.last().copied().unwrap_or(f64::NAN);
+        println!(
+            "total: {} labels; faults with a side: {}, right cause {}, right element {}; time to detect median {:.0}s, max {:.0}s; false incidents {}, false pages {} over {:.2} days",
+            self.labels, self.causal, self.cause_ok, self.element_ok, median, max, self.false_incidents, self.false_pages, self.days
+        );
+    }
+}
+
+/// Replays one scenario; returns its score.
+pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Result<RunScore> {
+    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
+    let symbols = SharedSymbols::default();
+    let metrics = Metrics::new();
+    let mut decoder = Decoder::new(
+        &config.ingest,
+        taxonomy,
+        symbols.clone(),
+        metrics.ingest.clone(),
+    );
+    let engine = Engine::new(Settings::from(&config.engine));
+    let mut monitor = Monitor::new(engine, symbols);
+    let mut generator = Generator::new(scenario, None);
+    let origin_ms = generator.origin_ms();
+    for m in generator.maintenance_windows(generator.end_ms()) {
+        let dim = if m.dim == "acquirer" {
+            Dim::Acquirer
+        } else {
+            Dim::Issuer
+        };
+        monitor.book.silence(Silence {
+            matchers: vec![(dim, m.value)],
+            cause: None,
+            start_ms: m.start_ms,
+            end_ms: m.end_ms,
+            comment: "scheduled maintenance".into(),
+        });
+    }
+    let mut detected: BTreeMap<u64, Detected> = BTreeMap::new();
+    let mut messages = Vec::new();
+    let mut events = Vec::new();
+    let mut closed = Vec::new();
+    let mut on_closed = |monitor: &mut Monitor, closed: &mut Vec<_>| {
+        for snap in closed.drain(..) {
+            for t in monitor.process(&snap).transitions {
+                let (what, inc) = match &t {
+                    Transition::Opened(i) => ("opened", i),
+                    Transition::Fired(i) => ("fired", i),
+                    Transition::Resolved(i) => ("resolved", i),
+                };
+                if trace {
+                    println!(
+                        "  +{:>7.0}s {what:<8} #{} {} {} observed {:.0} expected {:.1}",
+                        (snap.window.end_ms - origin_ms) as f64 / 1000.0,
+                        inc.id,
+                        inc.key.cause,
+                        inc.key.describe(),
+                        inc.latest.observed,
+                        inc.latest.expected
+                    );
+                }
+                detected.insert(inc.id, to_detected(inc));
+            }
+        }
+    };
+    while generator.step(&mut messages) {
+        for m in messages.drain(..) {
+            decoder.decode(
+                &m.topic,
+                &m.payload,
+                m.payload.len(),
+                m.arrival_ms,
+                &mut events,
+            );
+            for e in events.drain(..) {
+                monitor.record(&e);
+            }
+        }
+        monitor.engine.poll_closed(&mut closed);
+        on_closed(&mut monitor, &mut closed);
+    }
+    monitor.engine.flush(&mut closed);
+    on_closed(&mut monitor, &mut closed);
+    for inc in monitor.book.open() {
+        detected.insert(inc.id, to_detected(inc));
+    }
+    let days = scenario.duration.as_secs_f64() / 86_400.0;
+    let detected: Vec<Detected> = detected.into_values().collect();
+    Ok(score(&generator.labels(), &detected, days))
+}
+
+fn to_detected(inc: &Incident) -> Detected {
+    let element = match &inc.key.terminal {
+        Some(t) => BTreeMap::from([("terminal".to_string(), t.clone())]),
+        None => inc
+            .key
+            .element
+            .iter()
+            .map(|(d, v)| (d.name().to_string(), v.clone()))
+            .collect(),
+    };
+    Detected {
+        cause: inc.key.cause,
+        element,
+        first_ms: inc.fired_ms.unwrap_or(inc.first_ms),
+        last_ms: inc.last_ms,
+        fired: inc.fired_ms.is_some(),
+        silenced: inc.silenced,
+        first_observed: inc.first_observed,
+    }
+}

@@ -1,0 +1,81 @@
+//! The engine → diagnose → incidents path, shared by every driver (live,
+//! demo, eval). Synchronous: drivers decide when time moves.
+
+use swipewatch_alert::{FindingView, IncidentBook, Policy, Transition};
+use swipewatch_diagnose::{Detector, Finding};
+use swipewatch_engine::{Engine, WindowSnapshot};
+use swipewatch_ingest::SharedSymbols;
+use swipewatch_model::Event;
+
+/// Engine, detector and incident book over one symbol table.
+pub struct Monitor {
+    /// The window engine.
+    pub engine: Engine,
+    /// Detection thresholds.
+    pub detector: Detector,
+    /// Incidents.
+    pub book: IncidentBook,
+    symbols: SharedSymbols,
+}
+
+/// What one closed window produced.
+#[derive(Debug, Default)]
+pub struct WindowResult {
+    /// The window's findings, resolved to text.
+    pub findings: Vec<FindingView>,
+    /// Incident lifecycle steps.
+    pub transitions: Vec<Transition>,
+}
+
+impl Monitor {
+    /// A monitor over `engine`; values are resolved through `symbols`.
+    pub fn new(engine: Engine, symbols: SharedSymbols) -> Monitor {
+        let detector = Detector::new(engine.settings().leaf_dims.clone());
+        Monitor {
+            engine,
+            detector,
+            book: IncidentBook::new(Policy::default()),
+            symbols,
+        }
+    }
+
+    /// Counts one event.
+    pub fn record(&mut self, event: &Event) {
+        self.engine.record(event);
+    }
+
+    /// Detects on one closed window, lets the baselines learn from what was
+    /// normal in it, and moves the incidents on.
+    pub fn process(&mut self, snap: &WindowSnapshot) -> WindowResult {
+        let (findings, anomalies) = self.detector.detect(snap);
+        self.engine.learn(snap, &anomalies);
+        let findings = self.resolve(&findings);
+        let transitions = self.book.update(snap.window.end_ms, &findings);
+        WindowResult {
+            findings,
+            transitions,
+        }
+    }
+
+    fn resolve(&self, findings: &[Finding]) -> Vec<FindingView> {
+        let symbols = self.symbols.read().unwrap_or_else(|p| p.into_inner());
+        findings
+            .iter()
+            .map(|f| FindingView {
+                cause: f.cause,
+                element: f
+                    .element
+                    .iter()
+                    .map(|&(d, s)| (d, symbols.resolve(d, s).unwrap_or("(none)").to_string()))
+                    .collect(),
+                terminal: f
+                    .terminal
+                    .map(|t| symbols.terminals.resolve(t).unwrap_or("?").to_string()),
+                observed: f.observed,
+                expected: f.expected,
+                classes: f.classes.clone(),
+                confidence: f.confidence,
+            })
+            .collect()
+    }
+}

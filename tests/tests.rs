@@ -4,4 +4,5 @@
 
 mod cli;
 mod ingest;
+mod scenarios;
 mod support;

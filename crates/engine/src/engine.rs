@@ -68,7 +68,7 @@ pub struct WindowSnapshot {
     pub baselines: Arc<Baselines>,
     /// Watermark when the bucket closed, epoch ms.
     pub watermark_ms: i64,
-    /// State, at close, of every terminal with reader errors in the bucket.
+    /// State, at close, of every terminal with reader errors in the window.
     pub devices: Vec<(Sym, TerminalState)>,
 }
 
@@ -321,10 +321,16 @@ impl Engine {
         while self.gaps.len() > 1 && self.gaps.front().is_some_and(|g| g.1 < horizon) {
             self.gaps.pop_front();
         }
-        let devices = bucket
-            .hw_error_terminals
+        let mut with_errors: Vec<Sym> = self
+            .window
             .iter()
-            .filter_map(|t| self.terminals.get(t.index()).map(|s| (*t, *s)))
+            .flat_map(|b| b.hw_error_terminals.iter().copied())
+            .collect();
+        with_errors.sort_unstable();
+        with_errors.dedup();
+        let devices = with_errors
+            .into_iter()
+            .filter_map(|t| self.terminals.get(t.index()).map(|s| (t, *s)))
             .collect();
         WindowSnapshot {
             devices,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use swipewatch_alert::{Incident, Silence, Transition};
 use swipewatch_config::Config;
-use swipewatch_engine::{Engine, Settings};
+use swipewatch_engine::{Engine, Settings, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Cause, Dim};
 use swipewatch_sim::score::{score, Detected, LabelScore, RunScore};
@@ -310,27 +310,17 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
     let mut messages = Vec::new();
     let mut events = Vec::new();
     let mut closed = Vec::new();
-    let mut on_closed = |monitor: &mut Monitor, closed: &mut Vec<_>| {
+    let on_closed = |monitor: &mut Monitor,
+                     closed: &mut Vec<WindowSnapshot>,
+                     detected: &mut BTreeMap<u64, Detected>| {
         for snap in closed.drain(..) {
-            for t in monitor.process(&snap).transitions {
-                let (what, inc) = match &t {
-                    Transition::Opened(i) => ("opened", i),
-                    Transition::Fired(i) => ("fired", i),
-                    Transition::Resolved(i) => ("resolved", i),
-                };
-                if trace {
-                    println!(
-                        "  +{:>7.0}s {what:<8} #{} {} {} observed {:.0} expected {:.1}",
-                        (snap.window.end_ms - origin_ms) as f64 / 1000.0,
-                        inc.id,
-                        inc.key.cause,
-                        inc.key.describe(),
-                        inc.latest.observed,
-                        inc.latest.expected
-                    );
-                }
-                detected.insert(inc.id, to_detected(inc));
-            }
+            let end_ms = snap.window.end_ms;
+            note(
+                &monitor.process(&snap).transitions,
+                end_ms - origin_ms,
+                trace,
+                detected,
+            );
         }
     };
     while generator.step(&mut messages) {
@@ -343,20 +333,53 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
                 &mut events,
             );
             for e in events.drain(..) {
-                monitor.record(&e);
+                let raised = monitor.record(&e);
+                if !raised.is_empty() {
+                    let at = monitor.engine.max_event_ms() - origin_ms;
+                    note(&raised, at, trace, &mut detected);
+                }
             }
         }
         monitor.engine.poll_closed(&mut closed);
-        on_closed(&mut monitor, &mut closed);
+        on_closed(&mut monitor, &mut closed, &mut detected);
     }
     monitor.engine.flush(&mut closed);
-    on_closed(&mut monitor, &mut closed);
+    on_closed(&mut monitor, &mut closed, &mut detected);
     for inc in monitor.book.open() {
         detected.insert(inc.id, to_detected(inc));
     }
     let days = scenario.duration.as_secs_f64() / 86_400.0;
     let detected: Vec<Detected> = detected.into_values().collect();
     Ok(score(&generator.labels(), &detected, days))
+}
+
+/// Records incident transitions (and prints them with `trace`); `at_ms` is
+/// event time since the scenario origin.
+fn note(
+    transitions: &[Transition],
+    at_ms: i64,
+    trace: bool,
+    detected: &mut BTreeMap<u64, Detected>,
+) {
+    for t in transitions {
+        let (what, inc) = match t {
+            Transition::Opened(i) => ("opened", i),
+            Transition::Fired(i) => ("fired", i),
+            Transition::Resolved(i) => ("resolved", i),
+        };
+        if trace {
+            println!(
+                "  +{:>7.0}s {what:<8} #{} {} {} observed {:.0} expected {:.1}",
+                at_ms as f64 / 1000.0,
+                inc.id,
+                inc.key.cause,
+                inc.key.describe(),
+                inc.latest.observed,
+                inc.latest.expected
+            );
+        }
+        detected.insert(inc.id, to_detected(inc));
+    }
 }
 
 fn to_detected(inc: &Incident) -> Detected {

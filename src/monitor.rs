@@ -3,9 +3,10 @@
 
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Transition};
 use swipewatch_diagnose::{Detector, Finding};
+use swipewatch_engine::is_hw_error;
 use swipewatch_engine::{Engine, WindowSnapshot};
 use swipewatch_ingest::SharedSymbols;
-use swipewatch_model::Event;
+use swipewatch_model::{Cause, Event};
 
 /// Engine, detector and incident book over one symbol table.
 pub struct Monitor {
@@ -39,9 +40,39 @@ impl Monitor {
         }
     }
 
-    /// Counts one event.
-    pub fn record(&mut self, event: &Event) {
+    /// Counts one event. A terminal whose reader or PIN pad has just failed
+    /// `hw_error_run` times in a row is reported at once, not when its
+    /// bucket closes (unless an open device-software incident covers it).
+    pub fn record(&mut self, event: &Event) -> Vec<Transition> {
         self.engine.record(event);
+        let Event::Outcome(o) = event else {
+            return Vec::new();
+        };
+        if !is_hw_error(o) {
+            return Vec::new();
+        }
+        let Some(state) = self.engine.terminal_state(o.terminal) else {
+            return Vec::new();
+        };
+        if state.consecutive_hw_errors != self.detector.hw_error_run {
+            return Vec::new();
+        }
+        let finding = self.detector.device_finding(o.terminal, state, o.ts_ms);
+        let view = self.resolve(std::slice::from_ref(&finding));
+        let explained = self.book.open().any(|i| {
+            i.key.cause == Cause::DeviceSoftware
+                && i.key.element.iter().all(|(d, v)| {
+                    self.symbols
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .resolve(*d, state.dims.get(*d))
+                        == Some(v.as_str())
+                })
+        });
+        if explained {
+            return Vec::new();
+        }
+        self.book.raise(o.ts_ms, &view)
     }
 
     /// Detects on one closed window, lets the baselines learn from what was

@@ -113,7 +113,10 @@ impl Driver {
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         for e in &batch.events {
-                            self.monitor.engine.record(e);
+                            let raised = self.monitor.record(e);
+                            if !raised.is_empty() {
+                                self.report(&raised);
+                            }
                         }
                         last_input = Instant::now();
                     }
@@ -153,7 +156,12 @@ impl Driver {
                     .inc_by(u64::from(snap.bucket.fleet.get(class)));
             }
             let result = self.monitor.process(&snap);
-            self.report(&result.findings, &result.transitions);
+            self.metrics.diagnose.windows.inc();
+            for cause in Cause::ALL {
+                let n = result.findings.iter().filter(|f| f.cause == cause).count();
+                self.metrics.diagnose.findings(cause).set(n as i64);
+            }
+            self.report(&result.transitions);
         }
         let s = self.monitor.engine.stats();
         let m = &self.metrics.engine;
@@ -178,14 +186,8 @@ impl Driver {
 }
 
 impl Driver {
-    /// Logs incident transitions, sets the per-cause gauge and publishes
-    /// the incident list.
-    fn report(&mut self, findings: &[swipewatch_alert::FindingView], transitions: &[Transition]) {
-        self.metrics.diagnose.windows.inc();
-        for cause in Cause::ALL {
-            let n = findings.iter().filter(|f| f.cause == cause).count();
-            self.metrics.diagnose.findings(cause).set(n as i64);
-        }
+    /// Logs incident transitions and publishes the incident list.
+    fn report(&mut self, transitions: &[Transition]) {
         for t in transitions {
             match t {
                 Transition::Opened(i) => tracing::info!(

@@ -245,55 +245,76 @@ impl IncidentBook {
             }
         }
         for (key, f) in seen {
-            let silenced = self.silences.iter().any(|s| s.covers(&key, window_end_ms));
-            let fire_after = if key.cause == Cause::DeviceHardware {
-                self.policy.device_fire_after
-            } else {
-                self.policy.fire_after
-            };
-            let inc = match self.open.get_mut(&key) {
-                Some(inc) => {
-                    if inc.state == State::Firing {
-                        inc.streak = 0;
-                    } else {
-                        inc.streak += 1;
-                    }
-                    inc.windows += 1;
-                    inc.last_ms = window_end_ms;
-                    inc.latest = f.clone();
-                    inc.excess += (f.observed - f.expected).max(0.0);
-                    inc.silenced = silenced;
-                    inc
-                }
-                None => {
-                    let inc = Incident {
-                        id: self.next_id,
-                        key: key.clone(),
-                        state: State::Pending,
-                        first_ms: window_end_ms,
-                        fired_ms: None,
-                        last_ms: window_end_ms,
-                        resolved_ms: None,
-                        windows: 1,
-                        streak: 1,
-                        first_observed: f.observed,
-                        latest: f.clone(),
-                        excess: (f.observed - f.expected).max(0.0),
-                        silenced,
-                    };
-                    self.next_id += 1;
-                    out.push(Transition::Opened(inc.clone()));
-                    self.open.entry(key).or_insert(inc)
-                }
-            };
-            if inc.state == State::Pending && inc.streak >= fire_after {
-                inc.state = State::Firing;
-                inc.fired_ms = Some(window_end_ms);
-                inc.streak = 0;
-                out.push(Transition::Fired(inc.clone()));
-            }
+            self.observe(window_end_ms, key, f, &mut out);
         }
         out
+    }
+
+    /// Records findings seen outside a window close (a single device's
+    /// error run, tested on arrival): opens or refreshes their incidents,
+    /// and leaves every other incident alone.
+    pub fn raise(&mut self, at_ms: i64, findings: &[FindingView]) -> Vec<Transition> {
+        let mut out = Vec::new();
+        for f in findings {
+            let key = Key {
+                cause: f.cause,
+                element: f.element.clone(),
+                terminal: f.terminal.clone(),
+            };
+            self.observe(at_ms, key, f, &mut out);
+        }
+        out
+    }
+
+    /// One finding for `key` at `at_ms`: open, refresh or fire its incident.
+    fn observe(&mut self, at_ms: i64, key: Key, f: &FindingView, out: &mut Vec<Transition>) {
+        let silenced = self.silences.iter().any(|s| s.covers(&key, at_ms));
+        let fire_after = if key.cause == Cause::DeviceHardware {
+            self.policy.device_fire_after
+        } else {
+            self.policy.fire_after
+        };
+        let inc = match self.open.get_mut(&key) {
+            Some(inc) => {
+                if inc.state == State::Firing {
+                    inc.streak = 0;
+                } else {
+                    inc.streak += 1;
+                }
+                inc.windows += 1;
+                inc.last_ms = at_ms;
+                inc.latest = f.clone();
+                inc.excess += (f.observed - f.expected).max(0.0);
+                inc.silenced = silenced;
+                inc
+            }
+            None => {
+                let inc = Incident {
+                    id: self.next_id,
+                    key: key.clone(),
+                    state: State::Pending,
+                    first_ms: at_ms,
+                    fired_ms: None,
+                    last_ms: at_ms,
+                    resolved_ms: None,
+                    windows: 1,
+                    streak: 1,
+                    first_observed: f.observed,
+                    latest: f.clone(),
+                    excess: (f.observed - f.expected).max(0.0),
+                    silenced,
+                };
+                self.next_id += 1;
+                out.push(Transition::Opened(inc.clone()));
+                self.open.entry(key).or_insert(inc)
+            }
+        };
+        if inc.state == State::Pending && inc.streak >= fire_after {
+            inc.state = State::Firing;
+            inc.fired_ms = Some(at_ms);
+            inc.streak = 0;
+            out.push(Transition::Fired(inc.clone()));
+        }
     }
 }
 

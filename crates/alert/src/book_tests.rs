@@ -98,3 +98,26 @@ fn a_maintenance_window_silences_what_it_covers_only_while_in_force() {
     book.update(20_000, &[finding(Cause::BankIssuer, "northbank")]);
     assert!(book.open().all(|i| !i.silenced));
 }
+
+#[test]
+fn raising_a_device_between_windows_fires_it_and_leaves_other_incidents_alone() {
+    let mut book = IncidentBook::new(Policy::default());
+    book.update(10_000, &[finding(Cause::BankIssuer, "northbank")]);
+    let mut dev = finding(Cause::DeviceHardware, "px3-5.2.1");
+    dev.terminal = Some("pos-000001".into());
+    assert_eq!(states(&book.raise(13_500, &[dev])), ["opened", "fired"]);
+    let open: Vec<(Cause, State)> = book.open().map(|i| (i.key.cause, i.state)).collect();
+    assert_eq!(
+        open,
+        [
+            (Cause::DeviceHardware, State::Firing),
+            (Cause::BankIssuer, State::Pending)
+        ]
+    );
+    assert_eq!(
+        book.open()
+            .find(|i| i.key.terminal.is_some())
+            .map(|i| i.fired_ms),
+        Some(Some(13_500))
+    );
+}

@@ -187,6 +187,33 @@ impl Detector {
         (findings, anomalies)
     }
 
+    /// The finding for one terminal whose reader or PIN pad failed
+    /// `consecutive_hw_errors` times in a row, at `at_ms`.
+    pub fn device_finding(
+        &self,
+        terminal: Sym,
+        state: &swipewatch_engine::TerminalState,
+        at_ms: i64,
+    ) -> Finding {
+        let element = [Dim::Firmware, Dim::Model]
+            .into_iter()
+            .filter(|d| state.dims.get(*d).is_some())
+            .map(|d| (d, state.dims.get(d)))
+            .collect();
+        let run = f64::from(state.consecutive_hw_errors);
+        Finding {
+            cause: Cause::DeviceHardware,
+            element,
+            observed: run,
+            expected: 0.0,
+            classes: vec![(OutcomeClass::DeviceFault, run)],
+            spread: Vec::new(),
+            confidence: (run / f64::from(2 * self.hw_error_run)).clamp(0.5, 1.0),
+            window_end_ms: at_ms,
+            terminal: Some(terminal),
+        }
+    }
+
     /// Single terminals whose reader or PIN pad keeps failing, unless a
     /// device-software finding on their firmware, app or model explains it.
     fn devices(&self, snap: &WindowSnapshot, findings: &mut Vec<Finding>) {
@@ -201,27 +228,7 @@ impl Detector {
             if state.consecutive_hw_errors < self.hw_error_run || explained(state, findings) {
                 continue;
             }
-            let element = [Dim::Firmware, Dim::Model]
-                .into_iter()
-                .filter(|d| state.dims.get(*d).is_some())
-                .map(|d| (d, state.dims.get(d)))
-                .collect();
-            new.push(Finding {
-                cause: Cause::DeviceHardware,
-                element,
-                observed: f64::from(state.consecutive_hw_errors),
-                expected: 0.0,
-                classes: vec![(
-                    OutcomeClass::DeviceFault,
-                    f64::from(state.consecutive_hw_errors),
-                )],
-                spread: Vec::new(),
-                confidence: (f64::from(state.consecutive_hw_errors)
-                    / f64::from(2 * self.hw_error_run))
-                .clamp(0.5, 1.0),
-                window_end_ms: snap.window.end_ms,
-                terminal: Some(*terminal),
-            });
+            new.push(self.device_finding(*terminal, state, snap.window.end_ms));
         }
         findings.extend(new);
     }

@@ -65,7 +65,8 @@ impl Default for TerminalState {
     }
 }
 
-pub(crate) fn is_hw_error(o: &Outcome) -> bool {
+/// A card-reader or PIN-pad error on the terminal itself.
+pub fn is_hw_error(o: &Outcome) -> bool {
     matches!(
         o.term_error,
         Some(

@@ -3,6 +3,7 @@
 
 mod demo;
 mod eval;
+mod evidence;
 mod monitor;
 mod pipeline;
 mod run;

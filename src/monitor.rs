@@ -1,6 +1,7 @@
 //! The engine → diagnose → incidents path, shared by every driver (live,
 //! demo, eval). Synchronous: drivers decide when time moves.
 
+use crate::evidence::EvidenceBook;
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Transition};
 use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
@@ -16,6 +17,7 @@ pub struct Monitor {
     pub detector: Detector,
     /// Incidents.
     pub book: IncidentBook,
+    evidence: EvidenceBook,
     symbols: SharedSymbols,
 }
 
@@ -36,6 +38,7 @@ impl Monitor {
             engine,
             detector,
             book: IncidentBook::new(Policy::default()),
+            evidence: EvidenceBook::default(),
             symbols,
         }
     }
@@ -48,6 +51,7 @@ impl Monitor {
         let Event::Outcome(o) = event else {
             return Vec::new();
         };
+        self.evidence.record(o);
         if !is_hw_error(o) {
             return Vec::new();
         }
@@ -72,7 +76,21 @@ impl Monitor {
         if explained {
             return Vec::new();
         }
-        self.book.raise(o.ts_ms, &view)
+        let transitions = self.book.raise(o.ts_ms, &view);
+        self.track(&transitions, o.ts_ms);
+        self.evidence.record(o);
+        transitions
+    }
+
+    /// Starts and stops evidence tallies as incidents open and resolve.
+    fn track(&mut self, transitions: &[Transition], at_ms: i64) {
+        for t in transitions {
+            match t {
+                Transition::Opened(i) => self.evidence.open(i, &self.symbols, at_ms),
+                Transition::Resolved(i) => self.evidence.close(i.id),
+                Transition::Fired(_) => {}
+            }
+        }
     }
 
     /// Detects on one closed window, lets the baselines learn from what was
@@ -81,7 +99,16 @@ impl Monitor {
         let (findings, anomalies) = self.detector.detect(snap);
         self.engine.learn(snap, &anomalies);
         let findings = self.resolve(&findings);
+        for (id, evidence) in self.evidence.snapshot() {
+            self.book.set_evidence(id, evidence);
+        }
         let transitions = self.book.update(snap.window.end_ms, &findings);
+        // A new incident's tally starts with the window that raised it.
+        let start = snap.window.end_ms - self.engine.settings().bucket_ms;
+        self.track(&transitions, start);
+        for (id, evidence) in self.evidence.snapshot() {
+            self.book.set_evidence(id, evidence);
+        }
         WindowResult {
             findings,
             transitions,

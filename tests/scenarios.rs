@@ -207,6 +207,17 @@ fn the_demo_shows_incidents_of_three_causes_within_three_minutes() {
             }
             causes.len() >= 3
         });
+    // The issuer incident carries its evidence: the switch's 91s.
+    let evidence = http_get(http, "/api/incidents")
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .and_then(|v| {
+            v["incidents"]
+                .as_array()?
+                .iter()
+                .find(|i| i["cause"] == "bank-issuer")
+                .map(|i| i["evidence"].clone())
+        });
     let _ = child.kill();
     let _ = child.wait();
     assert!(
@@ -218,4 +229,10 @@ fn the_demo_shows_incidents_of_three_causes_within_three_minutes() {
         causes.contains("bank-issuer") && causes.contains("network"),
         "{causes:?}"
     );
+    let evidence = evidence.unwrap_or_default();
+    assert!(
+        evidence["failed"].as_u64().is_some_and(|n| n > 0),
+        "{evidence}"
+    );
+    assert_eq!(evidence["top_codes"][0]["code"], "91", "{evidence}");
 }

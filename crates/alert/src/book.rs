@@ -21,6 +21,24 @@ pub struct FindingView {
     pub confidence: f64,
 }
 
+/// What the events under an incident show, gathered while it is open.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Evidence {
+    /// Most frequent response codes / terminal errors of the implicated
+    /// classes, most frequent first (at most 5).
+    pub top_codes: Vec<(String, u64)>,
+    /// Distinct terminals with such a failure.
+    pub terminals: u64,
+    /// Distinct merchants with such a failure.
+    pub merchants: u64,
+    /// Failed transactions of the implicated classes.
+    pub failed: u64,
+    /// Their amount, minor units (mixed currencies are summed as reported).
+    pub amount_minor: u64,
+    /// Event time the tally started, epoch ms.
+    pub since_ms: i64,
+}
+
 /// What identifies an incident across windows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Key {
@@ -88,6 +106,8 @@ pub struct Incident {
     pub excess: f64,
     /// A maintenance window covers it: it is kept and shown, never sent.
     pub silenced: bool,
+    /// Codes, reach and impact of the failures under it.
+    pub evidence: Evidence,
 }
 
 /// A lifecycle step to act on (log, send).
@@ -250,6 +270,13 @@ impl IncidentBook {
         out
     }
 
+    /// Replaces the evidence of open incident `id`.
+    pub fn set_evidence(&mut self, id: u64, evidence: Evidence) {
+        if let Some(inc) = self.open.values_mut().find(|i| i.id == id) {
+            inc.evidence = evidence;
+        }
+    }
+
     /// Records findings seen outside a window close (a single device's
     /// error run, tested on arrival): opens or refreshes their incidents,
     /// and leaves every other incident alone.
@@ -303,6 +330,7 @@ impl IncidentBook {
                     latest: f.clone(),
                     excess: (f.observed - f.expected).max(0.0),
                     silenced,
+                    evidence: Evidence::default(),
                 };
                 self.next_id += 1;
                 out.push(Transition::Opened(inc.clone()));

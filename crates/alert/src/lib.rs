@@ -9,4 +9,6 @@
 
 mod book;
 
-pub use book::{FindingView, Incident, IncidentBook, Key, Policy, Silence, State, Transition};
+pub use book::{
+    Evidence, FindingView, Incident, IncidentBook, Key, Policy, Silence, State, Transition,
+};

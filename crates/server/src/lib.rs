@@ -113,6 +113,14 @@ pub fn incident_json(i: &Incident) -> serde_json::Value {
         "classes": classes,
         "confidence": (i.latest.confidence * 100.0).round() / 100.0,
         "runbook": i.key.cause.runbook(),
+        "evidence": {
+            "top_codes": i.evidence.top_codes.iter().map(|(c, n)| serde_json::json!({"code": c, "count": n})).collect::<Vec<_>>(),
+            "terminals": i.evidence.terminals,
+            "merchants": i.evidence.merchants,
+            "failed": i.evidence.failed,
+            "amount_minor": i.evidence.amount_minor,
+            "since_ms": i.evidence.since_ms,
+        },
     })
 }
 

@@ -138,6 +138,7 @@ mod tests {
             expected: 1.0,
             classes: vec![(OutcomeClass::IssuerUnavailable, 39.0)],
             confidence: 1.0,
+            silence: false,
         };
         let t = book.update(10_000, &[finding]);
         let Some(Transition::Opened(inc)) = t.first() else {

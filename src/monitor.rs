@@ -3,7 +3,7 @@
 
 use crate::evidence::EvidenceBook;
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Transition};
-use swipewatch_diagnose::{Detector, Finding};
+use swipewatch_diagnose::{Detector, Finding, Signal};
 use swipewatch_engine::is_hw_error;
 use swipewatch_engine::{Engine, WindowSnapshot};
 use swipewatch_ingest::SharedSymbols;
@@ -133,6 +133,7 @@ impl Monitor {
                 expected: f.expected,
                 classes: f.classes.clone(),
                 confidence: f.confidence,
+                silence: f.signal == Signal::Silence,
             })
             .collect()
     }

@@ -19,6 +19,8 @@ pub struct FindingView {
     pub classes: Vec<(OutcomeClass, f64)>,
     /// 0–1.
     pub confidence: f64,
+    /// Based on missing traffic (the element went quiet), not failures.
+    pub silence: bool,
 }
 
 /// What the events under an incident show, gathered while it is open.

@@ -9,6 +9,7 @@ fn finding(cause: Cause, value: &str) -> FindingView {
         expected: 5.0,
         classes: vec![(OutcomeClass::IssuerUnavailable, 45.0)],
         confidence: 0.9,
+        silence: false,
     }
 }
 

@@ -9,6 +9,7 @@
 
 use crate::classify::{classify, Spread};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
+use crate::silence::{silent, SilenceParams};
 use crate::spike::{is_spike, poisson_upper_tail, SpikeParams};
 use std::collections::BTreeMap;
 use swipewatch_engine::{Anomalies, WindowSnapshot};
@@ -35,9 +36,21 @@ pub const COHORTS: [(Dim, OutcomeClass); 5] = [
     (Dim::Merchant, OutcomeClass::TerminalConfig),
 ];
 
+/// What a finding is based on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Signal {
+    /// More failures than expected.
+    #[default]
+    Failures,
+    /// Fewer outcomes arrived than expected (the element went quiet).
+    Silence,
+}
+
 /// One localized, classified anomaly in one window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// Failures, or silence.
+    pub signal: Signal,
     /// Who is at fault.
     pub cause: Cause,
     /// Where: `(dimension, value)` pairs.
@@ -74,6 +87,8 @@ pub struct Detector {
     pub spike: SpikeParams,
     /// Consecutive card-reader / PIN-pad errors that mark a dead device.
     pub hw_error_run: u16,
+    /// Volume-drop thresholds.
+    pub silence: SilenceParams,
 }
 
 impl Detector {
@@ -86,6 +101,7 @@ impl Detector {
             localize: Params::default(),
             spike: SpikeParams::default(),
             hw_error_run: 3,
+            silence: SilenceParams::default(),
         }
     }
 
@@ -171,6 +187,7 @@ impl Detector {
                 anomalies.values.insert((d, s));
             }
             findings.push(Finding {
+                signal: Signal::Failures,
                 cause: verdict.cause,
                 element: pairs,
                 observed: by_class.values().map(|x| x.0).sum(),
@@ -184,6 +201,24 @@ impl Detector {
         }
         self.cohorts(snap, &mut findings, &mut anomalies);
         self.devices(snap, &mut findings);
+        for s in silent(snap, &self.leaf_dims, &self.silence) {
+            for &pair in &s.element {
+                anomalies.values.insert(pair);
+            }
+            anomalies.fleet |= s.element.is_empty();
+            findings.push(Finding {
+                signal: Signal::Silence,
+                cause: Cause::Network,
+                element: s.element,
+                observed: s.observed,
+                expected: s.expected,
+                classes: Vec::new(),
+                spread: Vec::new(),
+                confidence: (1.0 - s.observed / s.expected.max(1.0)).clamp(0.5, 1.0),
+                window_end_ms: snap.window.end_ms,
+                terminal: None,
+            });
+        }
         (findings, anomalies)
     }
 
@@ -202,6 +237,7 @@ impl Detector {
             .collect();
         let run = f64::from(state.consecutive_hw_errors);
         Finding {
+            signal: Signal::Failures,
             cause: Cause::DeviceHardware,
             element,
             observed: run,
@@ -293,6 +329,7 @@ impl Detector {
                 };
                 anomalies.values.insert((dim, sym));
                 findings.push(Finding {
+                    signal: Signal::Failures,
                     cause: verdict.cause,
                     element: vec![(dim, sym)],
                     observed: v,

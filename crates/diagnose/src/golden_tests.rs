@@ -74,6 +74,10 @@ fn run(seed: u64, duration_s: i64, fault_s: i64, fault: &Fault) -> Vec<Finding> 
                     class = c;
                 }
             }
+            // `Unknown` from a fault means the outcome never arrives (silence).
+            if class == OutcomeClass::Unknown {
+                continue;
+            }
             let ts = T0 + s * 1_000 + (k as i64 * 1_000 / RATE_PER_S as i64);
             engine.record(&Event::Outcome(Outcome {
                 // Device faults in these streams are failed chip reads.
@@ -255,4 +259,75 @@ fn a_dead_card_reader_is_one_device_found_within_five_failed_transactions() {
         "{:?}",
         summary(&findings)
     );
+}
+
+#[test]
+fn a_carrier_gone_quiet_in_one_region_is_a_network_silence_there() {
+    // Carrier 1 in region 2 (1/12 of the traffic) stops sending.
+    let fault = |_: u32, d: &DimValues, _: &mut Rng| {
+        (d.get(Dim::Carrier) == Sym(1) && d.get(Dim::Region) == Sym(2))
+            .then_some(OutcomeClass::Unknown)
+    };
+    let findings = run(5, WARMUP_S + 120, 90, &fault);
+    let element = [(Dim::Region, Sym(2)), (Dim::Carrier, Sym(1))];
+    let ttd = first(&findings, Cause::Network, &element);
+    assert!(
+        matches!(ttd, Some(t) if t <= 20_000),
+        "time to detect {ttd:?}: {:?}",
+        summary(&findings)
+    );
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f.signal == Signal::Silence)
+            .all(|f| f.element == element),
+        "{:?}",
+        summary(&findings)
+    );
+}
+
+#[test]
+fn no_silence_is_reported_for_a_data_gap() {
+    let settings = Settings::from(&EngineConfig::default());
+    let detector = Detector {
+        warmup_buckets: 0,
+        ..Detector::new(settings.leaf_dims.clone())
+    };
+    let mut engine = Engine::new(settings);
+    let mut closed = Vec::new();
+    let mut rng = Rng::new(3);
+    let (mut silences, mut gaps) = (0, 0);
+    for s in 0..600i64 {
+        // The broker connection drops for two minutes; nothing arrives.
+        if s == 300 {
+            engine.set_connected(false, T0 + s * 1_000);
+        }
+        if s == 420 {
+            engine.set_connected(true, T0 + s * 1_000);
+        }
+        if !(300..420).contains(&s) {
+            for _ in 0..RATE_PER_S {
+                let t = rng.below(2_000) as u32;
+                engine.record(&Event::Outcome(Outcome::new(
+                    Sym(t),
+                    T0 + s * 1_000,
+                    OutcomeClass::Approved,
+                    terminal_dims(t),
+                )));
+            }
+        }
+        engine.on_idle(T0 + s * 1_000);
+        engine.poll_closed(&mut closed);
+        for snap in closed.drain(..) {
+            let (found, anomalies) = detector.detect(&snap);
+            silences += found.iter().filter(|f| f.signal == Signal::Silence).count();
+            gaps += usize::from(snap.bucket.data_gap);
+            engine.learn(&snap, &anomalies);
+        }
+    }
+    assert!(
+        gaps >= 10,
+        "the disconnection closes buckets as data gaps: {gaps}"
+    );
+    assert_eq!(silences, 0);
 }

@@ -19,9 +19,10 @@
 pub mod classify;
 pub mod detect;
 pub mod localize;
+pub mod silence;
 pub mod spike;
 pub mod synthetic;
 
 pub use classify::{classify, Spread, Verdict};
-pub use detect::{Detector, Finding};
+pub use detect::{Detector, Finding, Signal};
 pub use localize::{localize, Element, LeafInput, Localized, Params};

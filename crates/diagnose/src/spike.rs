@@ -27,6 +27,31 @@ pub fn poisson_upper_tail(observed: u64, expected: f64) -> f64 {
     normal_upper_tail(z)
 }
 
+/// Lower tail of the Poisson distribution: `P(X ≤ observed)` for mean
+/// `expected` (how unusual a drop is). Exact below a mean of 700,
+/// Wilson–Hilferty beyond.
+pub fn poisson_lower_tail(observed: u64, expected: f64) -> f64 {
+    if expected <= 0.0 {
+        return 1.0;
+    }
+    if expected < 700.0 {
+        let mut term = (-expected).exp();
+        let mut cdf = term;
+        for i in 1..=observed {
+            term *= expected / i as f64;
+            cdf += term;
+            if cdf >= 1.0 {
+                return 1.0;
+            }
+        }
+        return cdf.clamp(0.0, 1.0);
+    }
+    let k = observed as f64 + 1.0;
+    let z =
+        ((k / expected).cbrt() - (1.0 - 1.0 / (9.0 * expected))) / (1.0 / (9.0 * expected)).sqrt();
+    normal_upper_tail(-z)
+}
+
 /// `P(Z ≥ z)` for a standard normal, by the complementary error function.
 pub fn normal_upper_tail(z: f64) -> f64 {
     0.5 * erfc(z / std::f64::consts::SQRT_2)
@@ -85,6 +110,17 @@ pub fn is_spike(observed: u64, expected: f64, p: &SpikeParams) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poisson_lower_tail_matches_known_values() {
+        // P(X ≤ 0 | 3) = e^-3; P(X ≤ 2 | 2) = 5e^-2.
+        assert!((poisson_lower_tail(0, 3.0) - (-3.0f64).exp()).abs() < 1e-12);
+        assert!((poisson_lower_tail(2, 2.0) - 5.0 * (-2.0f64).exp()).abs() < 1e-12);
+        assert!(poisson_lower_tail(100, 100.0) > 0.5);
+        assert!(poisson_lower_tail(2, 60.0) < 1e-20);
+        assert!(poisson_lower_tail(500, 1_000.0) < 1e-30);
+        assert!(poisson_lower_tail(1_000, 1_000.0) > 0.4);
+    }
 
     #[test]
     fn poisson_tail_matches_known_values() {

@@ -139,8 +139,13 @@ impl Engine {
         ts_ms.div_euclid(self.s.bucket_ms)
     }
 
-    fn corrected(&mut self, ts_ms: i64, arrival_ms: i64) -> i64 {
-        if (ts_ms - arrival_ms).abs() > self.s.max_skew_ms {
+    /// Event time to count with. A clock further than the allowed skew from
+    /// arrival is replaced by arrival time, except for an outcome sent late
+    /// from store-and-forward (`saf`), which is old by design: it keeps its
+    /// own time and lands in the late tally.
+    fn corrected(&mut self, ts_ms: i64, arrival_ms: i64, saf: bool) -> i64 {
+        let late_by_design = saf && ts_ms <= arrival_ms;
+        if !late_by_design && (ts_ms - arrival_ms).abs() > self.s.max_skew_ms {
             self.stats.skew_corrected += 1;
             arrival_ms
         } else {
@@ -183,7 +188,7 @@ impl Engine {
     pub fn record(&mut self, event: &Event) {
         match event {
             Event::Outcome(o) => {
-                let ts = self.corrected(o.ts_ms, o.arrival_ms);
+                let ts = self.corrected(o.ts_ms, o.arrival_ms, o.saf);
                 let b = self.bucket_index(ts);
                 let fresh = self.terminal(o.terminal).record_outcome(o, ts, b);
                 if self.is_closed(b) {
@@ -212,7 +217,7 @@ impl Engine {
                 self.advance_event_time(ts);
             }
             Event::Heartbeat(h) => {
-                let ts = self.corrected(h.ts_ms, h.arrival_ms);
+                let ts = self.corrected(h.ts_ms, h.arrival_ms, false);
                 let b = self.bucket_index(ts);
                 let fresh = self.terminal(h.terminal).record_heartbeat(h, ts, b);
                 if self.is_closed(b) {

@@ -90,6 +90,27 @@ fn a_skewed_terminal_clock_is_replaced_by_arrival_time() {
 }
 
 #[test]
+fn a_store_and_forward_backlog_keeps_its_own_time_and_is_counted_late() {
+    let mut e = Engine::new(settings());
+    e.record(&outcome(T0, 1, 0, OutcomeClass::Approved));
+    e.record(&outcome(T0 + 900_000, 1, 0, OutcomeClass::Approved));
+    let _ = closed(&mut e);
+    // Held ten minutes offline, sent once the link returned.
+    let Event::Outcome(mut o) = outcome(T0 + 200_000, 2, 7, OutcomeClass::Comms) else {
+        unreachable!()
+    };
+    o.arrival_ms = T0 + 900_000;
+    o.saf = true;
+    e.record(&Event::Outcome(o));
+    assert_eq!(e.stats().skew_corrected, 0);
+    assert_eq!(
+        e.stats().late,
+        1,
+        "in the late tally, not in the current bucket"
+    );
+}
+
+#[test]
 fn idle_time_advances_the_watermark_only_while_connected() {
     let mut e = Engine::new(settings());
     e.record(&outcome(T0, 1, 0, OutcomeClass::Approved));

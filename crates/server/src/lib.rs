@@ -97,6 +97,7 @@ pub fn incident_json(i: &Incident) -> serde_json::Value {
             IncidentState::Resolved => "resolved",
         },
         "cause": i.key.cause.name(),
+        "signal": if i.latest.silence { "silence" } else { "failures" },
         "summary": i.key.describe(),
         "element": element,
         "terminal": i.key.terminal,

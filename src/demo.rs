@@ -109,7 +109,7 @@ fn warm_up(
     quiet.faults.clear();
     quiet.repeat = None;
     quiet.duration = history;
-    quiet.seed = story.seed.wrapping_add(1_000);
+
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let mut decoder = Decoder::new(
         &config.ingest,
@@ -118,7 +118,9 @@ fn warm_up(
         Metrics::new().ingest,
     );
     let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols.clone());
-    let mut generator = Generator::new(&quiet, Some(now_ms - history.as_millis() as i64));
+    // Same fleet as the live story, other traffic draws.
+    let mut generator = Generator::new(&quiet, Some(now_ms - history.as_millis() as i64))
+        .with_traffic_seed(story.seed.wrapping_add(1_000));
     let (mut messages, mut events, mut closed) = (Vec::new(), Vec::new(), Vec::new());
     while generator.step(&mut messages) {
         for m in messages.drain(..) {

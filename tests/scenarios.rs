@@ -1,8 +1,8 @@
 //! The simulator and the scenario suite: `simulate` to a file and to a real
 //! Mosquitto read by the real service, `eval` over the shipped scenarios,
-//! and the one-command demo.
+//! and the one-command demo, its API and its console in headless Chromium.
 
-use crate::support::{free_port, http_get, swipewatch, wait_for, Mosquitto, Service};
+use crate::support::{find_program, free_port, http_get, swipewatch, wait_for, Mosquitto, Service};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -218,6 +218,13 @@ fn the_demo_shows_incidents_of_three_causes_within_three_minutes() {
                 .find(|i| i["cause"] == "bank-issuer")
                 .map(|i| i["evidence"].clone())
         });
+    // The console, as a browser renders it while the demo runs.
+    let shot_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let console = if seen {
+        headless_chromium(http, &shot_dir.join("console.png"), dir.path())
+    } else {
+        String::new()
+    };
     let _ = child.kill();
     let _ = child.wait();
     assert!(
@@ -235,4 +242,55 @@ fn the_demo_shows_incidents_of_three_causes_within_three_minutes() {
         "{evidence}"
     );
     assert_eq!(evidence["top_codes"][0]["code"], "91", "{evidence}");
+    assert!(
+        console.contains(r#"data-cause="bank-issuer" data-state="firing""#)
+            && console.contains(r#"data-cause="network""#),
+        "the console shows the incidents with their cause:\n{console}"
+    );
+    assert!(shot_dir.join("console.png").is_file(), "screenshot taken");
+}
+
+/// Loads the console in headless Chromium (the Debian package): returns the
+/// DOM after its scripts ran, and writes a screenshot to `png`.
+fn headless_chromium(http: SocketAddr, png: &std::path::Path, scratch: &std::path::Path) -> String {
+    let chromium = find_program("chromium");
+    let url = format!("http://{http}/");
+    let run = |extra: &[String]| {
+        let mut child = std::process::Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--virtual-time-budget=8000",
+                "--window-size=1400,900",
+            ])
+            .arg(format!(
+                "--user-data-dir={}",
+                scratch.join("chromium").display()
+            ))
+            .args(extra)
+            .arg(&url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromium");
+        let mut out = String::new();
+        if let Some(mut stdout) = child.stdout.take() {
+            use std::io::Read;
+            let _ = stdout.read_to_string(&mut out);
+        }
+        let done = wait_for(Duration::from_secs(60), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        if !done {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        out
+    };
+    let dom = run(&["--dump-dom".to_string()]);
+    run(&[format!("--screenshot={}", png.display())]);
+    dom
 }

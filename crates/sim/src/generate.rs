@@ -273,6 +273,13 @@ impl Generator {
         self.end_ms
     }
 
+    /// The same fleet with other traffic: reseeds the traffic draws (the
+    /// fleet stays the one of the scenario's seed).
+    pub fn with_traffic_seed(mut self, seed: u64) -> Generator {
+        self.rng = Rng::new(seed ^ 0x7A3F_F1C0);
+        self
+    }
+
     /// Runs for ever (the demo), ignoring the scenario's duration.
     pub fn unbounded(mut self) -> Generator {
         self.end_ms = i64::MAX;

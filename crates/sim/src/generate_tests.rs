@@ -132,3 +132,18 @@ fn repeating_stories_label_every_occurrence_and_maintenance() {
     assert_eq!(labels[1].start_ms - labels[0].start_ms, 600_000);
     assert_eq!(g.maintenance_windows(g.end_ms()).len(), 3);
 }
+
+#[test]
+fn another_traffic_seed_keeps_the_fleet_and_changes_the_traffic() {
+    let s = scenario("");
+    let a = Generator::new(&s, None);
+    let b = Generator::new(&s, None).with_traffic_seed(99);
+    assert_eq!(a.fleet().terminals, b.fleet().terminals);
+    let (mut ma, mut mb) = (Vec::new(), Vec::new());
+    let (mut a, mut b) = (a, b);
+    for _ in 0..5 {
+        a.step(&mut ma);
+        b.step(&mut mb);
+    }
+    assert_ne!(ma, mb);
+}

@@ -4,5 +4,6 @@
 
 mod cli;
 mod ingest;
+mod prometheus;
 mod scenarios;
 mod support;

@@ -32,6 +32,8 @@ pub struct DemoOptions {
     pub scenario: Option<String>,
     /// Fault-free history replayed before going live.
     pub history: Duration,
+    /// Alertmanager to send incidents to.
+    pub alertmanager: Option<String>,
 }
 
 /// Runs the demo until SIGINT or SIGTERM.
@@ -46,6 +48,8 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
     config.mqtt.client_id = "swipewatch-demo".into();
     config.mqtt.clean_session = true;
     config.server.listen = opts.listen;
+    config.alerts.alertmanager_url = opts.alertmanager.clone();
+    config.validate()?;
 
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

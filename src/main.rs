@@ -8,6 +8,7 @@ mod monitor;
 mod pipeline;
 mod run;
 mod simulate;
+mod sinks;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ enum Command {
         /// Fault-free history replayed into the baselines before going live.
         #[arg(long, default_value = "20m", value_parser = humantime::parse_duration)]
         history: std::time::Duration,
+        /// Send incidents to this Alertmanager (http://host:port).
+        #[arg(long)]
+        alertmanager: Option<String>,
     },
     /// Run a scenario's simulated fleet: publish it to a broker in real
     /// time, or write it to NDJSON as fast as possible (labels beside it).
@@ -120,12 +124,14 @@ fn main() -> ExitCode {
             listen,
             scenario,
             history,
+            alertmanager,
         } => {
             run::init_logging("info,rumqttd=warn");
             let opts = demo::DemoOptions {
                 listen,
                 scenario,
                 history,
+                alertmanager,
             };
             report(demo::demo(opts))
         }

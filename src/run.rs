@@ -55,6 +55,16 @@ pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> 
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
+    if let Some(url) = config.alerts.alertmanager_url.clone() {
+        tokio::spawn(crate::sinks::alertmanager(
+            url,
+            format!("http://{addr}/"),
+            driver.incidents(),
+            config.alerts.resend_interval,
+            metrics.alerts.clone(),
+            stop_rx.clone(),
+        ));
+    }
     let signal_stop = stop_tx.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -66,6 +66,10 @@ fn a_broken_config_gets_one_line_naming_the_key_and_exit_code_2() {
         ("[mqtt]\nkeep_alive = \"forever\"\n", "mqtt.keep_alive"),
         ("[ingest]\nqos = 7\n", "ingest.qos"),
         (
+            "[alerts]\nalertmanager_url = \"https://am:9093\"\n",
+            "alerts.alertmanager_url",
+        ),
+        (
             "[ingest]\nmax_payload_bytes = \"big\"\n",
             "ingest.max_payload_bytes",
         ),

@@ -2,6 +2,7 @@
 //! (Mosquitto over TCP), each started on a free loopback port with a
 //! temporary data dir, bounded in time, and stopped at the end.
 
+mod alertmanager;
 mod cli;
 mod ingest;
 mod prometheus;

@@ -7,6 +7,7 @@
 //! Grouping across causes, inhibition, sinks and the durable log are not
 //! built yet.
 
+pub mod alertmanager;
 mod book;
 
 pub use book::{

@@ -75,3 +75,6 @@ pub const LATENCY_DIMS: [&str; 10] = [
 pub const BASELINE_HALF_LIFE: Duration = Duration::from_secs(2 * 3600);
 /// Pseudo-attempts that pull a sparse value's rate toward its parent's.
 pub const SHRINKAGE_ATTEMPTS: f64 = 200.0;
+
+/// Firing incidents are re-sent to Alertmanager this often.
+pub const ALERT_RESEND: Duration = Duration::from_secs(60);

@@ -20,6 +20,29 @@ pub struct Config {
     pub server: ServerConfig,
     /// Response-code tables.
     pub codes: CodesConfig,
+    /// Where incidents are sent.
+    pub alerts: AlertsConfig,
+}
+
+/// Alert sinks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Alertmanager base URL (`http://host:port`); unset: not sent.
+    pub alertmanager_url: Option<String>,
+    /// Firing incidents are re-sent this often (Alertmanager resolves an
+    /// alert it has not heard of for its `resolve_timeout`).
+    #[serde(with = "humantime_serde")]
+    pub resend_interval: Duration,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            alertmanager_url: None,
+            resend_interval: defaults::ALERT_RESEND,
+        }
+    }
 }
 
 /// Broker connection settings.

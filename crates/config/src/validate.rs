@@ -36,6 +36,24 @@ impl Config {
 
     /// Checks every value; the first problem is returned naming its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.alerts.alertmanager_url {
+            let rest = url.strip_prefix("http://").ok_or_else(|| {
+                ConfigError::invalid("alerts.alertmanager_url", "must be http://host:port")
+            })?;
+            let host_port = rest.trim_end_matches('/');
+            if host_port.is_empty() || host_port.contains('/') {
+                return Err(ConfigError::invalid(
+                    "alerts.alertmanager_url",
+                    "must be http://host:port (no path)",
+                ));
+            }
+        }
+        range_duration(
+            "alerts.resend_interval",
+            self.alerts.resend_interval,
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        )?;
         let m = &self.mqtt;
         let url = BrokerUrl::parse(&m.url).map_err(|e| ConfigError::invalid("mqtt.url", e))?;
         if m.client_id.is_empty() || m.client_id.starts_with(' ') || m.client_id.len() > 128 {

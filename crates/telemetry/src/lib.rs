@@ -104,6 +104,15 @@ impl DiagnoseMetrics {
     }
 }
 
+/// Alert sink metrics.
+#[derive(Clone)]
+pub struct AlertMetrics {
+    /// Posts to Alertmanager accepted (2xx).
+    pub alertmanager_ok: IntCounter,
+    /// Posts to Alertmanager that failed (connection error or non-2xx); retried.
+    pub alertmanager_failed: IntCounter,
+}
+
 /// The registry and every metric in it.
 #[derive(Clone)]
 pub struct Metrics {
@@ -114,6 +123,8 @@ pub struct Metrics {
     pub engine: EngineMetrics,
     /// Detection metrics.
     pub diagnose: DiagnoseMetrics,
+    /// Alert sink metrics.
+    pub alerts: AlertMetrics,
 }
 
 impl Default for Metrics {
@@ -245,10 +256,26 @@ impl Metrics {
                 .map(|c| findings_vec.with_label_values(&[c.name()]))
                 .collect(),
         };
+        let posts = IntCounterVec::new(
+            Opts::new(
+                "swipewatch_alert_deliveries_total",
+                "Deliveries of the incident state to a sink, by sink and result.",
+            ),
+            &["sink", "result"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(posts.clone()))
+            .expect("unique metric");
+        let alerts = AlertMetrics {
+            alertmanager_ok: posts.with_label_values(&["alertmanager", "ok"]),
+            alertmanager_failed: posts.with_label_values(&["alertmanager", "error"]),
+        };
         Metrics {
             registry,
             engine,
             diagnose,
+            alerts,
             ingest: IngestMetrics {
                 messages,
                 accepted,

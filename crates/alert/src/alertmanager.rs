@@ -1,0 +1,145 @@
+//! The Alertmanager API v2 view of incidents (`POST /api/v2/alerts`).
+//!
+//! The sink sends the whole current state each time: every firing,
+//! unsilenced incident without `endsAt`, and every incident that fired and
+//! resolved recently with `endsAt` set to its resolution. Alertmanager
+//! identifies an alert by its label set (cause + element here, never a
+//! run-local id), so re-sending is idempotent: a restart or a retry neither
+//! loses nor duplicates a notification.
+
+use crate::book::{Incident, State};
+use serde_json::{json, Map, Value};
+
+/// Alert name of every incident.
+pub const ALERT_NAME: &str = "SwipewatchIncident";
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The alerts to post for `incidents`: firing ones, and those resolved at
+/// or after `resolved_since_ms`. `console_url` becomes each alert's
+/// `generatorURL`.
+pub fn alerts(incidents: &[Incident], resolved_since_ms: i64, console_url: &str) -> Value {
+    let list: Vec<Value> = incidents
+        .iter()
+        .filter(|i| !i.silenced && i.fired_ms.is_some())
+        .filter(|i| match i.state {
+            State::Firing => true,
+            State::Resolved => i.resolved_ms.is_some_and(|r| r >= resolved_since_ms),
+            State::Pending => false,
+        })
+        .map(|i| alert(i, console_url))
+        .collect();
+    Value::Array(list)
+}
+
+fn alert(i: &Incident, console_url: &str) -> Value {
+    let mut labels = Map::new();
+    labels.insert("alertname".into(), ALERT_NAME.into());
+    labels.insert("cause".into(), i.key.cause.name().into());
+    labels.insert(
+        "severity".into(),
+        if i.key.cause.pages() {
+            "page"
+        } else {
+            "ticket"
+        }
+        .into(),
+    );
+    labels.insert("element".into(), i.key.describe().into());
+    for (d, v) in &i.key.element {
+        labels.insert(d.name().into(), v.clone().into());
+    }
+    if let Some(t) = &i.key.terminal {
+        labels.insert("terminal".into(), t.clone().into());
+    }
+    let e = &i.evidence;
+    let codes: Vec<String> = e
+        .top_codes
+        .iter()
+        .map(|(c, n)| format!("{c}×{n}"))
+        .collect();
+    let description = format!(
+        "{} failures where {:.1} were expected in the latest window{}. {} failed transactions so far, {} terminals, {} merchants, amount {:.2}; top codes: {}.",
+        i.latest.observed,
+        i.latest.expected,
+        if i.latest.silence { " (traffic missing)" } else { "" },
+        e.failed,
+        e.terminals,
+        e.merchants,
+        e.amount_minor as f64 / 100.0,
+        if codes.is_empty() { "-".to_string() } else { codes.join(", ") }
+    );
+    let mut alert = json!({
+        "labels": labels,
+        "annotations": {
+            "summary": format!("{}: {}", i.key.cause.name(), i.key.describe()),
+            "description": description,
+            "runbook": i.key.cause.runbook(),
+        },
+        "startsAt": rfc3339(i.fired_ms.unwrap_or(i.first_ms)),
+        "generatorURL": console_url,
+    });
+    if let (State::Resolved, Some(end)) = (i.state, i.resolved_ms) {
+        alert["endsAt"] = rfc3339(end).into();
+    }
+    alert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::{FindingView, IncidentBook, Policy};
+    use swipewatch_model::{Cause, Dim, OutcomeClass};
+
+    fn finding(value: &str) -> FindingView {
+        FindingView {
+            cause: Cause::BankIssuer,
+            element: vec![(Dim::Issuer, value.to_string())],
+            terminal: None,
+            observed: 50.0,
+            expected: 1.0,
+            classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
+            confidence: 1.0,
+            silence: false,
+        }
+    }
+
+    fn all(book: &IncidentBook) -> Vec<Incident> {
+        book.open().chain(book.resolved()).cloned().collect()
+    }
+
+    #[test]
+    fn only_fired_incidents_are_sent_and_a_resolution_carries_ends_at() {
+        let mut book = IncidentBook::new(Policy::default());
+        book.update(10_000, &[finding("northbank")]);
+        assert_eq!(
+            alerts(&all(&book), 0, "http://x/"),
+            json!([]),
+            "pending is not sent"
+        );
+        book.update(20_000, &[finding("northbank")]);
+        let firing = alerts(&all(&book), 0, "http://x/");
+        assert_eq!(firing.as_array().map(Vec::len), Some(1));
+        let a = &firing[0];
+        assert_eq!(a["labels"]["alertname"], ALERT_NAME);
+        assert_eq!(a["labels"]["cause"], "bank-issuer");
+        assert_eq!(a["labels"]["severity"], "page");
+        assert_eq!(a["labels"]["issuer"], "northbank");
+        assert_eq!(a["startsAt"], "1970-01-01T00:00:20.000Z");
+        assert!(a.get("endsAt").is_none());
+        assert!(a["annotations"]["runbook"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()));
+        for t in [30_000, 40_000, 50_000] {
+            book.update(t, &[]);
+        }
+        let resolved = alerts(&all(&book), 0, "http://x/");
+        assert_eq!(resolved[0]["endsAt"], "1970-01-01T00:00:50.000Z");
+        // Long resolved ones are no longer sent.
+        assert_eq!(alerts(&all(&book), 60_000, "http://x/"), json!([]));
+    }
+}

@@ -12,11 +12,9 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
-use swipewatch_alert::Silence;
 use swipewatch_config::Config;
 use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::{Decoder, SharedSymbols};
-use swipewatch_model::Dim;
 use swipewatch_sim::{Generator, Scenario};
 use swipewatch_telemetry::Metrics;
 
@@ -65,20 +63,10 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
     );
     let live = Generator::new(&story, Some(now_ms)).unbounded();
     let mut monitor = monitor;
-    for m in live.maintenance_windows(now_ms + 24 * 3_600_000) {
-        let dim = if m.dim == "acquirer" {
-            Dim::Acquirer
-        } else {
-            Dim::Issuer
-        };
-        monitor.book.silence(Silence {
-            matchers: vec![(dim, m.value)],
-            cause: None,
-            start_ms: m.start_ms,
-            end_ms: m.end_ms,
-            comment: "scheduled cut-over".into(),
-        });
-    }
+    monitor.observe_maintenance(
+        live.maintenance_windows(now_ms + 24 * 3_600_000),
+        "scheduled cut-over",
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,18 +115,7 @@ fn warm_up(
         .with_traffic_seed(story.seed.wrapping_add(1_000));
     let (mut messages, mut events, mut closed) = (Vec::new(), Vec::new(), Vec::new());
     while generator.step(&mut messages) {
-        for m in messages.drain(..) {
-            decoder.decode(
-                &m.topic,
-                &m.payload,
-                m.payload.len(),
-                m.arrival_ms,
-                &mut events,
-            );
-            for e in events.drain(..) {
-                monitor.record(&e);
-            }
-        }
+        monitor.ingest(&mut decoder, &mut messages, &mut events);
         monitor.engine.poll_closed(&mut closed);
         for snap in closed.drain(..) {
             monitor.process(&snap);

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use swipewatch_alert::{Incident, Silence, Transition};
+use swipewatch_alert::{Incident, Transition};
 use swipewatch_config::Config;
 use swipewatch_engine::{Engine, Settings, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
-use swipewatch_model::{Cause, Dim};
+use swipewatch_model::Cause;
 use swipewatch_sim::score::{score, Detected, LabelScore, RunScore};
 use swipewatch_sim::{Generator, Scenario};
 use swipewatch_telemetry::Metrics;
@@ -292,20 +292,10 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
     let mut monitor = Monitor::new(engine, symbols);
     let mut generator = Generator::new(scenario, None);
     let origin_ms = generator.origin_ms();
-    for m in generator.maintenance_windows(generator.end_ms()) {
-        let dim = if m.dim == "acquirer" {
-            Dim::Acquirer
-        } else {
-            Dim::Issuer
-        };
-        monitor.book.silence(Silence {
-            matchers: vec![(dim, m.value)],
-            cause: None,
-            start_ms: m.start_ms,
-            end_ms: m.end_ms,
-            comment: "scheduled maintenance".into(),
-        });
-    }
+    monitor.observe_maintenance(
+        generator.maintenance_windows(generator.end_ms()),
+        "scheduled maintenance",
+    );
     let mut detected: BTreeMap<u64, Detected> = BTreeMap::new();
     let mut messages = Vec::new();
     let mut events = Vec::new();
@@ -324,21 +314,8 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
         }
     };
     while generator.step(&mut messages) {
-        for m in messages.drain(..) {
-            decoder.decode(
-                &m.topic,
-                &m.payload,
-                m.payload.len(),
-                m.arrival_ms,
-                &mut events,
-            );
-            for e in events.drain(..) {
-                let raised = monitor.record(&e);
-                if !raised.is_empty() {
-                    let at = monitor.engine.max_event_ms() - origin_ms;
-                    note(&raised, at, trace, &mut detected);
-                }
-            }
+        for (at_ms, raised) in monitor.ingest(&mut decoder, &mut messages, &mut events) {
+            note(&raised, at_ms - origin_ms, trace, &mut detected);
         }
         monitor.engine.poll_closed(&mut closed);
         on_closed(&mut monitor, &mut closed, &mut detected);

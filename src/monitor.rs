@@ -2,12 +2,13 @@
 //! demo, eval). Synchronous: drivers decide when time moves.
 
 use crate::evidence::EvidenceBook;
-use swipewatch_alert::{FindingView, IncidentBook, Policy, Transition};
+use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
 use swipewatch_diagnose::{Detector, Finding, Signal};
 use swipewatch_engine::is_hw_error;
 use swipewatch_engine::{Engine, WindowSnapshot};
-use swipewatch_ingest::SharedSymbols;
-use swipewatch_model::{Cause, Event};
+use swipewatch_ingest::{Decoder, SharedSymbols};
+use swipewatch_model::{Cause, Dim, Event};
+use swipewatch_sim::{MaintenanceWindow, Message};
 
 /// Engine, detector and incident book over one symbol table.
 pub struct Monitor {
@@ -80,6 +81,47 @@ impl Monitor {
         self.track(&transitions, o.ts_ms);
         self.evidence.record(o);
         transitions
+    }
+
+    /// Silences every incident on an acquirer or issuer under one of its
+    /// declared maintenance windows.
+    pub fn observe_maintenance(&mut self, windows: Vec<MaintenanceWindow>, comment: &str) {
+        for m in windows {
+            let dim = if m.dim == "acquirer" {
+                Dim::Acquirer
+            } else {
+                Dim::Issuer
+            };
+            self.book.silence(Silence {
+                matchers: vec![(dim, m.value)],
+                cause: None,
+                start_ms: m.start_ms,
+                end_ms: m.end_ms,
+                comment: comment.to_string(),
+            });
+        }
+    }
+
+    /// Decodes `messages` (draining them) and records the events; returns
+    /// incident transitions raised on arrival, with the event time they
+    /// were raised at.
+    pub fn ingest(
+        &mut self,
+        decoder: &mut Decoder,
+        messages: &mut Vec<Message>,
+        events: &mut Vec<Event>,
+    ) -> Vec<(i64, Vec<Transition>)> {
+        let mut raised = Vec::new();
+        for m in messages.drain(..) {
+            decoder.decode(&m.topic, &m.payload, m.payload.len(), m.arrival_ms, events);
+            for e in events.drain(..) {
+                let t = self.record(&e);
+                if !t.is_empty() {
+                    raised.push((self.engine.max_event_ms(), t));
+                }
+            }
+        }
+        raised
     }
 
     /// Starts and stops evidence tallies as incidents open and resolve.

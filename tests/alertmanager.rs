@@ -1,20 +1,10 @@
 //! A real Alertmanager (Debian package `prometheus-alertmanager`) receives
 //! the incidents of a bank outage played by the demo's simulator.
 
-use crate::support::{find_program, free_port, http_get, swipewatch, wait_for};
+use crate::support::{free_port, http_get, spawn_server, swipewatch, wait_for, Killed};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
-
-/// Kills the child when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// An issuer outage 20 s after start, for one minute, once.
 const BANK_OUTAGE: &str = r#"
@@ -54,19 +44,14 @@ fn a_bank_outage_is_one_alert_in_alertmanager_that_resolves_after_recovery() {
         "route:\n  receiver: ops\n  group_wait: 1s\nreceivers:\n  - name: ops\n",
     )
     .expect("write alertmanager config");
-    let _am = Killed(
-        Command::new(find_program("prometheus-alertmanager"))
-            .arg(format!("--config.file={}", am_config.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("am").display()
-            ))
-            .arg(format!("--web.listen-address={am_addr}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start alertmanager"),
+    let _am = spawn_server(
+        "prometheus-alertmanager",
+        &[
+            format!("--config.file={}", am_config.display()),
+            format!("--storage.path={}", dir.path().join("am").display()),
+            format!("--web.listen-address={am_addr}"),
+            "--cluster.listen-address=".to_string(),
+        ],
     );
     let ready = wait_for(Duration::from_secs(30), || {
         matches!(http_get(am_addr, "/-/ready"), Ok((200, _)))

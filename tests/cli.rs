@@ -1,11 +1,7 @@
 //! The command line: config checking and the binary split.
 
-use crate::support::swipewatch;
+use crate::support::{repo, swipewatch};
 use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn service_configs() -> Vec<PathBuf> {
     let mut files = Vec::new();

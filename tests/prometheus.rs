@@ -1,25 +1,12 @@
 //! A real Prometheus (Debian package) scrapes a running `swipewatch demo`
 //! and evaluates the shipped rules: every expression must have data.
 
-use crate::support::{find_program, free_port, http_get, swipewatch, wait_for};
+use crate::support::{
+    find_program, free_port, http_get, repo, spawn_server, swipewatch, wait_for, Killed,
+};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Kills the child when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn encode(q: &str) -> String {
     q.bytes()
@@ -87,18 +74,13 @@ fn prometheus_scrapes_the_service_and_every_rule_expression_has_data() {
         ),
     )
     .expect("write prometheus config");
-    let _prometheus = Killed(
-        Command::new(find_program("prometheus"))
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
+    let _prometheus = spawn_server(
+        "prometheus",
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            format!("--web.listen-address={prom_addr}"),
+        ],
     );
     let query = |q: &str| -> usize {
         http_get(prom_addr, &format!("/api/v1/query?query={}", encode(q)))

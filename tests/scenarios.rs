@@ -2,15 +2,13 @@
 //! Mosquitto read by the real service, `eval` over the shipped scenarios,
 //! and the one-command demo, its API and its console in headless Chromium.
 
-use crate::support::{find_program, free_port, http_get, swipewatch, wait_for, Mosquitto, Service};
+use crate::support::{
+    find_program, free_port, http_get, repo, swipewatch, wait_for, Mosquitto, Service,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A small scenario: 200 busy terminals for two minutes, flat traffic (so a
 /// run started now and one at the file's own start time are identical).
@@ -31,20 +29,27 @@ duration = "30s"
 severity = 1.0
 "#;
 
-#[test]
-fn simulate_writes_ndjson_with_labels_beside_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("small.toml");
+/// Writes [`SMALL`] to `dir` and simulates it to NDJSON there; returns the
+/// scenario file and the NDJSON file.
+fn small_to_ndjson(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let scenario = dir.join("small.toml");
     std::fs::write(&scenario, SMALL).expect("write scenario");
-    let out = dir.path().join("small.ndjson");
+    let out = dir.join("small.ndjson");
     let status = swipewatch()
         .args(["simulate", "--scenario"])
         .arg(&scenario)
         .arg("--out")
         .arg(&out)
         .status()
-        .expect("run simulate");
+        .expect("run simulate --out");
     assert!(status.success());
+    (scenario, out)
+}
+
+#[test]
+fn simulate_writes_ndjson_with_labels_beside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, out) = small_to_ndjson(dir.path());
     let text = std::fs::read_to_string(&out).expect("ndjson");
     let lines: Vec<serde_json::Value> = text
         .lines()
@@ -70,18 +75,8 @@ fn simulate_writes_ndjson_with_labels_beside_it() {
 #[test]
 fn simulate_publishes_every_message_to_a_real_broker_and_the_service_accepts_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("small.toml");
-    std::fs::write(&scenario, SMALL).expect("write scenario");
     // The same scenario to a file gives the exact message count.
-    let out = dir.path().join("small.ndjson");
-    let status = swipewatch()
-        .args(["simulate", "--scenario"])
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .expect("run simulate --out");
-    assert!(status.success());
+    let (scenario, out) = small_to_ndjson(dir.path());
     let expected = std::fs::read_to_string(&out)
         .expect("ndjson")
         .lines()

@@ -260,3 +260,31 @@ impl Drop for Service {
         }
     }
 }
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A child process killed (and reaped) when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a server program (found on PATH or in sbin) with `args`, output
+/// discarded; killed when the handle drops.
+pub fn spawn_server(program: &str, args: &[String]) -> Killed {
+    Killed(
+        Command::new(find_program(program))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {program}: {e}")),
+    )
+}

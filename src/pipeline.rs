@@ -9,7 +9,7 @@ use crate::monitor::Monitor;
 use std::time::Duration;
 use swipewatch_alert::{Incident, State, Transition};
 use swipewatch_engine::{EngineStats, WindowSnapshot};
-use swipewatch_ingest::Batch;
+use swipewatch_ingest::{Batch, SharedSymbols};
 
 use swipewatch_model::{Cause, OutcomeClass};
 use swipewatch_telemetry::Metrics;
@@ -58,6 +58,8 @@ pub struct Driver {
     incidents: watch::Sender<Vec<Incident>>,
     metrics: Metrics,
     clock: Clock,
+    /// Where and how often the engine is checkpointed.
+    checkpoint: Option<(std::path::PathBuf, Duration, SharedSymbols, Instant)>,
     /// Input counts as idle after this long without events.
     idle_after: Duration,
     reported: EngineStats,
@@ -83,8 +85,35 @@ impl Driver {
             incidents: watch::Sender::new(Vec::new()),
             metrics,
             clock,
+            checkpoint: None,
             idle_after,
             reported: EngineStats::default(),
+        }
+    }
+
+    /// Writes a checkpoint to `dir` every `interval` (and on
+    /// [`Driver::save_checkpoint`]).
+    pub fn checkpoint_to(
+        &mut self,
+        dir: std::path::PathBuf,
+        interval: Duration,
+        symbols: SharedSymbols,
+    ) {
+        self.checkpoint = Some((dir, interval, symbols, Instant::now()));
+    }
+
+    /// Writes the checkpoint now, if one is configured; a failure is logged.
+    pub fn save_checkpoint(&mut self) {
+        if let Some((dir, _, symbols, last)) = &mut self.checkpoint {
+            let started = Instant::now();
+            match crate::checkpoint::save(dir, &self.monitor.engine, symbols) {
+                Ok(()) => tracing::debug!(
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "checkpoint written"
+                ),
+                Err(e) => tracing::warn!("{e:#}"),
+            }
+            *last = Instant::now();
         }
     }
 
@@ -132,6 +161,9 @@ impl Driver {
                 _ = tick.tick() => {
                     if last_input.elapsed() >= self.idle_after {
                         self.monitor.engine.on_idle(self.clock.now_ms());
+                    }
+                    if self.checkpoint.as_ref().is_some_and(|c| c.3.elapsed() >= c.1) {
+                        self.save_checkpoint();
                     }
                 }
                 _ = stop.wait_for(|s| *s) => break,

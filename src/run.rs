@@ -27,8 +27,26 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let symbols = SharedSymbols::default();
-    let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols.clone());
+    let settings = Settings::from(&config.engine);
+    let restored = match &config.engine.checkpoint_dir {
+        Some(dir) => match crate::checkpoint::restore(dir, settings.clone()) {
+            Ok(Some(state)) => {
+                tracing::info!(dir = %dir.display(), "restored the engine checkpoint");
+                Some(state)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                // A bad checkpoint must not keep the service down: start
+                // learning afresh, and say so.
+                tracing::warn!("{e:#}; starting without it");
+                None
+            }
+        },
+        None => None,
+    };
+    let (engine, symbols) =
+        restored.unwrap_or_else(|| (Engine::new(settings), SharedSymbols::default()));
+    let monitor = Monitor::new(engine, symbols.clone());
     runtime.block_on(serve(config, symbols, monitor))
 }
 
@@ -39,11 +57,22 @@ pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> 
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let listener = swipewatch_server::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("listener address")?;
-    let mut ingest =
-        swipewatch_ingest::spawn_with_symbols(&config, taxonomy, metrics.ingest.clone(), symbols)?;
+    let mut ingest = swipewatch_ingest::spawn_with_symbols(
+        &config,
+        taxonomy,
+        metrics.ingest.clone(),
+        symbols.clone(),
+    )?;
     tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; console at http://{addr}/ , metrics at http://{addr}/metrics");
 
     let mut driver = Driver::with_monitor(monitor, metrics.clone(), Clock::wall());
+    if let Some(dir) = &config.engine.checkpoint_dir {
+        driver.checkpoint_to(
+            dir.clone(),
+            config.engine.checkpoint_interval,
+            symbols.clone(),
+        );
+    }
     let state = AppState {
         metrics: metrics.clone(),
         ready: ingest.ready.clone(),
@@ -87,6 +116,7 @@ pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> 
             driver.monitor.record(e);
         }
     }
+    driver.save_checkpoint();
     let _ = stop_tx.send(true);
     server.await.context("http server task")??;
     let stats = driver.monitor.engine.stats();

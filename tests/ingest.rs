@@ -324,3 +324,47 @@ fn an_mqtts_broker_that_the_ca_does_not_vouch_for_is_refused() {
     assert_eq!(svc.sample("swipewatch_mqtt_connected"), 0.0);
     assert!(svc.log_text().contains("broker connection error"));
 }
+
+#[test]
+fn a_restart_resumes_from_the_checkpoint_with_every_terminal_known() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Mosquitto::start(dir.path());
+    let ckpt = dir.path().join("ckpt");
+    let config = format!(
+        "{}[engine]\ncheckpoint_dir = \"{}\"\n",
+        service_config(&broker, "sw-ckpt"),
+        ckpt.display()
+    );
+    let mut svc = Service::start(dir.path(), &config);
+    svc.wait_ready(Duration::from_secs(20));
+    let rt = runtime();
+    let ts = now_ms();
+    rt.block_on(async {
+        let mut p = Publisher::connect(broker.port(), "pub-ckpt");
+        for i in 0..300 {
+            let payload = outcome(&format!("ck-{i}"), &format!("T-{:04}", i % 150), "00", ts);
+            p.publish(&topic(i), payload).await;
+        }
+        assert!(p.flush(Duration::from_secs(30)).await);
+        p.close().await;
+    });
+    assert!(wait_for(Duration::from_secs(30), || svc.sample(ACCEPTED) >= 300.0));
+    assert_eq!(svc.sample("swipewatch_engine_tracked_terminals"), 150.0);
+    let status = svc.terminate().expect("stops on SIGTERM");
+    assert!(status.success());
+    assert!(ckpt.join("engine.ckpt").is_file() && ckpt.join("symbols.json").is_file());
+
+    // The new process knows every terminal before any input arrives.
+    let svc = Service::start(dir.path(), &config);
+    svc.wait_ready(Duration::from_secs(20));
+    assert_eq!(svc.sample(ACCEPTED), 0.0, "nothing new was published");
+    assert!(
+        wait_for(Duration::from_secs(5), || svc
+            .sample("swipewatch_engine_tracked_terminals")
+            == 150.0),
+        "tracked terminals after restart: {}\n{}",
+        svc.sample("swipewatch_engine_tracked_terminals"),
+        svc.log_text()
+    );
+    assert!(svc.log_text().contains("restored the engine checkpoint"));
+}

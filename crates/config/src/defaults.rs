@@ -78,3 +78,6 @@ pub const SHRINKAGE_ATTEMPTS: f64 = 200.0;
 
 /// Firing incidents are re-sent to Alertmanager this often.
 pub const ALERT_RESEND: Duration = Duration::from_secs(60);
+
+/// How often the engine checkpoint is written (when a directory is set).
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);

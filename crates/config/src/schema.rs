@@ -310,6 +310,13 @@ pub struct EngineConfig {
     pub baseline_half_life: Duration,
     /// Pseudo-attempts pulling a sparse value's baseline rate toward its parent.
     pub shrinkage_attempts: f64,
+    /// Directory for the engine checkpoint (windows, baselines, terminal
+    /// state and interned values); unset: no checkpoint. Restored at start,
+    /// written every `checkpoint_interval` and at shutdown.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// How often the checkpoint is written.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -326,6 +333,8 @@ impl Default for EngineConfig {
                 .collect(),
             baseline_half_life: defaults::BASELINE_HALF_LIFE,
             shrinkage_attempts: defaults::SHRINKAGE_ATTEMPTS,
+            checkpoint_dir: None,
+            checkpoint_interval: defaults::CHECKPOINT_INTERVAL,
         }
     }
 }

@@ -25,6 +25,7 @@ impl Config {
             &mut m.client_cert_file,
             &mut m.client_key_file,
             &mut m.password_file,
+            &mut self.engine.checkpoint_dir,
         ]
         .into_iter()
         .flatten()
@@ -36,6 +37,12 @@ impl Config {
 
     /// Checks every value; the first problem is returned naming its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        range_duration(
+            "engine.checkpoint_interval",
+            self.engine.checkpoint_interval,
+            Duration::from_secs(1),
+            Duration::from_secs(24 * 3600),
+        )?;
         if let Some(url) = &self.alerts.alertmanager_url {
             let rest = url.strip_prefix("http://").ok_or_else(|| {
                 ConfigError::invalid("alerts.alertmanager_url", "must be http://host:port")

@@ -5,6 +5,7 @@
 //! only looked at again when a result is shown to a person.
 
 use crate::dims::Dim;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
@@ -135,6 +136,11 @@ impl<S: BuildHasher> Interner<S> {
         self.names.get(sym.index()).map(|s| &**s)
     }
 
+    /// Every value, in symbol order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|s| &**s)
+    }
+
     /// Number of distinct values.
     pub fn len(&self) -> usize {
         self.names.len()
@@ -178,6 +184,43 @@ impl<S: BuildHasher> Symbols<S> {
     pub fn resolve(&self, dim: Dim, sym: Sym) -> Option<&str> {
         self.dims[dim.index()].resolve(sym)
     }
+
+    /// Every interned value, for a checkpoint.
+    pub fn to_table(&self) -> SymbolTable {
+        SymbolTable {
+            dims: self
+                .dims
+                .iter()
+                .map(|i| i.names().map(str::to_string).collect())
+                .collect(),
+            terminals: self.terminals.names().map(str::to_string).collect(),
+        }
+    }
+}
+
+impl<S: BuildHasher + Default> Symbols<S> {
+    /// Symbols that give every value of `table` its former symbol.
+    pub fn from_table(table: &SymbolTable) -> Symbols<S> {
+        let mut s = Symbols::<S>::default();
+        for (interner, names) in s.dims.iter_mut().zip(&table.dims) {
+            for n in names {
+                interner.intern(n);
+            }
+        }
+        for n in &table.terminals {
+            s.terminals.intern(n);
+        }
+        s
+    }
+}
+
+/// Interned values in symbol order: per dimension, then terminal ids.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SymbolTable {
+    /// Per dimension in [`Dim::ALL`] order.
+    pub dims: Vec<Vec<String>>,
+    /// Terminal ids.
+    pub terminals: Vec<String>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,6 @@ pub use dims::{Dim, DimValues};
 pub use event::{
     EntryMode, Event, Heartbeat, NetType, Outcome, RcSource, RespCode, TermError, TxnStatus,
 };
-pub use intern::{FastState, Interner, Sym, Symbols};
+pub use intern::{FastState, Interner, Sym, SymbolTable, Symbols};
 pub use reject::RejectReason;
 pub use taxonomy::{Classified, CodeTable, OutcomeClass, Taxonomy, TaxonomyError};

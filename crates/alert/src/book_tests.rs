@@ -122,3 +122,34 @@ fn raising_a_device_between_windows_fires_it_and_leaves_other_incidents_alone() 
         Some(Some(13_500))
     );
 }
+
+proptest::proptest! {
+    /// A signal oscillating around the threshold (present in some windows,
+    /// absent in fewer than `resolve_after` in a row) fires once and never
+    /// flaps; once it stays away, it resolves exactly once.
+    #[test]
+    fn an_oscillating_signal_fires_once_and_never_flaps(gaps in proptest::collection::vec(0u32..3, 1..40)) {
+        let mut book = IncidentBook::new(Policy::default());
+        let f = [finding(Cause::BankIssuer, "northbank")];
+        let mut t = 0;
+        let mut all = Vec::new();
+        let mut window = |book: &mut IncidentBook, present: bool, all: &mut Vec<&'static str>| {
+            t += 10_000;
+            let out = book.update(t, if present { &f[..] } else { &[] });
+            all.extend(states(&out));
+        };
+        window(&mut book, true, &mut all);
+        window(&mut book, true, &mut all);
+        for gap in gaps {
+            for _ in 0..gap {
+                window(&mut book, false, &mut all);
+            }
+            window(&mut book, true, &mut all);
+        }
+        proptest::prop_assert_eq!(&all, &["opened", "fired"]);
+        for _ in 0..3 {
+            window(&mut book, false, &mut all);
+        }
+        proptest::prop_assert_eq!(&all, &["opened", "fired", "resolved"]);
+    }
+}

@@ -7,7 +7,7 @@ use swipewatch_diagnose::{Detector, Finding, Signal};
 use swipewatch_engine::is_hw_error;
 use swipewatch_engine::{Engine, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
-use swipewatch_model::{Cause, Dim, Event};
+use swipewatch_model::{Cause, Dim, Event, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
 
 /// Engine, detector and incident book over one symbol table.
@@ -52,7 +52,16 @@ impl Monitor {
         let Event::Outcome(o) = event else {
             return Vec::new();
         };
+        let transitions = self.raise_dead_device(o);
+        self.track(&transitions, o.ts_ms);
+        // After `track`, so a device incident this outcome opened counts it.
         self.evidence.record(o);
+        transitions
+    }
+
+    /// The device incident `o` completes (its terminal's reader or PIN pad
+    /// has just failed `hw_error_run` times in a row), if any.
+    fn raise_dead_device(&mut self, o: &Outcome) -> Vec<Transition> {
         if !is_hw_error(o) {
             return Vec::new();
         }
@@ -64,23 +73,20 @@ impl Monitor {
         }
         let finding = self.detector.device_finding(o.terminal, state, o.ts_ms);
         let view = self.resolve(std::slice::from_ref(&finding));
-        let explained = self.book.open().any(|i| {
-            i.key.cause == Cause::DeviceSoftware
-                && i.key.element.iter().all(|(d, v)| {
-                    self.symbols
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .resolve(*d, state.dims.get(*d))
-                        == Some(v.as_str())
-                })
-        });
+        let explained = {
+            let symbols = self.symbols.read().unwrap_or_else(|p| p.into_inner());
+            self.book.open().any(|i| {
+                i.key.cause == Cause::DeviceSoftware
+                    && i.key
+                        .element
+                        .iter()
+                        .all(|(d, v)| symbols.resolve(*d, state.dims.get(*d)) == Some(v.as_str()))
+            })
+        };
         if explained {
             return Vec::new();
         }
-        let transitions = self.book.raise(o.ts_ms, &view);
-        self.track(&transitions, o.ts_ms);
-        self.evidence.record(o);
-        transitions
+        self.book.raise(o.ts_ms, &view)
     }
 
     /// Silences every incident on an acquirer or issuer under one of its

@@ -137,6 +137,10 @@ pub struct Policy {
     pub device_resolve_after: u32,
     /// Resolved incidents kept for the API.
     pub keep_resolved: usize,
+    /// A silence still covers findings this long after it ends: windows
+    /// reach back in time, so the tail of a cut-over that ended on schedule
+    /// would otherwise page just after its maintenance window.
+    pub silence_grace_ms: i64,
 }
 
 impl Default for Policy {
@@ -147,6 +151,7 @@ impl Default for Policy {
             resolve_after: 3,
             device_resolve_after: 30,
             keep_resolved: 200,
+            silence_grace_ms: 120_000,
         }
     }
 }
@@ -168,8 +173,8 @@ pub struct Silence {
 }
 
 impl Silence {
-    fn covers(&self, key: &Key, at_ms: i64) -> bool {
-        (self.start_ms..self.end_ms).contains(&at_ms)
+    fn covers(&self, key: &Key, at_ms: i64, grace_ms: i64) -> bool {
+        (self.start_ms..self.end_ms + grace_ms).contains(&at_ms)
             && self.cause.is_none_or(|c| c == key.cause)
             && self.matchers.iter().all(|m| key.element.contains(m))
     }
@@ -297,7 +302,8 @@ impl IncidentBook {
 
     /// One finding for `key` at `at_ms`: open, refresh or fire its incident.
     fn observe(&mut self, at_ms: i64, key: Key, f: &FindingView, out: &mut Vec<Transition>) {
-        let silenced = self.silences.iter().any(|s| s.covers(&key, at_ms));
+        let grace = self.policy.silence_grace_ms;
+        let silenced = self.silences.iter().any(|s| s.covers(&key, at_ms, grace));
         let fire_after = if key.cause == Cause::DeviceHardware {
             self.policy.device_fire_after
         } else {

@@ -79,7 +79,10 @@ fn distinct_elements_are_distinct_incidents_with_increasing_ids() {
 
 #[test]
 fn a_maintenance_window_silences_what_it_covers_only_while_in_force() {
-    let mut book = IncidentBook::new(Policy::default());
+    let mut book = IncidentBook::new(Policy {
+        silence_grace_ms: 0,
+        ..Policy::default()
+    });
     book.silence(Silence {
         matchers: vec![(Dim::Issuer, "northbank".into())],
         cause: None,
@@ -152,4 +155,25 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(&all, &["opened", "fired", "resolved"]);
     }
+}
+
+#[test]
+fn a_maintenance_window_still_covers_the_tail_of_its_windows_for_the_grace() {
+    let mut book = IncidentBook::new(Policy::default());
+    book.silence(Silence {
+        matchers: vec![(Dim::Issuer, "northbank".into())],
+        cause: None,
+        start_ms: 0,
+        end_ms: 15_000,
+        comment: "cut-over".into(),
+    });
+    let f = [finding(Cause::BankIssuer, "northbank")];
+    for t in [10_000, 20_000, 100_000, 130_000] {
+        book.update(t, &f);
+    }
+    // Silenced up to the end plus two minutes, then it pages.
+    let at = |book: &IncidentBook| book.open().map(|i| i.silenced).collect::<Vec<_>>();
+    assert_eq!(at(&book), [true]);
+    book.update(140_000, &f);
+    assert_eq!(at(&book), [false]);
 }

@@ -56,7 +56,7 @@ const SINGLE: [Dim; 3] = [Dim::Region, Dim::Carrier, Dim::NetType];
 pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Vec<Silent> {
     let b = &snap.bucket;
     let base = &snap.baselines;
-    if b.data_gap || base.fleet.attempts <= 0.0 {
+    if b.data_gap {
         return Vec::new();
     }
     let significant = |obs: f64, exp: f64| {
@@ -64,18 +64,23 @@ pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Ve
             && obs <= p.max_ratio * exp
             && poisson_lower_tail(obs as u64, exp) < p.p_value
     };
-    // Expected volumes come from each value's share of the fleet's traffic
-    // in this bucket, so time-of-day swings cancel. (A drop of the whole
-    // fleet cannot be told from the evening decline this way; it is not
-    // tested.)
-    let fleet_obs = b.fleet.attempts() as f64;
-    let fleet_base = f64::from(base.fleet.attempts);
-    let per_share = fleet_obs / fleet_base;
+    // Expected volumes come from each value's share of its dimension's
+    // traffic in this bucket, so time-of-day swings cancel. Shares are taken
+    // within one family of cells (a dimension's values, or the leaves),
+    // which learn together; the fleet cell skips learning in anomalous
+    // buckets and would skew them. (A drop of the whole fleet cannot be told
+    // from the evening decline this way; it is not tested.)
     let mut found = Vec::new();
     for dim in SINGLE {
-        for (i, cell) in base.dims[dim.index()].iter().enumerate() {
+        let cells = &base.dims[dim.index()];
+        let base_total: f64 = cells.iter().map(|c| f64::from(c.attempts)).sum();
+        let obs_total: f64 = b.dims.values(dim).map(|(_, c)| c.attempts() as f64).sum();
+        if base_total <= 0.0 {
+            continue;
+        }
+        for (i, cell) in cells.iter().enumerate() {
             let sym = Sym(i as u32);
-            let exp = f64::from(cell.attempts) * per_share;
+            let exp = f64::from(cell.attempts) / base_total * obs_total;
             let obs = b.dims.get(dim, sym).attempts() as f64;
             if significant(obs, exp) {
                 found.push(Silent {
@@ -87,12 +92,16 @@ pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Ve
         }
     }
     // Every leaf with what arrived and what its share predicts.
+    let leaf_base: f64 = base.leaves.values().map(|c| f64::from(c.attempts)).sum();
+    let leaf_obs: f64 = b.leaves.values().map(|c| c.attempts() as f64).sum();
     let mut leaves: HashMap<LeafKey, (f64, f64), FastState> = HashMap::default();
-    for (key, cell) in &base.leaves {
-        leaves.entry(*key).or_default().1 += f64::from(cell.attempts) * per_share;
-    }
-    for (key, counts) in &b.leaves {
-        leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+    if leaf_base > 0.0 {
+        for (key, cell) in &base.leaves {
+            leaves.entry(*key).or_default().1 += f64::from(cell.attempts) / leaf_base * leaf_obs;
+        }
+        for (key, counts) in &b.leaves {
+            leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+        }
     }
     let pos = |d: Dim| leaf_dims.iter().position(|x| *x == d);
     let under = |key: &LeafKey, element: &[(Dim, Sym)]| {

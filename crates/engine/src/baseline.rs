@@ -120,8 +120,13 @@ impl Baselines {
                 self.leaves.entry(*k).or_default().learn(c, a);
             }
         }
-        // Forget leaves that have decayed to nothing (bounded memory).
-        self.leaves.retain(|_, c| c.attempts > 1e-3);
+        // Forget leaves that have decayed to nothing (bounded memory). The
+        // floor is a hundredth of what one event adds, so a leaf that just
+        // appeared is kept while it learns (a fixed floor dropped sparse
+        // leaves after their first bucket at small `alpha`, and skewed the
+        // leaves' shares of traffic toward the busy ones).
+        let floor = self.alpha * 1e-2;
+        self.leaves.retain(|_, c| c.attempts > floor);
         self.buckets_learned += 1;
     }
 

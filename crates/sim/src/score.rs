@@ -15,7 +15,9 @@ pub struct Detected {
     pub cause: Cause,
     /// Where: dimension name → value (`terminal` for a single device).
     pub element: BTreeMap<String, String>,
-    /// End of the first window with the finding, epoch ms (event time).
+    /// When it fired (event time, epoch ms): the end of the window that
+    /// confirmed it, or the arrival of a dead device's last error; for an
+    /// incident that never fired, its first window.
     pub first_ms: i64,
     /// End of the last window with the finding, epoch ms.
     pub last_ms: i64,

@@ -305,6 +305,8 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
                      detected: &mut BTreeMap<u64, Detected>| {
         for snap in closed.drain(..) {
             let end_ms = snap.window.end_ms;
+            // Scored from the incidents themselves; nothing is delivered.
+            monitor.book.take_notices();
             note(
                 &monitor.process(&snap).transitions,
                 end_ms - origin_ms,
@@ -376,6 +378,8 @@ fn to_detected(inc: &Incident) -> Detected {
         last_ms: inc.last_ms,
         fired: inc.fired_ms.is_some(),
         silenced: inc.silenced,
+        inhibited: inc.inhibited_by.is_some(),
+        page: inc.severity == swipewatch_alert::Severity::Page,
         first_observed: inc.first_observed,
     }
 }

@@ -2,7 +2,8 @@
 //! an open incident's element is tallied (codes, terminals, merchants,
 //! failed transactions, amount) until the incident resolves. Incidents are
 //! few, so checking each outcome against them is cheap, and nothing is kept
-//! for values no incident points at.
+//! for values no incident points at. Single-device incidents can be many
+//! (every terminal of a failing carrier), so they are found by terminal.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use swipewatch_alert::{Evidence, Incident};
@@ -30,6 +31,10 @@ struct Tally {
 #[derive(Debug, Default)]
 pub struct EvidenceBook {
     tallies: BTreeMap<u64, Tally>,
+    /// Incidents on an element, not one terminal.
+    by_element: Vec<u64>,
+    /// Single-device incidents by terminal.
+    by_terminal: HashMap<Sym, Vec<u64>>,
 }
 
 impl EvidenceBook {
@@ -54,19 +59,48 @@ impl EvidenceBook {
             since_ms: at_ms,
             ..Tally::default()
         };
-        self.tallies.entry(inc.id).or_insert(tally);
+        if self.tallies.contains_key(&inc.id) {
+            return;
+        }
+        match tally.terminal {
+            Some(t) => self.by_terminal.entry(t).or_default().push(inc.id),
+            None => self.by_element.push(inc.id),
+        }
+        self.tallies.insert(inc.id, tally);
     }
 
     /// Stops tallying for incident `id`.
     pub fn close(&mut self, id: u64) {
-        self.tallies.remove(&id);
+        let Some(t) = self.tallies.remove(&id) else {
+            return;
+        };
+        match t.terminal {
+            Some(s) => {
+                if let Some(ids) = self.by_terminal.get_mut(&s) {
+                    ids.retain(|&i| i != id);
+                    if ids.is_empty() {
+                        self.by_terminal.remove(&s);
+                    }
+                }
+            }
+            None => self.by_element.retain(|&i| i != id),
+        }
     }
 
     /// Counts `o` under every open incident it falls in.
     pub fn record(&mut self, o: &Outcome) {
-        for t in self.tallies.values_mut() {
-            let under = t.terminal.is_none_or(|s| s == o.terminal)
-                && t.matchers.iter().all(|&(d, s)| o.dims.get(d) == s);
+        if self.tallies.is_empty() || !o.class.is_failure() {
+            return;
+        }
+        let on_terminal = self
+            .by_terminal
+            .get(&o.terminal)
+            .map_or(&[][..], Vec::as_slice);
+        for id in self.by_element.iter().chain(on_terminal) {
+            let Some(t) = self.tallies.get_mut(id) else {
+                continue;
+            };
+            let under = t.matchers.iter().all(|&(d, s)| o.dims.get(d) == s);
             if !under || !t.classes.contains(&o.class) {
                 continue;
             }
@@ -139,6 +173,7 @@ mod tests {
             classes: vec![(OutcomeClass::IssuerUnavailable, 39.0)],
             confidence: 1.0,
             silence: false,
+            context: Vec::new(),
         };
         let t = book.update(10_000, &[finding]);
         let Some(Transition::Opened(inc)) = t.first() else {

@@ -6,6 +6,7 @@ mod demo;
 mod eval;
 mod evidence;
 mod monitor;
+mod notify;
 mod pipeline;
 mod run;
 mod simulate;

@@ -10,6 +10,19 @@ use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Cause, Dim, Event, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
 
+/// Where a terminal is, as told with its device incidents.
+const TERMINAL_DIMS: [Dim; 9] = [
+    Dim::Region,
+    Dim::Carrier,
+    Dim::NetType,
+    Dim::Cell,
+    Dim::Acquirer,
+    Dim::Merchant,
+    Dim::Model,
+    Dim::Firmware,
+    Dim::App,
+];
+
 /// Engine, detector and incident book over one symbol table.
 pub struct Monitor {
     /// The window engine.
@@ -87,6 +100,18 @@ impl Monitor {
             return Vec::new();
         }
         self.book.raise(o.ts_ms, &view)
+    }
+
+    /// Puts back incidents from the durable log and resumes tallying
+    /// evidence for the open ones.
+    pub fn restore_incidents(&mut self, incidents: Vec<swipewatch_alert::Incident>, at_ms: i64) {
+        for inc in incidents
+            .iter()
+            .filter(|i| i.state != swipewatch_alert::State::Resolved)
+        {
+            self.evidence.open(inc, &self.symbols, at_ms);
+        }
+        self.book.restore(incidents);
     }
 
     /// Silences every incident on an acquirer or issuer under one of its
@@ -182,6 +207,19 @@ impl Monitor {
                 classes: f.classes.clone(),
                 confidence: f.confidence,
                 silence: f.signal == Signal::Silence,
+                context: f
+                    .terminal
+                    .and_then(|t| self.engine.terminal_state(t))
+                    .map(|state| {
+                        TERMINAL_DIMS
+                            .into_iter()
+                            .filter_map(|d| {
+                                let v = symbols.resolve(d, state.dims.get(d))?;
+                                Some((d, v.to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
             .collect()
     }

@@ -62,6 +62,8 @@ pub struct Driver {
     checkpoint: Option<(std::path::PathBuf, Duration, SharedSymbols, Instant)>,
     /// Input counts as idle after this long without events.
     idle_after: Duration,
+    /// The incident log and the sinks that follow transitions.
+    pub notifier: crate::notify::Notifier,
     reported: EngineStats,
 }
 
@@ -87,6 +89,7 @@ impl Driver {
             clock,
             checkpoint: None,
             idle_after,
+            notifier: crate::notify::Notifier::default(),
             reported: EngineStats::default(),
         }
     }
@@ -144,7 +147,7 @@ impl Driver {
                         for e in &batch.events {
                             let raised = self.monitor.record(e);
                             if !raised.is_empty() {
-                                self.report(&raised);
+                                self.report(&raised, false);
                             }
                         }
                         last_input = Instant::now();
@@ -193,7 +196,7 @@ impl Driver {
                 let n = result.findings.iter().filter(|f| f.cause == cause).count();
                 self.metrics.diagnose.findings(cause).set(n as i64);
             }
-            self.report(&result.transitions);
+            self.report(&result.transitions, true);
         }
         let s = self.monitor.engine.stats();
         let m = &self.metrics.engine;
@@ -218,8 +221,10 @@ impl Driver {
 }
 
 impl Driver {
-    /// Logs incident transitions and publishes the incident list.
-    fn report(&mut self, transitions: &[Transition]) {
+    /// Logs incident transitions, hands them and the notices they caused
+    /// to the log and sinks, and publishes the incident list (always after
+    /// a window, for fresh evidence; else only if something changed).
+    fn report(&mut self, transitions: &[Transition], window: bool) {
         for t in transitions {
             match t {
                 Transition::Opened(i) => tracing::info!(
@@ -247,7 +252,10 @@ impl Driver {
                 Transition::Resolved(_) => {}
             }
         }
-        if !transitions.is_empty() {
+        let notices = self.monitor.book.take_notices();
+        let changed = !transitions.is_empty() || !notices.is_empty();
+        self.notifier.record(transitions, notices);
+        if changed || (window && self.monitor.book.open().next().is_some()) {
             let book = &self.monitor.book;
             let mut list: Vec<Incident> = book.open().cloned().collect();
             list.sort_by(|a, b| {

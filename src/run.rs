@@ -1,9 +1,11 @@
 //! `swipewatch run`: wires ingest, the HTTP server and signal handling.
 
 use crate::monitor::Monitor;
+use crate::notify::{Notifier, Outbox, Webhook};
 use crate::pipeline::{Clock, Driver};
 use anyhow::Context;
 use std::io::IsTerminal;
+use swipewatch_alert::journal::Recovered;
 use swipewatch_config::Config;
 use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::SharedSymbols;
@@ -52,8 +54,34 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 
 /// Serves until SIGINT or SIGTERM: ingest into `monitor` (whose values are
 /// interned in `symbols`), the HTTP server, metrics.
-pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    symbols: SharedSymbols,
+    mut monitor: Monitor,
+) -> anyhow::Result<()> {
     let metrics = Metrics::new();
+    let alerts = &config.alerts;
+    let sinks: Vec<&str> = [
+        alerts.webhook_url.as_ref().map(|_| "webhook"),
+        alerts.mqtt_topic.as_ref().map(|_| "mqtt"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let (mut notifier, recovered) = match config.journal_path() {
+        Some(path) => {
+            let opened = Notifier::open(&path, &sinks, monitor.book.policy().keep_resolved)?;
+            tracing::info!(
+                path = %path.display(),
+                incidents = opened.1.incidents.len(),
+                undelivered = opened.1.notices.len(),
+                "incident log opened"
+            );
+            opened
+        }
+        None => (Notifier::default(), Recovered::default()),
+    };
+    monitor.restore_incidents(recovered.incidents.clone(), Clock::wall().now_ms());
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let listener = swipewatch_server::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("listener address")?;
@@ -79,6 +107,43 @@ pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> 
         incidents: driver.incidents(),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let console_url = format!("http://{addr}/");
+    let mut sink_tasks = Vec::new();
+    if let Some(url) = alerts.webhook_url.clone() {
+        let outbox = Outbox::new("webhook", metrics.alerts.clone());
+        notifier.attach(outbox.clone(), recovered.pending_for("webhook"));
+        sink_tasks.push(tokio::spawn(crate::notify::webhook(
+            Webhook {
+                url,
+                secret: alerts.webhook_secret.as_ref().map(|s| s.0.clone()),
+                retry_initial: alerts.webhook_retry_initial,
+                retry_max: alerts.webhook_retry_max,
+                console_url: console_url.clone(),
+            },
+            outbox,
+            notifier.journal(),
+            metrics.alerts.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    if let Some(prefix) = alerts.mqtt_topic.clone() {
+        let mut options = swipewatch_ingest::mqtt_options(
+            &config,
+            &format!("{}-incidents", config.mqtt.client_id),
+        )?;
+        options.set_clean_session(true);
+        let outbox = Outbox::new("mqtt", metrics.alerts.clone());
+        notifier.attach(outbox.clone(), recovered.pending_for("mqtt"));
+        sink_tasks.push(tokio::spawn(crate::notify::mqtt(
+            options,
+            prefix,
+            outbox,
+            notifier.journal(),
+            metrics.alerts.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    driver.notifier = notifier;
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(swipewatch_server::serve(listener, state, async move {
         let _ = server_stop.wait_for(|s| *s).await;
@@ -87,7 +152,7 @@ pub async fn serve(config: Config, symbols: SharedSymbols, monitor: Monitor) -> 
     if let Some(url) = config.alerts.alertmanager_url.clone() {
         tokio::spawn(crate::sinks::alertmanager(
             url,
-            format!("http://{addr}/"),
+            console_url.clone(),
             driver.incidents(),
             config.alerts.resend_interval,
             metrics.alerts.clone(),

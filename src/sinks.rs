@@ -45,7 +45,14 @@ pub async fn alertmanager(
         if body.as_array().is_some_and(Vec::is_empty) {
             continue;
         }
-        match post_json(&host_port, "/api/v2/alerts", body.to_string().as_bytes()).await {
+        match post(
+            &host_port,
+            "/api/v2/alerts",
+            &[],
+            body.to_string().as_bytes(),
+        )
+        .await
+        {
             Ok(status) if (200..300).contains(&status) => {
                 metrics.alertmanager_ok.inc();
                 failures = 0;
@@ -68,14 +75,24 @@ pub async fn alertmanager(
     }
 }
 
-/// One HTTP/1.1 POST of a JSON body; returns the status code.
-async fn post_json(host_port: &str, path: &str, body: &[u8]) -> std::io::Result<u16> {
+/// One HTTP/1.1 POST of a JSON body with extra `headers`; returns the
+/// status code.
+pub async fn post(
+    host_port: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> std::io::Result<u16> {
     let exchange = async {
         let mut stream = TcpStream::connect(host_port).await?;
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
             body.len()
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body).await?;
         let mut response = Vec::new();
@@ -90,5 +107,5 @@ async fn post_json(host_port: &str, path: &str, body: &[u8]) -> std::io::Result<
     };
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "alertmanager timed out"))?
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 10 s"))?
 }

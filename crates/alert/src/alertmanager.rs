@@ -1,8 +1,9 @@
 //! The Alertmanager API v2 view of incidents (`POST /api/v2/alerts`).
 //!
-//! The sink sends the whole current state each time: every firing,
-//! unsilenced incident without `endsAt`, and every incident that fired and
-//! resolved recently with `endsAt` set to its resolution. Alertmanager
+//! The sink sends the whole current state each time: every firing incident
+//! sinks were told of (not silenced, not inhibited when it fired) without
+//! `endsAt`, and every such incident that resolved recently with `endsAt`
+//! set to its resolution. Alertmanager
 //! identifies an alert by its label set (cause + element here, never a
 //! run-local id), so re-sending is idempotent: a restart or a retry neither
 //! loses nor duplicates a notification.
@@ -25,7 +26,7 @@ fn rfc3339(ms: i64) -> String {
 pub fn alerts(incidents: &[Incident], resolved_since_ms: i64, console_url: &str) -> Value {
     let list: Vec<Value> = incidents
         .iter()
-        .filter(|i| !i.silenced && i.fired_ms.is_some())
+        .filter(|i| i.notified)
         .filter(|i| match i.state {
             State::Firing => true,
             State::Resolved => i.resolved_ms.is_some_and(|r| r >= resolved_since_ms),
@@ -40,15 +41,7 @@ fn alert(i: &Incident, console_url: &str) -> Value {
     let mut labels = Map::new();
     labels.insert("alertname".into(), ALERT_NAME.into());
     labels.insert("cause".into(), i.key.cause.name().into());
-    labels.insert(
-        "severity".into(),
-        if i.key.cause.pages() {
-            "page"
-        } else {
-            "ticket"
-        }
-        .into(),
-    );
+    labels.insert("severity".into(), i.severity.name().into());
     labels.insert("element".into(), i.key.describe().into());
     for (d, v) in &i.key.element {
         labels.insert(d.name().into(), v.clone().into());
@@ -105,6 +98,7 @@ mod tests {
             classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
             confidence: 1.0,
             silence: false,
+            context: Vec::new(),
         }
     }
 

@@ -1,9 +1,9 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use swipewatch_model::{Cause, Dim, OutcomeClass};
 
 /// One window's finding, with interned values already resolved to text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingView {
     /// Blamed side.
     pub cause: Cause,
@@ -21,10 +21,14 @@ pub struct FindingView {
     pub confidence: f64,
     /// Based on missing traffic (the element went quiet), not failures.
     pub silence: bool,
+    /// For a single device: where the terminal is (region, carrier, link,
+    /// acquirer, merchant, model, software), to tell which outage explains it.
+    #[serde(default)]
+    pub context: Vec<(Dim, String)>,
 }
 
 /// What the events under an incident show, gathered while it is open.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     /// Most frequent response codes / terminal errors of the implicated
     /// classes, most frequent first (at most 5).
@@ -42,7 +46,7 @@ pub struct Evidence {
 }
 
 /// What identifies an incident across windows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Key {
     /// Blamed side.
     pub cause: Cause,
@@ -68,7 +72,7 @@ impl Key {
 }
 
 /// Lifecycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Seen, not yet confirmed.
@@ -79,8 +83,31 @@ pub enum State {
     Resolved,
 }
 
+/// Who is told: the pager, the ops channel, or the field-service queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// One terminal: a field-service ticket, never the pager.
+    Ticket,
+    /// Worth a look in working hours (small impact, or the merchant's own setup).
+    Warning,
+    /// Wake someone up: a bank or network problem with real impact.
+    Page,
+}
+
+impl Severity {
+    /// snake_case name, as in labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Ticket => "ticket",
+            Severity::Warning => "warning",
+            Severity::Page => "page",
+        }
+    }
+}
+
 /// An incident.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// Stable within a run, increasing.
     pub id: u64,
@@ -110,6 +137,42 @@ pub struct Incident {
     pub silenced: bool,
     /// Codes, reach and impact of the failures under it.
     pub evidence: Evidence,
+    /// Routing from impact; fixed once sinks have been told.
+    pub severity: Severity,
+    /// The bank or network incident that explains it: it is listed under
+    /// that one and not sent on its own.
+    pub inhibited_by: Option<u64>,
+    /// Sinks have been told it fired (so they will be told it resolved).
+    pub notified: bool,
+}
+
+impl Incident {
+    /// Failures beyond expectation per minute in the latest window (for a
+    /// silence: transactions missing per minute).
+    pub fn impact_per_min(&self, window_ms: i64) -> f64 {
+        let minutes = (window_ms as f64 / 60_000.0).max(1e-9);
+        let f = &self.latest;
+        (f.observed - f.expected).abs() / minutes
+    }
+}
+
+/// What sinks that follow transitions (webhook, MQTT) are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The incident fired (and is neither silenced nor inhibited).
+    Fired,
+    /// A notified incident resolved.
+    Resolved,
+}
+
+/// One notification, in the order they happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Fired or resolved.
+    pub kind: NoticeKind,
+    /// The incident as it was then.
+    pub incident: Incident,
 }
 
 /// A lifecycle step to act on (log, send).
@@ -137,6 +200,13 @@ pub struct Policy {
     pub device_resolve_after: u32,
     /// Resolved incidents kept for the API.
     pub keep_resolved: usize,
+    /// Evaluation window, ms (impact per minute is taken over it).
+    pub window_ms: i64,
+    /// A bank or network incident pages from this many excess failures
+    /// (or missing transactions) per minute...
+    pub page_failed_per_min: f64,
+    /// ... or this many terminals affected.
+    pub page_terminals: u64,
     /// A silence still covers findings this long after it ends: windows
     /// reach back in time, so the tail of a cut-over that ended on schedule
     /// would otherwise page just after its maintenance window.
@@ -151,6 +221,9 @@ impl Default for Policy {
             resolve_after: 3,
             device_resolve_after: 30,
             keep_resolved: 200,
+            window_ms: 60_000,
+            page_failed_per_min: 5.0,
+            page_terminals: 20,
             silence_grace_ms: 120_000,
         }
     }
@@ -158,7 +231,7 @@ impl Default for Policy {
 
 /// A silence: incidents whose element includes every matcher (and whose
 /// cause matches, when given) while it is in force are marked silenced.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Silence {
     /// Pairs the element must contain.
     pub matchers: Vec<(Dim, String)>,
@@ -188,6 +261,7 @@ pub struct IncidentBook {
     resolved: VecDeque<Incident>,
     silences: Vec<Silence>,
     next_id: u64,
+    notices: Vec<Notice>,
 }
 
 impl IncidentBook {
@@ -225,12 +299,7 @@ impl IncidentBook {
         let mut out = Vec::new();
         let mut seen: BTreeMap<Key, &FindingView> = BTreeMap::new();
         for f in findings {
-            let key = Key {
-                cause: f.cause,
-                element: f.element.clone(),
-                terminal: f.terminal.clone(),
-            };
-            seen.entry(key).or_insert(f);
+            seen.entry(self.key_for(f)).or_insert(f);
         }
         // Incidents without a finding this window.
         let keys: Vec<Key> = self
@@ -252,7 +321,7 @@ impl IncidentBook {
             };
             // A pending incident that misses a window is dropped; a firing one
             // resolves after `resolve_after` quiet windows.
-            let resolve_after = if key.cause == Cause::DeviceHardware {
+            let resolve_after = if key.terminal.is_some() {
                 self.policy.device_resolve_after
             } else {
                 self.policy.resolve_after
@@ -261,6 +330,12 @@ impl IncidentBook {
                 if let Some(mut inc) = self.open.remove(&key) {
                     inc.state = State::Resolved;
                     inc.resolved_ms = Some(window_end_ms);
+                    if inc.notified {
+                        self.notices.push(Notice {
+                            kind: NoticeKind::Resolved,
+                            incident: inc.clone(),
+                        });
+                    }
                     if inc.fired_ms.is_some() {
                         self.resolved.push_back(inc.clone());
                         while self.resolved.len() > self.policy.keep_resolved {
@@ -274,6 +349,7 @@ impl IncidentBook {
         for (key, f) in seen {
             self.observe(window_end_ms, key, f, &mut out);
         }
+        self.settle();
         out
     }
 
@@ -290,21 +366,127 @@ impl IncidentBook {
     pub fn raise(&mut self, at_ms: i64, findings: &[FindingView]) -> Vec<Transition> {
         let mut out = Vec::new();
         for f in findings {
-            let key = Key {
-                cause: f.cause,
-                element: f.element.clone(),
-                terminal: f.terminal.clone(),
-            };
+            let key = self.key_for(f);
             self.observe(at_ms, key, f, &mut out);
         }
+        self.settle();
         out
+    }
+
+    /// The key `f` counts under: its own, except that a terminal with an
+    /// open incident keeps it (its newest failure class may point
+    /// elsewhere from one window to the next; it is still one device).
+    fn key_for(&self, f: &FindingView) -> Key {
+        if let Some(t) = &f.terminal {
+            if let Some(k) = self.open.keys().find(|k| k.terminal.as_ref() == Some(t)) {
+                return k.clone();
+            }
+        }
+        Key {
+            cause: f.cause,
+            element: f.element.clone(),
+            terminal: f.terminal.clone(),
+        }
+    }
+
+    /// Notifications since the last call, in order.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// The hysteresis and routing policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Puts back incidents from a durable log (open ones by key, fired and
+    /// resolved ones in the recent list); ids continue after the largest.
+    pub fn restore(&mut self, incidents: impl IntoIterator<Item = Incident>) {
+        for inc in incidents {
+            self.next_id = self.next_id.max(inc.id + 1);
+            match inc.state {
+                State::Resolved => {
+                    if inc.fired_ms.is_some() {
+                        self.resolved.push_back(inc);
+                    }
+                }
+                State::Pending | State::Firing => {
+                    self.open.insert(inc.key.clone(), inc);
+                }
+            }
+        }
+        while self.resolved.len() > self.policy.keep_resolved {
+            self.resolved.pop_front();
+        }
+    }
+
+    /// Incidents listed under incident `id` (inhibited by it).
+    pub fn children(&self, id: u64) -> impl Iterator<Item = &Incident> {
+        self.open
+            .values()
+            .chain(self.resolved.iter())
+            .filter(move |i| i.inhibited_by == Some(id))
+    }
+
+    /// After a step: lists single devices and silences under the bank or
+    /// network incident that explains them, sets severity from impact until
+    /// sinks have been told, and queues the notices of incidents that fired
+    /// (not silenced, not inhibited). An inhibition outlives its parent
+    /// while the child stays open, so an outage's tail never pages; it is
+    /// lifted only if the parent was a blip that never fired.
+    fn settle(&mut self) {
+        // Failing bank or network elements, the most specific first.
+        let mut parents: Vec<(u64, Key, FindingView)> = self
+            .open
+            .values()
+            .filter(|i| i.key.cause.pages() && i.key.terminal.is_none() && !i.latest.silence)
+            .map(|i| (i.id, i.key.clone(), i.latest.clone()))
+            .collect();
+        parents.sort_by_key(|p| (std::cmp::Reverse(p.1.element.len()), p.0));
+        let live: std::collections::BTreeSet<u64> = self
+            .open
+            .values()
+            .map(|i| i.id)
+            .chain(self.resolved.iter().map(|i| i.id))
+            .collect();
+        let policy = self.policy;
+        let mut fired: Vec<&mut Incident> = Vec::new();
+        for inc in self.open.values_mut() {
+            if inc.inhibited_by.is_some_and(|p| !live.contains(&p)) {
+                inc.inhibited_by = None;
+            }
+            if inc.inhibited_by.is_none() && (inc.key.terminal.is_some() || inc.latest.silence) {
+                inc.inhibited_by = parents
+                    .iter()
+                    .find(|(id, key, latest)| *id != inc.id && explains(key, latest, inc))
+                    .map(|p| p.0);
+            }
+            if !inc.notified {
+                inc.severity = severity(&policy, inc);
+            }
+            if inc.state == State::Firing
+                && !inc.notified
+                && !inc.silenced
+                && inc.inhibited_by.is_none()
+            {
+                inc.notified = true;
+                fired.push(inc);
+            }
+        }
+        fired.sort_by_key(|i| i.id);
+        for inc in fired {
+            self.notices.push(Notice {
+                kind: NoticeKind::Fired,
+                incident: inc.clone(),
+            });
+        }
     }
 
     /// One finding for `key` at `at_ms`: open, refresh or fire its incident.
     fn observe(&mut self, at_ms: i64, key: Key, f: &FindingView, out: &mut Vec<Transition>) {
         let grace = self.policy.silence_grace_ms;
         let silenced = self.silences.iter().any(|s| s.covers(&key, at_ms, grace));
-        let fire_after = if key.cause == Cause::DeviceHardware {
+        let fire_after = if key.terminal.is_some() {
             self.policy.device_fire_after
         } else {
             self.policy.fire_after
@@ -339,6 +521,9 @@ impl IncidentBook {
                     excess: (f.observed - f.expected).max(0.0),
                     silenced,
                     evidence: Evidence::default(),
+                    severity: Severity::Warning,
+                    inhibited_by: None,
+                    notified: false,
                 };
                 self.next_id += 1;
                 out.push(Transition::Opened(inc.clone()));
@@ -352,6 +537,57 @@ impl IncidentBook {
             out.push(Transition::Fired(inc.clone()));
         }
     }
+}
+
+/// Routing from impact: a single terminal is a field-service ticket; a
+/// bank or network incident pages when enough fails (or goes missing) per
+/// minute or enough terminals are hit; everything else is a warning.
+fn severity(policy: &Policy, inc: &Incident) -> Severity {
+    if inc.key.terminal.is_some() {
+        Severity::Ticket
+    } else if inc.key.cause.pages()
+        && (inc.impact_per_min(policy.window_ms) >= policy.page_failed_per_min
+            || inc.evidence.terminals >= policy.page_terminals)
+    {
+        Severity::Page
+    } else {
+        Severity::Warning
+    }
+}
+
+/// Whether the bank or network incident `parent` (with its latest finding)
+/// explains `child`, a single device or a silence: the child sits inside
+/// the parent's element (a terminal on the failing carrier, a quiet
+/// carrier in the failing region), a quiet element shares the parent's
+/// place, or a device fails with the bank's own codes.
+fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> bool {
+    let place: Vec<&(Dim, String)> = child
+        .key
+        .element
+        .iter()
+        .chain(child.latest.context.iter())
+        .collect();
+    if !parent.element.is_empty() && parent.element.iter().all(|p| place.contains(&p)) {
+        return true;
+    }
+    if child.latest.silence {
+        let shared: Vec<&(Dim, String)> = parent
+            .element
+            .iter()
+            .filter(|(d, _)| place.iter().any(|(cd, _)| cd == d))
+            .collect();
+        if !shared.is_empty() && shared.iter().all(|p| place.contains(p)) {
+            return true;
+        }
+    }
+    matches!(parent.cause, Cause::BankIssuer | Cause::BankAcquirer)
+        && child.key.terminal.is_some()
+        && !child.latest.classes.is_empty()
+        && child
+            .latest
+            .classes
+            .iter()
+            .all(|(c, _)| latest.classes.iter().any(|(pc, _)| pc == c))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ fn finding(cause: Cause, value: &str) -> FindingView {
         classes: vec![(OutcomeClass::IssuerUnavailable, 45.0)],
         confidence: 0.9,
         silence: false,
+        context: Vec::new(),
     }
 }
 
@@ -176,4 +177,205 @@ fn a_maintenance_window_still_covers_the_tail_of_its_windows_for_the_grace() {
     assert_eq!(at(&book), [true]);
     book.update(140_000, &f);
     assert_eq!(at(&book), [false]);
+}
+
+fn device(terminal: &str, class: OutcomeClass, context: &[(Dim, &str)]) -> FindingView {
+    FindingView {
+        cause: Cause::DeviceHardware,
+        element: vec![(Dim::Model, "a920".to_string())],
+        terminal: Some(terminal.to_string()),
+        observed: 8.0,
+        expected: 0.0,
+        classes: vec![(class, 8.0)],
+        confidence: 0.5,
+        silence: false,
+        context: context.iter().map(|(d, v)| (*d, v.to_string())).collect(),
+    }
+}
+
+fn network(pairs: &[(Dim, &str)], silence: bool) -> FindingView {
+    FindingView {
+        cause: Cause::Network,
+        element: pairs.iter().map(|(d, v)| (*d, v.to_string())).collect(),
+        terminal: None,
+        observed: if silence { 2.0 } else { 400.0 },
+        expected: if silence { 300.0 } else { 10.0 },
+        classes: if silence {
+            Vec::new()
+        } else {
+            vec![(OutcomeClass::Comms, 390.0)]
+        },
+        confidence: 0.9,
+        silence,
+        context: Vec::new(),
+    }
+}
+
+fn notices(book: &mut IncidentBook) -> Vec<(NoticeKind, String)> {
+    book.take_notices()
+        .into_iter()
+        .map(|n| (n.kind, n.incident.key.describe()))
+        .collect()
+}
+
+#[test]
+fn devices_and_silences_inside_a_network_outage_are_listed_under_it_and_never_notified() {
+    let mut book = IncidentBook::new(Policy::default());
+    let outage = network(&[(Dim::Carrier, "telco"), (Dim::Region, "north")], false);
+    let on_it = device(
+        "T1",
+        OutcomeClass::Comms,
+        &[(Dim::Carrier, "telco"), (Dim::Region, "north")],
+    );
+    let elsewhere = device(
+        "T2",
+        OutcomeClass::Comms,
+        &[(Dim::Carrier, "telco"), (Dim::Region, "south")],
+    );
+    let quiet_region = network(&[(Dim::Region, "north")], true);
+    // The devices fire at once (one window), the outage is still pending:
+    // the pending outage already holds back the device on it.
+    book.update(
+        10_000,
+        &[
+            outage.clone(),
+            on_it.clone(),
+            elsewhere.clone(),
+            quiet_region.clone(),
+        ],
+    );
+    assert_eq!(
+        notices(&mut book),
+        [(NoticeKind::Fired, "model=a920&terminal=T2".to_string())]
+    );
+    book.update(
+        20_000,
+        &[outage.clone(), on_it.clone(), quiet_region.clone()],
+    );
+    assert_eq!(
+        notices(&mut book),
+        [(NoticeKind::Fired, "carrier=telco&region=north".to_string())]
+    );
+    let parent = book
+        .open()
+        .find(|i| i.key.cause == Cause::Network && !i.latest.silence)
+        .map(|i| i.id)
+        .expect("outage open");
+    let mut children: Vec<String> = book.children(parent).map(|i| i.key.describe()).collect();
+    children.sort();
+    assert_eq!(children, ["model=a920&terminal=T1", "region=north"]);
+    // The outage ends first; its children stay under it until they end:
+    // the tail of an outage never pages.
+    for t in 3..=5 {
+        book.update(t * 10_000, std::slice::from_ref(&on_it));
+    }
+    assert_eq!(
+        notices(&mut book),
+        [(
+            NoticeKind::Resolved,
+            "carrier=telco&region=north".to_string()
+        )]
+    );
+    assert!(book
+        .open()
+        .all(|i| i.key.terminal.as_deref() != Some("T1") || i.inhibited_by == Some(parent)));
+    for t in 6..=40 {
+        book.update(t * 10_000, &[]);
+    }
+    let kinds: Vec<(NoticeKind, String)> = notices(&mut book);
+    assert_eq!(
+        kinds,
+        [(NoticeKind::Resolved, "model=a920&terminal=T2".to_string())]
+    );
+}
+
+#[test]
+fn an_inhibition_by_an_outage_that_never_fired_is_lifted() {
+    let mut book = IncidentBook::new(Policy::default());
+    let blip = network(&[(Dim::Carrier, "telco")], false);
+    let on_it = device("T1", OutcomeClass::Comms, &[(Dim::Carrier, "telco")]);
+    book.update(10_000, &[blip, on_it.clone()]);
+    assert!(notices(&mut book).is_empty());
+    book.update(20_000, &[on_it]);
+    assert_eq!(
+        notices(&mut book),
+        [(NoticeKind::Fired, "model=a920&terminal=T1".to_string())]
+    );
+}
+
+#[test]
+fn a_device_failing_with_the_issuers_codes_is_listed_under_the_issuer_outage() {
+    let mut book = IncidentBook::new(Policy::default());
+    let outage = finding(Cause::BankIssuer, "northbank");
+    let d = device(
+        "T9",
+        OutcomeClass::IssuerUnavailable,
+        &[(Dim::Region, "east")],
+    );
+    let reader = device("T8", OutcomeClass::DeviceFault, &[(Dim::Region, "east")]);
+    book.update(10_000, &[outage.clone(), d.clone(), reader.clone()]);
+    book.update(20_000, &[outage, d, reader]);
+    let told: Vec<String> = notices(&mut book).into_iter().map(|n| n.1).collect();
+    assert_eq!(told, ["model=a920&terminal=T8", "issuer=northbank"]);
+}
+
+#[test]
+fn severity_pages_for_a_large_bank_outage_warns_for_a_small_one_and_tickets_a_device() {
+    let mut book = IncidentBook::new(Policy::default());
+    let mut small = finding(Cause::BankIssuer, "tinybank");
+    small.observed = 4.0;
+    small.expected = 1.0;
+    let big = finding(Cause::BankIssuer, "northbank");
+    let d = device("T1", OutcomeClass::DeviceFault, &[]);
+    book.update(10_000, &[small.clone(), big.clone(), d.clone()]);
+    book.update(20_000, &[small, big, d]);
+    let mut by_element: Vec<(String, Severity)> = book
+        .take_notices()
+        .into_iter()
+        .map(|n| (n.incident.key.describe(), n.incident.severity))
+        .collect();
+    by_element.sort();
+    assert_eq!(
+        by_element,
+        [
+            ("issuer=northbank".to_string(), Severity::Page),
+            ("issuer=tinybank".to_string(), Severity::Warning),
+            ("model=a920&terminal=T1".to_string(), Severity::Ticket),
+        ]
+    );
+}
+
+#[test]
+fn a_silenced_incident_is_not_notified_until_its_silence_ends() {
+    let mut book = IncidentBook::new(Policy::default());
+    book.silence(Silence {
+        matchers: vec![(Dim::Issuer, "northbank".to_string())],
+        cause: None,
+        start_ms: 0,
+        end_ms: 30_000,
+        comment: "cut-over".to_string(),
+    });
+    let f = [finding(Cause::BankIssuer, "northbank")];
+    book.update(10_000, &f);
+    book.update(20_000, &f);
+    assert!(book.take_notices().is_empty());
+    assert!(book.open().all(|i| i.silenced && i.state == State::Firing));
+    // Past the silence and its grace, it is still failing: now it is told.
+    book.update(160_000, &f);
+    assert_eq!(
+        notices(&mut book),
+        [(NoticeKind::Fired, "issuer=northbank".to_string())]
+    );
+}
+
+#[test]
+fn a_device_whose_failure_class_changes_stays_one_incident() {
+    let mut book = IncidentBook::new(Policy::default());
+    let first = device("T1", OutcomeClass::AcquirerSwitchError, &[]);
+    let mut later = device("T1", OutcomeClass::HostTimeout, &[]);
+    later.cause = Cause::MerchantConfig;
+    book.update(10_000, &[first]);
+    book.update(20_000, &[later]);
+    assert_eq!(book.open().count(), 1);
+    assert_eq!(book.take_notices().len(), 1);
 }

@@ -4,12 +4,14 @@
 //! silence the incidents they cover. Pure and synchronous: the driver
 //! passes each window's findings with the window's end time.
 //!
-//! Grouping across causes, inhibition, sinks and the durable log are not
-//! built yet.
+//! Single devices and silences that a bank or network incident explains
+//! are listed under it instead of being sent (inhibition).
 
 pub mod alertmanager;
 mod book;
+pub mod journal;
 
 pub use book::{
-    Evidence, FindingView, Incident, IncidentBook, Key, Policy, Silence, State, Transition,
+    Evidence, FindingView, Incident, IncidentBook, Key, Notice, NoticeKind, Policy, Severity,
+    Silence, State, Transition,
 };

@@ -78,6 +78,10 @@ pub const SHRINKAGE_ATTEMPTS: f64 = 200.0;
 
 /// Firing incidents are re-sent to Alertmanager this often.
 pub const ALERT_RESEND: Duration = Duration::from_secs(60);
+/// First retry of a failed webhook delivery.
+pub const WEBHOOK_RETRY_INITIAL: Duration = Duration::from_millis(500);
+/// Longest wait between webhook retries.
+pub const WEBHOOK_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How often the engine checkpoint is written (when a directory is set).
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);

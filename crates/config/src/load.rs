@@ -12,6 +12,8 @@ pub const ENV_PREFIX: &str = "SWIPEWATCH__";
 pub const ENV_MQTT_USERNAME: &str = "SWIPEWATCH_MQTT_USERNAME";
 /// The broker password.
 pub const ENV_MQTT_PASSWORD: &str = "SWIPEWATCH_MQTT_PASSWORD";
+/// The webhook's HMAC key.
+pub const ENV_WEBHOOK_SECRET: &str = "SWIPEWATCH_WEBHOOK_SECRET";
 
 /// Loads and validates a config file, with environment overrides applied.
 /// Relative paths inside it are resolved against its directory.
@@ -48,11 +50,14 @@ pub(crate) fn load_with(
     })?;
     let mut username = None;
     let mut password = None;
+    let mut webhook_secret = None;
     for (key, value) in env {
         if key == ENV_MQTT_USERNAME {
             username = Some(value);
         } else if key == ENV_MQTT_PASSWORD {
             password = Some(Secret(value));
+        } else if key == ENV_WEBHOOK_SECRET {
+            webhook_secret = Some(Secret(value));
         } else if let Some(path) = key.strip_prefix(ENV_PREFIX) {
             apply_override(&mut table, path, &value)?;
         }
@@ -72,7 +77,14 @@ pub(crate) fn load_with(
     config.mqtt.password = match password {
         Some(p) => Some(p),
         None => match &config.mqtt.password_file {
-            Some(f) => Some(read_secret(f)?),
+            Some(f) => Some(read_secret(f, "mqtt.password_file")?),
+            None => None,
+        },
+    };
+    config.alerts.webhook_secret = match webhook_secret {
+        Some(s) => Some(s),
+        None => match &config.alerts.webhook_secret_file {
+            Some(f) => Some(read_secret(f, "alerts.webhook_secret_file")?),
             None => None,
         },
     };
@@ -107,13 +119,9 @@ fn apply_override(table: &mut toml::Table, path: &str, raw: &str) -> Result<(), 
     Ok(())
 }
 
-fn read_secret(path: &Path) -> Result<Secret, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::invalid(
-            "mqtt.password_file",
-            format!("cannot read {}: {e}", path.display()),
-        )
-    })?;
+fn read_secret(path: &Path, key: &str) -> Result<Secret, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::invalid(key, format!("cannot read {}: {e}", path.display())))?;
     Ok(Secret(text.lines().next().unwrap_or("").to_string()))
 }
 

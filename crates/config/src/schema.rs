@@ -34,6 +34,27 @@ pub struct AlertsConfig {
     /// alert it has not heard of for its `resolve_timeout`).
     #[serde(with = "humantime_serde")]
     pub resend_interval: Duration,
+    /// Generic JSON webhook (`http://host:port/path`): every fired and
+    /// resolved notice, in order, retried until delivered. Unset: off.
+    pub webhook_url: Option<String>,
+    /// File holding the webhook's HMAC-SHA256 key (first line). The
+    /// environment variable `SWIPEWATCH_WEBHOOK_SECRET` takes precedence.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// First retry delay of a failed delivery; doubles up to `webhook_retry_max`.
+    #[serde(with = "humantime_serde")]
+    pub webhook_retry_initial: Duration,
+    /// Longest delay between retries.
+    #[serde(with = "humantime_serde")]
+    pub webhook_retry_max: Duration,
+    /// Topic prefix for incident state on the broker
+    /// (`<prefix>/<cause>/<id>`, retained). Unset: not published.
+    pub mqtt_topic: Option<String>,
+    /// The durable incident log. Unset: `incidents.log` in
+    /// `engine.checkpoint_dir` when that is set, else no log.
+    pub journal: Option<PathBuf>,
+    /// The webhook key, filled from the environment or the file at load.
+    #[serde(skip)]
+    pub webhook_secret: Option<Secret>,
 }
 
 impl Default for AlertsConfig {
@@ -41,6 +62,13 @@ impl Default for AlertsConfig {
         AlertsConfig {
             alertmanager_url: None,
             resend_interval: defaults::ALERT_RESEND,
+            webhook_url: None,
+            webhook_secret_file: None,
+            webhook_retry_initial: defaults::WEBHOOK_RETRY_INITIAL,
+            webhook_retry_max: defaults::WEBHOOK_RETRY_MAX,
+            mqtt_topic: None,
+            journal: None,
+            webhook_secret: None,
         }
     }
 }

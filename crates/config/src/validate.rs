@@ -13,6 +13,17 @@ use swipewatch_model::Dim;
 pub const TERMINAL_PLACEHOLDER: &str = "terminal";
 
 impl Config {
+    /// Where the durable incident log lives, if anywhere: `alerts.journal`,
+    /// else `incidents.log` in `engine.checkpoint_dir`.
+    pub fn journal_path(&self) -> Option<std::path::PathBuf> {
+        self.alerts.journal.clone().or_else(|| {
+            self.engine
+                .checkpoint_dir
+                .as_ref()
+                .map(|d| d.join("incidents.log"))
+        })
+    }
+
     pub(crate) fn resolve_paths(&mut self, base: &Path) {
         let fix = |p: &mut std::path::PathBuf| {
             if p.is_relative() {
@@ -26,6 +37,8 @@ impl Config {
             &mut m.client_key_file,
             &mut m.password_file,
             &mut self.engine.checkpoint_dir,
+            &mut self.alerts.webhook_secret_file,
+            &mut self.alerts.journal,
         ]
         .into_iter()
         .flatten()
@@ -52,6 +65,40 @@ impl Config {
                 return Err(ConfigError::invalid(
                     "alerts.alertmanager_url",
                     "must be http://host:port (no path)",
+                ));
+            }
+        }
+        if let Some(url) = &self.alerts.webhook_url {
+            let rest = url.strip_prefix("http://").ok_or_else(|| {
+                ConfigError::invalid(
+                    "alerts.webhook_url",
+                    "must be http://host:port/path (for https, put a TLS proxy in front)",
+                )
+            })?;
+            if rest.is_empty() || rest.starts_with('/') {
+                return Err(ConfigError::invalid(
+                    "alerts.webhook_url",
+                    "must name a host: http://host:port/path",
+                ));
+            }
+        }
+        range_duration(
+            "alerts.webhook_retry_initial",
+            self.alerts.webhook_retry_initial,
+            Duration::from_millis(10),
+            Duration::from_secs(600),
+        )?;
+        range_duration(
+            "alerts.webhook_retry_max",
+            self.alerts.webhook_retry_max,
+            self.alerts.webhook_retry_initial,
+            Duration::from_secs(3600),
+        )?;
+        if let Some(t) = &self.alerts.mqtt_topic {
+            if t.is_empty() || t.contains(['+', '#']) || t.ends_with('/') {
+                return Err(ConfigError::invalid(
+                    "alerts.mqtt_topic",
+                    "must be a topic prefix without wildcards or a trailing '/'",
                 ));
             }
         }

@@ -87,6 +87,9 @@ pub struct Detector {
     pub spike: SpikeParams,
     /// Consecutive card-reader / PIN-pad errors that mark a dead device.
     pub hw_error_run: u16,
+    /// Consecutive failures of any other kind that single a terminal out
+    /// (at least the engine's listing run).
+    pub failure_run: u16,
     /// Volume-drop thresholds.
     pub silence: SilenceParams,
 }
@@ -101,6 +104,7 @@ impl Detector {
             localize: Params::default(),
             spike: SpikeParams::default(),
             hw_error_run: 3,
+            failure_run: 8,
             silence: SilenceParams::default(),
         }
     }
@@ -261,12 +265,57 @@ impl Detector {
         };
         let mut new = Vec::new();
         for (terminal, state) in &snap.devices {
-            if state.consecutive_hw_errors < self.hw_error_run || explained(state, findings) {
-                continue;
+            if state.consecutive_hw_errors >= self.hw_error_run {
+                if !explained(state, findings) {
+                    new.push(self.device_finding(*terminal, state, snap.window.end_ms));
+                }
+            } else if state.consecutive_failures >= self.failure_run {
+                new.push(self.failing_terminal(*terminal, state, snap.window.end_ms));
             }
-            new.push(self.device_finding(*terminal, state, snap.window.end_ms));
         }
         findings.extend(new);
+    }
+
+    /// The finding for one terminal whose transactions have all failed
+    /// lately (`failure_run` or more in a row, the newest of class
+    /// `last_failure`). On its own, the side is read off that class: its
+    /// own link (modem, SIM, router) for comms and timeouts, its setup
+    /// (parameters, keys, routing) when hosts reject it, its software
+    /// otherwise. During a bank or network outage many terminals look like
+    /// this; the incident book lists them under that outage.
+    pub fn failing_terminal(
+        &self,
+        terminal: Sym,
+        state: &swipewatch_engine::TerminalState,
+        at_ms: i64,
+    ) -> Finding {
+        let class = state.last_failure;
+        let cause = match class {
+            OutcomeClass::Comms | OutcomeClass::HostTimeout => Cause::DeviceHardware,
+            OutcomeClass::TerminalConfig
+            | OutcomeClass::AcquirerSwitchError
+            | OutcomeClass::IssuerUnavailable
+            | OutcomeClass::IssuerPolicyDecline => Cause::MerchantConfig,
+            _ => Cause::DeviceSoftware,
+        };
+        let element = [Dim::Firmware, Dim::Model]
+            .into_iter()
+            .filter(|d| state.dims.get(*d).is_some())
+            .map(|d| (d, state.dims.get(d)))
+            .collect();
+        let run = f64::from(state.consecutive_failures);
+        Finding {
+            signal: Signal::Failures,
+            cause,
+            element,
+            observed: run,
+            expected: 0.0,
+            classes: vec![(class, run)],
+            spread: Vec::new(),
+            confidence: (run / f64::from(2 * self.failure_run)).clamp(0.5, 1.0),
+            window_end_ms: at_ms,
+            terminal: Some(terminal),
+        }
     }
 
     /// Value-by-value tests of the cohort dimensions that are not leaves. A

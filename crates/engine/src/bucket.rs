@@ -27,7 +27,8 @@ pub struct Bucket {
     pub heartbeat_total: u32,
     /// Distinct terminals that sent an outcome or heartbeat in the bucket.
     pub active_terminals: u32,
-    /// Terminals with card-reader or PIN-pad errors in the bucket (each once).
+    /// Terminals with card-reader or PIN-pad errors, or within a run of
+    /// failures, in the bucket (each at most twice).
     pub hw_error_terminals: Vec<Sym>,
     /// The bucket overlaps a broker disconnection: absence of data here is
     /// swipewatch's own gap, not silence of the fleet.

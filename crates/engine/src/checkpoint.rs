@@ -20,7 +20,7 @@ use swipewatch_model::Dim;
 
 const MAGIC: &[u8; 8] = b"SWENGCK\0";
 /// Format version written by this build.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Why a checkpoint could not be written or read.
 #[derive(Debug, thiserror::Error)]

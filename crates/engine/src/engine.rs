@@ -17,6 +17,10 @@ use swipewatch_model::{Dim, Event, Sym};
 /// jump after a long outage is worked off in bounded steps.
 const MAX_CLOSE_PER_POLL: usize = 360;
 
+/// Failures in a row after which a terminal is listed in its bucket's
+/// devices, for detection to test on its own (which asks for a longer run).
+pub const FAILING_RUN_LISTED: u16 = 4;
+
 /// Engine parameters in the units the hot path uses.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -68,7 +72,8 @@ pub struct WindowSnapshot {
     pub baselines: Arc<Baselines>,
     /// Watermark when the bucket closed, epoch ms.
     pub watermark_ms: i64,
-    /// State, at close, of every terminal with reader errors in the window.
+    /// State, at close, of every terminal with reader errors or a run of
+    /// failures in the window.
     pub devices: Vec<(Sym, TerminalState)>,
 }
 
@@ -198,12 +203,16 @@ impl Engine {
                     return;
                 }
                 let leaf = leaf_key(&o.dims, &self.s.leaf_dims);
-                let first_hw_error = is_hw_error(o)
-                    && self.terminals[o.terminal.index()]
-                        .tally(b)
-                        .is_some_and(|t| t.hw_errors == 1);
+                let state = &self.terminals[o.terminal.index()];
+                let tally = state.tally(b).unwrap_or_default();
+                // Listed once per bucket: at its first reader error, or at
+                // the first failure of a run long enough to matter.
+                let first_hw_error = is_hw_error(o) && tally.hw_errors == 1;
+                let failing_run = o.class.is_failure()
+                    && state.consecutive_failures >= FAILING_RUN_LISTED
+                    && (tally.failures == 1 || state.consecutive_failures == FAILING_RUN_LISTED);
                 let bucket = self.open_bucket(b);
-                if first_hw_error {
+                if first_hw_error || failing_run {
                     bucket.hw_error_terminals.push(o.terminal);
                 }
                 bucket.fleet.add(o.class);

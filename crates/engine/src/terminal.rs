@@ -45,6 +45,8 @@ pub struct TerminalState {
     host_reachable: u8,
     /// Tamper switch seen.
     pub tamper: bool,
+    /// Class of the newest failure (meaningful while `consecutive_failures > 0`).
+    pub last_failure: OutcomeClass,
 }
 
 impl Default for TerminalState {
@@ -61,6 +63,7 @@ impl Default for TerminalState {
             battery_pct: u8::MAX,
             host_reachable: 0,
             tamper: false,
+            last_failure: OutcomeClass::Unknown,
         }
     }
 }
@@ -112,6 +115,9 @@ impl TerminalState {
         }
         if hw {
             tally.hw_errors = tally.hw_errors.saturating_add(1);
+        }
+        if failure {
+            self.last_failure = o.class;
         }
         self.consecutive_failures = if failure {
             self.consecutive_failures.saturating_add(1)

@@ -32,5 +32,5 @@ mod topic;
 pub use backoff::Backoff;
 pub use decode::{Decoder, Rejection, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
-pub use source::{spawn, spawn_with_symbols, Batch, IngestError, IngestHandle};
+pub use source::{mqtt_options, spawn, spawn_with_symbols, Batch, IngestError, IngestHandle};
 pub use topic::{Captures, Slot, TopicTemplate};

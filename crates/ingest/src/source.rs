@@ -95,9 +95,15 @@ fn qos(level: u8) -> QoS {
 
 /// Builds rumqttc options from a validated config (no setter can panic).
 fn options(config: &Config) -> Result<MqttOptions, IngestError> {
+    mqtt_options(config, &config.mqtt.client_id)
+}
+
+/// rumqttc options for the configured broker (address, TLS, credentials,
+/// session) under client id `client_id`.
+pub fn mqtt_options(config: &Config, client_id: &str) -> Result<MqttOptions, IngestError> {
     let m = &config.mqtt;
     let url = m.broker().map_err(IngestError::Url)?;
-    let mut o = MqttOptions::new(m.client_id.clone(), url.host.clone(), url.port);
+    let mut o = MqttOptions::new(client_id.to_string(), url.host.clone(), url.port);
     o.set_clean_session(m.clean_session)
         .set_keep_alive(m.keep_alive)
         .set_inflight(m.inflight)

@@ -25,14 +25,18 @@ pub struct Detected {
     pub fired: bool,
     /// A maintenance window silenced it.
     pub silenced: bool,
+    /// Listed under a bank or network incident that explains it.
+    pub inhibited: bool,
+    /// Routed to the pager (severity), when not silenced or inhibited.
+    pub page: bool,
     /// What the first finding observed (failures, or a device's error run).
     pub first_observed: f64,
 }
 
 impl Detected {
-    /// Fired, not silenced, and of a cause that pages on-call.
+    /// Fired, neither silenced nor inhibited, and routed to the pager.
     pub fn paged(&self) -> bool {
-        self.fired && !self.silenced && self.cause.pages()
+        self.fired && !self.silenced && !self.inhibited && self.page
     }
 }
 
@@ -118,7 +122,7 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
         detected
             .iter()
             .zip(&explained)
-            .filter(|(d, e)| d.fired && !**e)
+            .filter(|(d, e)| d.fired && !d.inhibited && !**e)
     };
     RunScore {
         labels: scores,
@@ -158,6 +162,8 @@ mod tests {
             last_ms: first_ms + 60_000,
             fired: true,
             silenced: false,
+            inhibited: false,
+            page: cause.pages(),
             first_observed: 40.0,
         }
     }

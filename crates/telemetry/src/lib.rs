@@ -111,6 +111,24 @@ pub struct AlertMetrics {
     pub alertmanager_ok: IntCounter,
     /// Posts to Alertmanager that failed (connection error or non-2xx); retried.
     pub alertmanager_failed: IntCounter,
+    /// Deliveries by sink (`webhook`, `mqtt`) and result (`ok`, `error`).
+    deliveries: IntCounterVec,
+    /// Notices waiting for delivery, by sink.
+    queued: prometheus::IntGaugeVec,
+}
+
+impl AlertMetrics {
+    /// Counts one delivery attempt of `sink` (a fixed sink name).
+    pub fn delivery(&self, sink: &'static str, ok: bool) {
+        self.deliveries
+            .with_label_values(&[sink, if ok { "ok" } else { "error" }])
+            .inc();
+    }
+
+    /// Sets how many notices wait for `sink`.
+    pub fn set_queued(&self, sink: &'static str, n: usize) {
+        self.queued.with_label_values(&[sink]).set(n as i64);
+    }
 }
 
 /// The registry and every metric in it.
@@ -267,9 +285,22 @@ impl Metrics {
         registry
             .register(Box::new(posts.clone()))
             .expect("unique metric");
+        let queued = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "swipewatch_alert_queue_depth",
+                "Incident notices waiting for delivery, by sink.",
+            ),
+            &["sink"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(queued.clone()))
+            .expect("unique metric");
         let alerts = AlertMetrics {
             alertmanager_ok: posts.with_label_values(&["alertmanager", "ok"]),
             alertmanager_failed: posts.with_label_values(&["alertmanager", "error"]),
+            deliveries: posts.clone(),
+            queued,
         };
         Metrics {
             registry,

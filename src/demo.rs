@@ -32,6 +32,12 @@ pub struct DemoOptions {
     pub history: Duration,
     /// Alertmanager to send incidents to.
     pub alertmanager: Option<String>,
+    /// Webhook URL for incident notices.
+    pub webhook: Option<String>,
+    /// Where the incident log lives.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Story start, epoch ms (default: now).
+    pub story_start: Option<i64>,
 }
 
 /// Runs the demo until SIGINT or SIGTERM.
@@ -47,11 +53,15 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
     config.mqtt.clean_session = true;
     config.server.listen = opts.listen;
     config.alerts.alertmanager_url = opts.alertmanager.clone();
+    config.alerts.webhook_url = opts.webhook.clone();
+    config.alerts.mqtt_topic = Some("swipewatch/incidents".to_string());
+    config.alerts.journal = opts.state_dir.as_ref().map(|d| d.join("incidents.log"));
     config.validate()?;
 
-    let now_ms = std::time::SystemTime::now()
+    let wall_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
+    let now_ms = opts.story_start.unwrap_or(wall_ms).min(wall_ms);
     let symbols = SharedSymbols::default();
     let started = std::time::Instant::now();
     let monitor = warm_up(&config, &story, &symbols, now_ms, opts.history)?;
@@ -61,8 +71,17 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
         took_ms = started.elapsed().as_millis() as u64,
         "demo: embedded broker up, baselines learned from fault-free history"
     );
-    let live = Generator::new(&story, Some(now_ms)).unbounded();
+    let mut live = Generator::new(&story, Some(now_ms)).unbounded();
+    // Resuming a story: what it played while the demo was down is skipped
+    // (the embedded broker went down with it).
+    let mut skipped = Vec::new();
+    while live.now_ms() < wall_ms && live.step(&mut skipped) {
+        skipped.clear();
+    }
     let mut monitor = monitor;
+    // Between the story's start and the moment this process listens,
+    // nothing was seen: a data gap, not silence and not recovery.
+    monitor.engine.set_connected(false, now_ms);
     monitor.observe_maintenance(
         live.maintenance_windows(now_ms + 24 * 3_600_000),
         "scheduled cut-over",

@@ -50,6 +50,18 @@ enum Command {
         /// Send incidents to this Alertmanager (http://host:port).
         #[arg(long)]
         alertmanager: Option<String>,
+        /// Post every fired and resolved notice to this webhook
+        /// (http://host:port/path; HMAC key from SWIPEWATCH_WEBHOOK_SECRET).
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Keep the durable incident log here, so a restarted demo resumes
+        /// its incidents and deliveries.
+        #[arg(long)]
+        state_dir: Option<std::path::PathBuf>,
+        /// Start of the story, epoch ms (default: now). A restarted demo
+        /// given the first run's start picks the story up where it is now.
+        #[arg(long)]
+        story_start: Option<i64>,
     },
     /// Run a scenario's simulated fleet: publish it to a broker in real
     /// time, or write it to NDJSON as fast as possible (labels beside it).
@@ -127,6 +139,9 @@ fn main() -> ExitCode {
             scenario,
             history,
             alertmanager,
+            webhook,
+            state_dir,
+            story_start,
         } => {
             run::init_logging("info,rumqttd=warn");
             let opts = demo::DemoOptions {
@@ -134,6 +149,9 @@ fn main() -> ExitCode {
                 scenario,
                 history,
                 alertmanager,
+                webhook,
+                state_dir,
+                story_start,
             };
             report(demo::demo(opts))
         }

@@ -175,7 +175,13 @@ impl Monitor {
         for (id, evidence) in self.evidence.snapshot() {
             self.book.set_evidence(id, evidence);
         }
-        let transitions = self.book.update(snap.window.end_ms, &findings);
+        // While swipewatch itself was not listening, missing findings say
+        // nothing: open incidents hold (none resolves for lack of data).
+        let transitions = if snap.bucket.data_gap {
+            Vec::new()
+        } else {
+            self.book.update(snap.window.end_ms, &findings)
+        };
         // A new incident's tally starts with the window that raised it.
         let start = snap.window.end_ms - self.engine.settings().bucket_ms;
         self.track(&transitions, start);

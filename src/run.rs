@@ -46,8 +46,14 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         },
         None => None,
     };
-    let (engine, symbols) =
+    let (mut engine, symbols) =
         restored.unwrap_or_else(|| (Engine::new(settings), SharedSymbols::default()));
+    // From the newest event the checkpoint holds until ingest connects,
+    // swipewatch was not listening: a data gap.
+    let since = engine.max_event_ms();
+    if since != i64::MIN {
+        engine.set_connected(false, since);
+    }
     let monitor = Monitor::new(engine, symbols.clone());
     runtime.block_on(serve(config, symbols, monitor))
 }

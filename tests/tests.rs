@@ -4,6 +4,7 @@
 
 mod alertmanager;
 mod cli;
+mod incidents;
 mod ingest;
 mod prometheus;
 mod scenarios;

@@ -2,6 +2,7 @@
 
 pub mod mqtt;
 pub mod tls;
+pub mod webhook;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -93,3 +93,28 @@ impl Publisher {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }
 }
+
+/// The retained messages under `filter` on the broker at `port`: subscribes
+/// with a fresh session and collects what arrives within `wait`.
+pub fn retained(port: u16, filter: &str, wait: Duration) -> Vec<(String, Vec<u8>)> {
+    let mut o = rumqttc::MqttOptions::new(format!("retained-{}", now_ms()), "127.0.0.1", port);
+    o.set_keep_alive(Duration::from_secs(5));
+    let (client, mut connection) = rumqttc::Client::new(o, 16);
+    if client.subscribe(filter, rumqttc::QoS::AtLeastOnce).is_err() {
+        return Vec::new();
+    }
+    let deadline = std::time::Instant::now() + wait;
+    let mut out = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match connection.recv_timeout(left) {
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)))) if p.retain => {
+                out.push((p.topic.clone(), p.payload.to_vec()));
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => break,
+        }
+    }
+    let _ = client.disconnect();
+    out
+}

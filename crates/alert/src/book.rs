@@ -312,6 +312,12 @@ impl IncidentBook {
             let Some(inc) = self.open.get_mut(&key) else {
                 continue;
             };
+            // A window that ends before the incident's latest finding (an
+            // older window closing late, e.g. after a restart) cannot show
+            // that it is over.
+            if window_end_ms <= inc.last_ms {
+                continue;
+            }
             let missed = if inc.state == State::Pending {
                 inc.streak = 0;
                 true

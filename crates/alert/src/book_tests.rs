@@ -379,3 +379,18 @@ fn a_device_whose_failure_class_changes_stays_one_incident() {
     assert_eq!(book.open().count(), 1);
     assert_eq!(book.take_notices().len(), 1);
 }
+
+#[test]
+fn windows_older_than_the_latest_finding_do_not_resolve_an_incident() {
+    let mut book = IncidentBook::new(Policy::default());
+    let f = [finding(Cause::BankIssuer, "northbank")];
+    book.update(100_000, &f);
+    book.update(110_000, &f);
+    for end in [60_000, 70_000, 80_000, 90_000, 110_000] {
+        assert!(book.update(end, &[]).is_empty(), "window ending {end}");
+    }
+    assert_eq!(book.open().count(), 1);
+    book.update(120_000, &[]);
+    book.update(130_000, &[]);
+    assert_eq!(states(&book.update(140_000, &[])), ["resolved"]);
+}

@@ -124,6 +124,7 @@ impl Monitor {
                 Dim::Issuer
             };
             self.book.silence(Silence {
+                id: 0,
                 matchers: vec![(dim, m.value)],
                 cause: None,
                 start_ms: m.start_ms,

@@ -147,6 +147,15 @@ impl Notifier {
         self.outboxes.push(outbox);
     }
 
+    /// Logs a silence's current state.
+    pub fn silence(&self, silence: &swipewatch_alert::Silence) {
+        if let Some(j) = &self.journal {
+            if let Err(e) = lock(j).silence(silence) {
+                tracing::error!("{e}");
+            }
+        }
+    }
+
     /// Logs the incidents `transitions` touched and numbers, logs and
     /// queues `notices`.
     pub fn record(&mut self, transitions: &[Transition], notices: Vec<Notice>) {

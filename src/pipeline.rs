@@ -7,9 +7,10 @@
 
 use crate::monitor::Monitor;
 use std::time::Duration;
-use swipewatch_alert::{Incident, State, Transition};
+use swipewatch_alert::{Incident, Silence, State, Transition};
 use swipewatch_engine::{EngineStats, WindowSnapshot};
 use swipewatch_ingest::{Batch, SharedSymbols};
+use swipewatch_server::Command;
 
 use swipewatch_model::{Cause, OutcomeClass};
 use swipewatch_telemetry::Metrics;
@@ -64,6 +65,10 @@ pub struct Driver {
     idle_after: Duration,
     /// The incident log and the sinks that follow transitions.
     pub notifier: crate::notify::Notifier,
+    /// Silences, for the HTTP API.
+    silences: watch::Sender<Vec<Silence>>,
+    /// Changes asked for through the HTTP API.
+    commands: Option<mpsc::Receiver<Command>>,
     reported: EngineStats,
 }
 
@@ -90,6 +95,8 @@ impl Driver {
             checkpoint: None,
             idle_after,
             notifier: crate::notify::Notifier::default(),
+            silences: watch::Sender::new(Vec::new()),
+            commands: None,
             reported: EngineStats::default(),
         }
     }
@@ -118,6 +125,49 @@ impl Driver {
             }
             *last = Instant::now();
         }
+    }
+
+    /// Takes changes from the HTTP API (silences) from `commands`.
+    pub fn accept_commands(&mut self, commands: mpsc::Receiver<Command>) {
+        self.commands = Some(commands);
+        self.publish_silences();
+    }
+
+    /// Silences as the book has them.
+    pub fn silences(&self) -> watch::Receiver<Vec<Silence>> {
+        self.silences.subscribe()
+    }
+
+    fn publish_silences(&mut self) {
+        self.silences
+            .send_replace(self.monitor.book.silences().to_vec());
+    }
+
+    /// Applies one change asked for through the HTTP API.
+    fn apply(&mut self, command: Command) {
+        match command {
+            Command::AddSilence(silence, reply) => {
+                let created = self.monitor.book.silence(silence);
+                self.notifier.silence(&created);
+                tracing::info!(
+                    id = created.id,
+                    matchers = ?created.matchers,
+                    cause = ?created.cause,
+                    comment = %created.comment,
+                    "silence created"
+                );
+                let _ = reply.send(created);
+            }
+            Command::ExpireSilence(id, reply) => {
+                let expired = self.monitor.book.expire_silence(id, self.clock.now_ms());
+                if let Some(s) = &expired {
+                    self.notifier.silence(s);
+                    tracing::info!(id, "silence expired");
+                }
+                let _ = reply.send(expired);
+            }
+        }
+        self.publish_silences();
     }
 
     /// Open incidents first (newest first), then resolved ones, newest first.
@@ -169,6 +219,7 @@ impl Driver {
                         self.save_checkpoint();
                     }
                 }
+                Some(command) = next_command(&mut self.commands) => self.apply(command),
                 _ = stop.wait_for(|s| *s) => break,
             }
             self.monitor.engine.poll_closed(&mut closed);
@@ -264,6 +315,15 @@ impl Driver {
             list.extend(book.resolved().rev().cloned());
             self.incidents.send_replace(list);
         }
+    }
+}
+
+/// The next API command, or never if there is no command channel (or it
+/// closed).
+async fn next_command(commands: &mut Option<mpsc::Receiver<Command>>) -> Option<Command> {
+    match commands {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

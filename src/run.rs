@@ -88,6 +88,7 @@ pub async fn serve(
         None => (Notifier::default(), Recovered::default()),
     };
     monitor.restore_incidents(recovered.incidents.clone(), Clock::wall().now_ms());
+    monitor.book.restore_silences(recovered.silences.clone());
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let listener = swipewatch_server::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("listener address")?;
@@ -107,10 +108,15 @@ pub async fn serve(
             symbols.clone(),
         );
     }
+    let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(16);
+    driver.accept_commands(commands_rx);
     let state = AppState {
         metrics: metrics.clone(),
         ready: ingest.ready.clone(),
         incidents: driver.incidents(),
+        silences: driver.silences(),
+        commands: commands_tx,
+        token: config.server.api_token.as_ref().map(|t| t.0.clone()),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let console_url = format!("http://{addr}/");

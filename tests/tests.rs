@@ -3,6 +3,7 @@
 //! temporary data dir, bounded in time, and stopped at the end.
 
 mod alertmanager;
+mod api;
 mod cli;
 mod incidents;
 mod ingest;

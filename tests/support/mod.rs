@@ -65,14 +65,38 @@ pub fn terminate(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 
 /// A GET over plain HTTP/1.1; returns status and body.
 pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    http_request(addr, "GET", path, &[], b"")
+}
+
+/// Any request over plain HTTP/1.1 with extra `headers` and `body`;
+/// returns status and body.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    // A server may answer (413) before reading all of a large body.
+    let _ = s.write_all(body);
     let mut buf = String::new();
-    s.read_to_string(&mut buf)?;
+    if let Err(e) = s.read_to_string(&mut buf) {
+        // A reset after a complete early answer still counts.
+        if buf.is_empty() {
+            return Err(e);
+        }
+    }
     let status = buf
         .split(' ')
         .nth(1)
@@ -201,6 +225,11 @@ impl Service {
     /// Writes `config` (which must not set `[server]`) plus a free HTTP port
     /// to `dir` and starts `swipewatch run` on it.
     pub fn start(dir: &Path, config: &str) -> Service {
+        Service::start_with_env(dir, config, &[])
+    }
+
+    /// [`Service::start`] with extra environment variables.
+    pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Service {
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let path = dir.join("swipewatch.toml");
         std::fs::write(&path, format!("{config}\n[server]\nlisten = \"{http}\"\n"))
@@ -209,6 +238,7 @@ impl Service {
         let child = swipewatch()
             .args(["run", "--config"])
             .arg(&path)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()

@@ -229,10 +229,14 @@ impl Default for Policy {
     }
 }
 
-/// A silence: incidents whose element includes every matcher (and whose
-/// cause matches, when given) while it is in force are marked silenced.
+/// A silence: incidents whose element (or, for a single device, the
+/// terminal's place) includes every matcher, and whose cause matches when
+/// given, are marked silenced while it is in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Silence {
+    /// Assigned by the book, from 1.
+    #[serde(default)]
+    pub id: u64,
     /// Pairs the element must contain.
     pub matchers: Vec<(Dim, String)>,
     /// Only this cause, if set.
@@ -246,12 +250,18 @@ pub struct Silence {
 }
 
 impl Silence {
-    fn covers(&self, key: &Key, at_ms: i64, grace_ms: i64) -> bool {
+    fn covers(&self, key: &Key, context: &[(Dim, String)], at_ms: i64, grace_ms: i64) -> bool {
         (self.start_ms..self.end_ms + grace_ms).contains(&at_ms)
             && self.cause.is_none_or(|c| c == key.cause)
-            && self.matchers.iter().all(|m| key.element.contains(m))
+            && self
+                .matchers
+                .iter()
+                .all(|m| key.element.contains(m) || context.contains(m))
     }
 }
+
+/// Silences ended this long ago are forgotten.
+const SILENCE_KEPT_MS: i64 = 24 * 3_600_000;
 
 /// Open and recently resolved incidents.
 #[derive(Debug, Clone, Default)]
@@ -261,6 +271,7 @@ pub struct IncidentBook {
     resolved: VecDeque<Incident>,
     silences: Vec<Silence>,
     next_id: u64,
+    next_silence: u64,
     notices: Vec<Notice>,
 }
 
@@ -274,9 +285,32 @@ impl IncidentBook {
         }
     }
 
-    /// Adds a silence.
-    pub fn silence(&mut self, s: Silence) {
-        self.silences.push(s);
+    /// Adds a silence; returns it with its id.
+    pub fn silence(&mut self, mut s: Silence) -> Silence {
+        self.next_silence = self.next_silence.max(1);
+        s.id = self.next_silence;
+        self.next_silence += 1;
+        self.silences.push(s.clone());
+        s
+    }
+
+    /// Ends silence `id` at `at_ms` (if it would end later); returns it.
+    pub fn expire_silence(&mut self, id: u64, at_ms: i64) -> Option<Silence> {
+        let s = self.silences.iter_mut().find(|s| s.id == id)?;
+        s.end_ms = s.end_ms.min(at_ms);
+        s.start_ms = s.start_ms.min(s.end_ms);
+        Some(s.clone())
+    }
+
+    /// Puts back silences from a durable log, ids kept.
+    pub fn restore_silences(&mut self, silences: impl IntoIterator<Item = Silence>) {
+        for s in silences {
+            self.next_silence = self.next_silence.max(s.id + 1);
+            match self.silences.iter_mut().find(|old| old.id == s.id) {
+                Some(old) => *old = s,
+                None => self.silences.push(s),
+            }
+        }
     }
 
     /// Silences, in the order added.
@@ -297,6 +331,8 @@ impl IncidentBook {
     /// Applies one closed window's findings.
     pub fn update(&mut self, window_end_ms: i64, findings: &[FindingView]) -> Vec<Transition> {
         let mut out = Vec::new();
+        let horizon = window_end_ms.saturating_sub(SILENCE_KEPT_MS);
+        self.silences.retain(|s| s.end_ms >= horizon);
         let mut seen: BTreeMap<Key, &FindingView> = BTreeMap::new();
         for f in findings {
             seen.entry(self.key_for(f)).or_insert(f);
@@ -491,7 +527,10 @@ impl IncidentBook {
     /// One finding for `key` at `at_ms`: open, refresh or fire its incident.
     fn observe(&mut self, at_ms: i64, key: Key, f: &FindingView, out: &mut Vec<Transition>) {
         let grace = self.policy.silence_grace_ms;
-        let silenced = self.silences.iter().any(|s| s.covers(&key, at_ms, grace));
+        let silenced = self
+            .silences
+            .iter()
+            .any(|s| s.covers(&key, &f.context, at_ms, grace));
         let fire_after = if key.terminal.is_some() {
             self.policy.device_fire_after
         } else {

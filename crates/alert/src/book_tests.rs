@@ -85,6 +85,7 @@ fn a_maintenance_window_silences_what_it_covers_only_while_in_force() {
         ..Policy::default()
     });
     book.silence(Silence {
+        id: 0,
         matchers: vec![(Dim::Issuer, "northbank".into())],
         cause: None,
         start_ms: 0,
@@ -162,6 +163,7 @@ proptest::proptest! {
 fn a_maintenance_window_still_covers_the_tail_of_its_windows_for_the_grace() {
     let mut book = IncidentBook::new(Policy::default());
     book.silence(Silence {
+        id: 0,
         matchers: vec![(Dim::Issuer, "northbank".into())],
         cause: None,
         start_ms: 0,
@@ -349,6 +351,7 @@ fn severity_pages_for_a_large_bank_outage_warns_for_a_small_one_and_tickets_a_de
 fn a_silenced_incident_is_not_notified_until_its_silence_ends() {
     let mut book = IncidentBook::new(Policy::default());
     book.silence(Silence {
+        id: 0,
         matchers: vec![(Dim::Issuer, "northbank".to_string())],
         cause: None,
         start_ms: 0,
@@ -393,4 +396,30 @@ fn windows_older_than_the_latest_finding_do_not_resolve_an_incident() {
     book.update(120_000, &[]);
     book.update(130_000, &[]);
     assert_eq!(states(&book.update(140_000, &[])), ["resolved"]);
+}
+
+#[test]
+fn a_silence_on_a_carrier_covers_a_device_there_and_expiring_it_lets_the_device_be_told() {
+    let mut book = IncidentBook::new(Policy::default());
+    let s = book.silence(Silence {
+        id: 0,
+        matchers: vec![(Dim::Carrier, "telco".to_string())],
+        cause: None,
+        start_ms: 0,
+        end_ms: 3_600_000,
+        comment: "carrier maintenance".to_string(),
+    });
+    assert_eq!(s.id, 1);
+    let d = device("T1", OutcomeClass::Comms, &[(Dim::Carrier, "telco")]);
+    book.update(10_000, std::slice::from_ref(&d));
+    assert!(book.take_notices().is_empty());
+    assert!(book.open().all(|i| i.silenced));
+    let expired = book.expire_silence(1, 20_000).expect("known silence");
+    assert_eq!(expired.end_ms, 20_000);
+    assert!(book.expire_silence(7, 20_000).is_none());
+    book.update(200_000, &[d]);
+    assert_eq!(
+        notices(&mut book),
+        [(NoticeKind::Fired, "model=a920&terminal=T1".to_string())]
+    );
 }

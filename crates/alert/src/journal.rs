@@ -10,12 +10,15 @@
 //! skips. On open the log is compacted (rewritten atomically with only what
 //! is still needed), so it never grows without bound across restarts.
 
-use crate::book::{Incident, Notice, State};
+use crate::book::{Incident, Notice, Silence, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+
+/// Silences kept across compactions (the newest).
+const MAX_SILENCES: usize = 1000;
 
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,11 @@ pub enum Record {
         seq: u64,
         /// What happened.
         notice: Notice,
+    },
+    /// A silence as created or expired through the API.
+    Silence {
+        /// The silence.
+        silence: Silence,
     },
     /// Sink `sink` has delivered every notice up to `seq`.
     Delivered {
@@ -64,6 +72,8 @@ pub struct Recovered {
     pub notices: Vec<(u64, Notice)>,
     /// Last delivered notice per sink.
     pub delivered: BTreeMap<String, u64>,
+    /// Silences created through the API, latest state by id.
+    pub silences: Vec<Silence>,
     /// Next notice number.
     pub next_seq: u64,
     /// Lines that could not be read (a torn last line after a kill).
@@ -113,6 +123,7 @@ pub fn read(path: &Path, sinks: &[&str], keep_resolved: usize) -> Result<Recover
     let mut incidents: BTreeMap<u64, Incident> = BTreeMap::new();
     let mut notices: Vec<(u64, Notice)> = Vec::new();
     let mut delivered: BTreeMap<String, u64> = BTreeMap::new();
+    let mut silences: BTreeMap<u64, Silence> = BTreeMap::new();
     let mut skipped_lines = 0;
     for line in BufReader::new(file).split(b'\n') {
         let line = line.map_err(io(path))?;
@@ -126,6 +137,9 @@ pub fn read(path: &Path, sinks: &[&str], keep_resolved: usize) -> Result<Recover
             Ok(Record::Notice { seq, notice }) => {
                 incidents.insert(notice.incident.id, notice.incident.clone());
                 notices.push((seq, notice));
+            }
+            Ok(Record::Silence { silence }) => {
+                silences.insert(silence.id, silence);
             }
             Ok(Record::Delivered { sink, seq }) => {
                 let at = delivered.entry(sink).or_default();
@@ -157,6 +171,12 @@ pub fn read(path: &Path, sinks: &[&str], keep_resolved: usize) -> Result<Recover
         incidents: incidents.into_values().collect(),
         notices,
         delivered,
+        silences: silences
+            .into_values()
+            .rev()
+            .take(MAX_SILENCES)
+            .rev()
+            .collect(),
         next_seq,
         skipped_lines,
     })
@@ -187,6 +207,14 @@ impl Journal {
                     &Record::Notice {
                         seq: *seq,
                         notice: notice.clone(),
+                    },
+                );
+            }
+            for silence in &recovered.silences {
+                line(
+                    &mut text,
+                    &Record::Silence {
+                        silence: silence.clone(),
                     },
                 );
             }
@@ -230,6 +258,13 @@ impl Journal {
         })?;
         self.next_seq += 1;
         Ok(seq)
+    }
+
+    /// Appends a silence's current state.
+    pub fn silence(&mut self, silence: &Silence) -> Result<(), JournalError> {
+        self.append(&Record::Silence {
+            silence: silence.clone(),
+        })
     }
 
     /// Records that `sink` delivered every notice up to `seq`.

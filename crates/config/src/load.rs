@@ -12,6 +12,8 @@ pub const ENV_PREFIX: &str = "SWIPEWATCH__";
 pub const ENV_MQTT_USERNAME: &str = "SWIPEWATCH_MQTT_USERNAME";
 /// The broker password.
 pub const ENV_MQTT_PASSWORD: &str = "SWIPEWATCH_MQTT_PASSWORD";
+/// The HTTP API's bearer token.
+pub const ENV_API_TOKEN: &str = "SWIPEWATCH_API_TOKEN";
 /// The webhook's HMAC key.
 pub const ENV_WEBHOOK_SECRET: &str = "SWIPEWATCH_WEBHOOK_SECRET";
 
@@ -51,11 +53,14 @@ pub(crate) fn load_with(
     let mut username = None;
     let mut password = None;
     let mut webhook_secret = None;
+    let mut api_token = None;
     for (key, value) in env {
         if key == ENV_MQTT_USERNAME {
             username = Some(value);
         } else if key == ENV_MQTT_PASSWORD {
             password = Some(Secret(value));
+        } else if key == ENV_API_TOKEN {
+            api_token = Some(Secret(value));
         } else if key == ENV_WEBHOOK_SECRET {
             webhook_secret = Some(Secret(value));
         } else if let Some(path) = key.strip_prefix(ENV_PREFIX) {
@@ -85,6 +90,13 @@ pub(crate) fn load_with(
         Some(s) => Some(s),
         None => match &config.alerts.webhook_secret_file {
             Some(f) => Some(read_secret(f, "alerts.webhook_secret_file")?),
+            None => None,
+        },
+    };
+    config.server.api_token = match api_token {
+        Some(s) => Some(s),
+        None => match &config.server.api_token_file {
+            Some(f) => Some(read_secret(f, "server.api_token_file")?),
             None => None,
         },
     };

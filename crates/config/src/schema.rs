@@ -294,12 +294,21 @@ impl Default for IngestConfig {
 pub struct ServerConfig {
     /// Listen address; loopback by default.
     pub listen: SocketAddr,
+    /// File holding the API's bearer token (first line). The environment
+    /// variable `SWIPEWATCH_API_TOKEN` takes precedence. No token: the API
+    /// refuses every mutation.
+    pub api_token_file: Option<PathBuf>,
+    /// The token, filled from the environment or the file at load.
+    #[serde(skip)]
+    pub api_token: Option<Secret>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: defaults::LISTEN,
+            api_token_file: None,
+            api_token: None,
         }
     }
 }

@@ -39,6 +39,7 @@ impl Config {
             &mut self.engine.checkpoint_dir,
             &mut self.alerts.webhook_secret_file,
             &mut self.alerts.journal,
+            &mut self.server.api_token_file,
         ]
         .into_iter()
         .flatten()

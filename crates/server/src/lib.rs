@@ -5,16 +5,24 @@
 //! answers 200 only while data can flow (broker connected and subscribed),
 //! 503 otherwise, so a load balancer or a test can wait for it.
 //! `/api/incidents` lists open and recent incidents as JSON; `/` is the
-//! console page that shows them.
+//! console page that shows them; `/api/silences` lists, creates and
+//! expires silences (mutations need the bearer token).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::response::Response;
+use axum::routing::{delete, get};
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
-use swipewatch_alert::{Incident, State as IncidentState};
+use swipewatch_alert::{Incident, Silence, State as IncidentState};
+
+mod silences;
+pub use silences::{parse_silence, silence_json, Command};
+
+/// Largest request body accepted, bytes.
+const MAX_BODY: usize = 64 * 1024;
 use swipewatch_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -44,6 +52,22 @@ pub struct AppState {
     pub ready: watch::Receiver<bool>,
     /// Open incidents (firing first), then recently resolved ones.
     pub incidents: watch::Receiver<Vec<Incident>>,
+    /// Silences, in the order created.
+    pub silences: watch::Receiver<Vec<Silence>>,
+    /// Where mutations go (the service owns the incident book).
+    pub commands: tokio::sync::mpsc::Sender<Command>,
+    /// Bearer token for mutations; `None` refuses them.
+    pub token: Option<String>,
+}
+
+/// A JSON error body: `{"error": message}`.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "error": message }).to_string(),
+    )
+        .into_response()
 }
 
 /// The router with every endpoint.
@@ -53,7 +77,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/incidents", get(incidents))
+        .route("/api/silences", get(silences::list).post(silences::create))
+        .route("/api/silences/{id}", delete(silences::expire))
         .route("/", get(console))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 

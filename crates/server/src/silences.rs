@@ -1,0 +1,331 @@
+//! `/api/silences`: list, create and expire silences. Reads are open;
+//! creating and expiring need `Authorization: Bearer <token>` with the
+//! token the service was started with (`SWIPEWATCH_API_TOKEN`); without a
+//! configured token, mutations are refused. The service owns the incident
+//! book, so handlers send it a [`Command`] and wait for the answer.
+
+use crate::{error, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::time::Duration;
+use swipewatch_alert::Silence;
+use swipewatch_model::{Cause, Dim};
+use tokio::sync::oneshot;
+
+/// Longest silence accepted.
+const MAX_SILENCE_MS: i64 = 30 * 24 * 3_600_000;
+
+/// A change to the incident book, answered by the service.
+#[derive(Debug)]
+pub enum Command {
+    /// Add a silence; the answer carries its id.
+    AddSilence(Silence, oneshot::Sender<Silence>),
+    /// End silence `id` now; the answer is `None` if there is no such silence.
+    ExpireSilence(u64, oneshot::Sender<Option<Silence>>),
+}
+
+/// The API's view of a silence.
+pub fn silence_json(s: &Silence, now_ms: i64) -> Value {
+    let matchers: serde_json::Map<String, Value> = s
+        .matchers
+        .iter()
+        .map(|(d, v)| (d.name().to_string(), Value::from(v.as_str())))
+        .collect();
+    serde_json::json!({
+        "id": s.id,
+        "matchers": matchers,
+        "cause": s.cause.map(Cause::name),
+        "start_ms": s.start_ms,
+        "end_ms": s.end_ms,
+        "comment": s.comment,
+        "active": s.start_ms <= now_ms && now_ms < s.end_ms,
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub(crate) async fn list(State(s): State<AppState>) -> Response {
+    let now = now_ms();
+    let list: Vec<Value> = s
+        .silences
+        .borrow()
+        .iter()
+        .map(|x| silence_json(x, now))
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "silences": list }).to_string(),
+    )
+        .into_response()
+}
+
+/// Checks the bearer token; the status and reason if it is wrong.
+fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+    let Some(token) = &s.token else {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "mutations are disabled: start swipewatch with SWIPEWATCH_API_TOKEN set",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        None => Err((
+            StatusCode::UNAUTHORIZED,
+            "missing bearer token (Authorization: Bearer <token>)",
+        )),
+        Some(g) if !constant_time_eq(g.as_bytes(), token.as_bytes()) => {
+            Err((StatusCode::UNAUTHORIZED, "wrong bearer token"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Parses a create request:
+/// `{"matchers": {"issuer": "northbank"}, "cause": "bank-issuer",
+///   "starts_at_ms": ..., "ends_at_ms": ... | "duration": "2h", "comment": "..."}`.
+pub fn parse_silence(body: &[u8], now_ms: i64) -> Result<Silence, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("body must be a JSON object")?;
+    for key in obj.keys() {
+        if ![
+            "matchers",
+            "cause",
+            "starts_at_ms",
+            "ends_at_ms",
+            "duration",
+            "comment",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(format!("unknown field `{key}`"));
+        }
+    }
+    let mut matchers = Vec::new();
+    if let Some(m) = obj.get("matchers") {
+        let m = m
+            .as_object()
+            .ok_or("`matchers` must be an object of dimension → value")?;
+        for (k, val) in m {
+            let dim =
+                Dim::from_name(k).ok_or_else(|| format!("`matchers`: unknown dimension `{k}`"))?;
+            let val = val
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| format!("`matchers.{k}` must be a non-empty string"))?;
+            matchers.push((dim, val.to_string()));
+        }
+    }
+    let cause = match obj.get("cause") {
+        None | Some(Value::Null) => None,
+        Some(c) => {
+            let name = c.as_str().ok_or("`cause` must be a string")?;
+            Some(
+                Cause::ALL
+                    .into_iter()
+                    .find(|x| x.name() == name)
+                    .ok_or_else(|| format!("`cause`: unknown cause `{name}`"))?,
+            )
+        }
+    };
+    if matchers.is_empty() && cause.is_none() {
+        return Err("a silence needs `matchers` or a `cause` (it would silence everything)".into());
+    }
+    let int = |key: &str| -> Result<Option<i64>, String> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(x) => x
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| format!("`{key}` must be epoch milliseconds")),
+        }
+    };
+    let start_ms = int("starts_at_ms")?.unwrap_or(now_ms);
+    let end_ms = match (int("ends_at_ms")?, obj.get("duration")) {
+        (Some(_), Some(_)) => return Err("give `ends_at_ms` or `duration`, not both".into()),
+        (Some(end), None) => end,
+        (None, Some(d)) => {
+            let text = d
+                .as_str()
+                .ok_or("`duration` must be a string such as \"2h\"")?;
+            let d: Duration = parse_duration(text)
+                .ok_or_else(|| format!("`duration`: cannot read `{text}` (e.g. 30m, 2h, 1d)"))?;
+            start_ms.saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
+        }
+        (None, None) => return Err("a silence needs `ends_at_ms` or `duration`".into()),
+    };
+    if end_ms <= start_ms {
+        return Err("the silence must end after it starts".into());
+    }
+    if end_ms <= now_ms {
+        return Err("the silence would already be over".into());
+    }
+    if end_ms - start_ms > MAX_SILENCE_MS {
+        return Err("a silence may last at most 30 days".into());
+    }
+    let comment = match obj.get("comment") {
+        None | Some(Value::Null) => String::new(),
+        Some(c) => c.as_str().ok_or("`comment` must be a string")?.to_string(),
+    };
+    if comment.len() > 1000 {
+        return Err("`comment` is longer than 1000 bytes".into());
+    }
+    Ok(Silence {
+        id: 0,
+        matchers,
+        cause,
+        start_ms,
+        end_ms,
+        comment,
+    })
+}
+
+/// `30s`, `15m`, `2h`, `1d`.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+pub(crate) async fn create(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err((status, reason)) = authorize(&s, &headers) {
+        return error(status, reason);
+    }
+    let silence = match parse_silence(&body, now_ms()) {
+        Ok(x) => x,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let (tx, rx) = oneshot::channel();
+    if s.commands
+        .send(Command::AddSilence(silence, tx))
+        .await
+        .is_err()
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        );
+    }
+    match rx.await {
+        Ok(created) => (
+            StatusCode::CREATED,
+            [(header::CONTENT_TYPE, "application/json")],
+            silence_json(&created, now_ms()).to_string(),
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        ),
+    }
+}
+
+pub(crate) async fn expire(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err((status, reason)) = authorize(&s, &headers) {
+        return error(status, reason);
+    }
+    let Ok(id) = id.parse::<u64>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "silence id must be a positive integer",
+        );
+    };
+    let (tx, rx) = oneshot::channel();
+    if s.commands
+        .send(Command::ExpireSilence(id, tx))
+        .await
+        .is_err()
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        );
+    }
+    match rx.await {
+        Ok(Some(expired)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            silence_json(&expired, now_ms()).to_string(),
+        )
+            .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, &format!("no silence {id}")),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silence_on_an_issuer_for_two_hours_parses() {
+        let s = parse_silence(
+            br#"{"matchers":{"issuer":"northbank"},"duration":"2h","comment":"cut-over"}"#,
+            1_000,
+        )
+        .expect("valid");
+        assert_eq!(s.matchers, [(Dim::Issuer, "northbank".to_string())]);
+        assert_eq!((s.start_ms, s.end_ms), (1_000, 1_000 + 7_200_000));
+    }
+
+    #[test]
+    fn bad_silences_are_refused_with_the_reason() {
+        for (body, reason) in [
+            (&b"{"[..], "not JSON"),
+            (br#"{"duration":"2h"}"#, "would silence everything"),
+            (
+                br#"{"matchers":{"colour":"red"},"duration":"2h"}"#,
+                "unknown dimension `colour`",
+            ),
+            (br#"{"cause":"aliens","duration":"2h"}"#, "unknown cause"),
+            (
+                br#"{"cause":"network"}"#,
+                "needs `ends_at_ms` or `duration`",
+            ),
+            (br#"{"cause":"network","duration":"soon"}"#, "cannot read"),
+            (
+                br#"{"cause":"network","duration":"90d"}"#,
+                "at most 30 days",
+            ),
+            (
+                br#"{"cause":"network","ends_at_ms":500}"#,
+                "end after it starts",
+            ),
+            (
+                br#"{"cause":"network","duration":"1h","x":1}"#,
+                "unknown field `x`",
+            ),
+        ] {
+            let e = parse_silence(body, 1_000).expect_err("refused");
+            assert!(e.contains(reason), "{e} should say {reason}");
+        }
+    }
+}

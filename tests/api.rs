@@ -1,0 +1,147 @@
+//! The HTTP API of a running service: silences (create, list, expire,
+//! with the bearer token), clear JSON errors for bad requests, and
+//! silences that survive a restart through the incident log.
+
+use crate::support::{http_get, http_request, Mosquitto, Service};
+use std::time::Duration;
+
+const TOKEN: &str = "s3cret-token";
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+fn config(broker: &Mosquitto, state: &std::path::Path) -> String {
+    format!(
+        "[mqtt]\nurl = \"{}\"\nclient_id = \"sw-api\"\n[engine]\ncheckpoint_dir = \"{}\"\n",
+        broker.url(),
+        state.display()
+    )
+}
+
+fn post(svc: &Service, auth: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let header = auth.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = header
+        .as_deref()
+        .map(|h| vec![("Authorization", h), ("Content-Type", "application/json")])
+        .unwrap_or_default();
+    let (status, body) =
+        http_request(svc.http, "POST", "/api/silences", &headers, body.as_bytes()).expect("post");
+    (status, json(&body))
+}
+
+fn delete(svc: &Service, auth: Option<&str>, id: &str) -> (u16, serde_json::Value) {
+    let header = auth.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = header
+        .as_deref()
+        .map(|h| vec![("Authorization", h)])
+        .unwrap_or_default();
+    let (status, body) = http_request(
+        svc.http,
+        "DELETE",
+        &format!("/api/silences/{id}"),
+        &headers,
+        b"",
+    )
+    .expect("delete");
+    (status, json(&body))
+}
+
+fn silences(svc: &Service) -> Vec<serde_json::Value> {
+    let (status, body) = http_get(svc.http, "/api/silences").expect("get");
+    assert_eq!(status, 200);
+    json(&body)["silences"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn silences_are_created_listed_and_expired_with_the_token_and_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Mosquitto::start(dir.path());
+    let state = dir.path().join("state");
+    let mut svc = Service::start_with_env(
+        dir.path(),
+        &config(&broker, &state),
+        &[("SWIPEWATCH_API_TOKEN", TOKEN)],
+    );
+    svc.wait_ready(Duration::from_secs(20));
+    assert!(silences(&svc).is_empty());
+
+    let good =
+        r#"{"matchers":{"issuer":"northbank"},"duration":"2h","comment":"nightly cut-over"}"#;
+    // Without or with a wrong token: 401 and a JSON reason; nothing created.
+    let (status, body) = post(&svc, None, good);
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("bearer")));
+    let (status, _) = post(&svc, Some("guess"), good);
+    assert_eq!(status, 401);
+    assert!(silences(&svc).is_empty());
+
+    // Bad input: 400 naming the problem.
+    for (body, reason) in [
+        ("{not json", "not JSON"),
+        (r#"{"duration":"2h"}"#, "silence everything"),
+        (
+            r#"{"matchers":{"colour":"red"},"duration":"2h"}"#,
+            "unknown dimension",
+        ),
+        (r#"{"cause":"network","duration":"45d"}"#, "30 days"),
+    ] {
+        let (status, answer) = post(&svc, Some(TOKEN), body);
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().is_some_and(|e| e.contains(reason)),
+            "{body}: {answer}"
+        );
+    }
+    // Oversized body: 413.
+    let huge = format!(r#"{{"comment":"{}"}}"#, "x".repeat(100_000));
+    let (status, _) = http_request(
+        svc.http,
+        "POST",
+        "/api/silences",
+        &[("Authorization", &format!("Bearer {TOKEN}"))],
+        huge.as_bytes(),
+    )
+    .expect("post");
+    assert_eq!(status, 413);
+
+    let (status, created) = post(&svc, Some(TOKEN), good);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_u64().expect("id");
+    assert_eq!(created["matchers"]["issuer"], "northbank");
+    assert_eq!(created["active"], true);
+    let listed = silences(&svc);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["comment"], "nightly cut-over");
+
+    assert_eq!(delete(&svc, Some(TOKEN), "999").0, 404);
+    assert_eq!(delete(&svc, Some(TOKEN), "abc").0, 400);
+    assert_eq!(delete(&svc, None, &id.to_string()).0, 401);
+    let (status, expired) = delete(&svc, Some(TOKEN), &id.to_string());
+    assert_eq!(status, 200, "{expired}");
+    assert_eq!(expired["active"], false);
+
+    let (status, another) = post(
+        &svc,
+        Some(TOKEN),
+        r#"{"matchers":{"carrier":"telco","region":"north"},"cause":"network","duration":"1h"}"#,
+    );
+    assert_eq!(status, 201, "{another}");
+    let (status, body) = http_get(svc.http, "/api/nothing").expect("get");
+    assert_eq!(status, 404);
+    assert!(json(&body)["error"].is_string());
+
+    // Through a restart, both silences (one expired, one active) remain.
+    assert!(svc.terminate().expect("stops").success());
+    let svc = Service::start(dir.path(), &config(&broker, &state));
+    svc.wait_ready(Duration::from_secs(20));
+    let listed = silences(&svc);
+    let active: Vec<bool> = listed.iter().map(|s| s["active"] == true).collect();
+    assert_eq!(active, [false, true], "{listed:?}");
+    // This run has no token: mutations are refused outright.
+    let (status, body) = post(&svc, Some(TOKEN), good);
+    assert_eq!(status, 403, "{body}");
+}

@@ -69,6 +69,10 @@ pub struct Driver {
     silences: watch::Sender<Vec<Silence>>,
     /// Changes asked for through the HTTP API.
     commands: Option<mpsc::Receiver<Command>>,
+    /// Recurring maintenance windows, and the occurrences already silenced.
+    maintenance: Vec<swipewatch_config::MaintenanceConfig>,
+    scheduled: std::collections::HashSet<(usize, i64)>,
+    next_schedule: Instant,
     reported: EngineStats,
 }
 
@@ -97,6 +101,9 @@ impl Driver {
             notifier: crate::notify::Notifier::default(),
             silences: watch::Sender::new(Vec::new()),
             commands: None,
+            maintenance: Vec::new(),
+            scheduled: std::collections::HashSet::new(),
+            next_schedule: Instant::now(),
             reported: EngineStats::default(),
         }
     }
@@ -130,6 +137,53 @@ impl Driver {
     /// Takes changes from the HTTP API (silences) from `commands`.
     pub fn accept_commands(&mut self, commands: mpsc::Receiver<Command>) {
         self.commands = Some(commands);
+        self.publish_silences();
+    }
+
+    /// Silences the occurrences of recurring maintenance windows, two days
+    /// ahead, renewed every hour.
+    pub fn schedule_maintenance(&mut self, windows: Vec<swipewatch_config::MaintenanceConfig>) {
+        self.maintenance = windows;
+        self.next_schedule = Instant::now();
+        self.renew_maintenance();
+    }
+
+    fn renew_maintenance(&mut self) {
+        if self.maintenance.is_empty() || Instant::now() < self.next_schedule {
+            return;
+        }
+        let now = self.clock.now_ms();
+        for (i, m) in self.maintenance.iter().enumerate() {
+            for (start_ms, end_ms) in m.occurrences(now - 86_400_000, now + 2 * 86_400_000) {
+                if !self.scheduled.insert((i, start_ms)) {
+                    continue;
+                }
+                let matchers = m
+                    .matchers
+                    .iter()
+                    .filter_map(|(d, v)| Some((swipewatch_model::Dim::from_name(d)?, v.clone())))
+                    .collect();
+                let cause = m
+                    .cause
+                    .as_deref()
+                    .and_then(|c| Cause::ALL.into_iter().find(|x| x.name() == c));
+                self.monitor.book.silence(Silence {
+                    id: 0,
+                    matchers,
+                    cause,
+                    start_ms,
+                    end_ms,
+                    comment: if m.comment.is_empty() {
+                        "scheduled maintenance".to_string()
+                    } else {
+                        m.comment.clone()
+                    },
+                });
+            }
+        }
+        self.scheduled
+            .retain(|(_, start)| *start >= now - 2 * 86_400_000);
+        self.next_schedule = Instant::now() + Duration::from_secs(3600);
         self.publish_silences();
     }
 
@@ -215,6 +269,7 @@ impl Driver {
                     if last_input.elapsed() >= self.idle_after {
                         self.monitor.engine.on_idle(self.clock.now_ms());
                     }
+                    self.renew_maintenance();
                     if self.checkpoint.as_ref().is_some_and(|c| c.3.elapsed() >= c.1) {
                         self.save_checkpoint();
                     }

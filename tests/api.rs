@@ -6,6 +6,7 @@ use crate::support::{http_get, http_request, Mosquitto, Service};
 use std::time::Duration;
 
 const TOKEN: &str = "s3cret-token";
+const CUT_OVER: &str = "acq-beta nightly cut-over";
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
@@ -13,7 +14,9 @@ fn json(body: &str) -> serde_json::Value {
 
 fn config(broker: &Mosquitto, state: &std::path::Path) -> String {
     format!(
-        "[mqtt]\nurl = \"{}\"\nclient_id = \"sw-api\"\n[engine]\ncheckpoint_dir = \"{}\"\n",
+        "[mqtt]\nurl = \"{}\"\nclient_id = \"sw-api\"\n[engine]\ncheckpoint_dir = \"{}\"\n\
+         [[alerts.maintenance]]\nmatchers = {{ acquirer = \"acq-beta\" }}\nat = \"02:00\"\n\
+         duration = \"30m\"\ncomment = \"{CUT_OVER}\"\n",
         broker.url(),
         state.display()
     )
@@ -47,7 +50,15 @@ fn delete(svc: &Service, auth: Option<&str>, id: &str) -> (u16, serde_json::Valu
     (status, json(&body))
 }
 
+/// Silences made through the API (not the configured maintenance).
 fn silences(svc: &Service) -> Vec<serde_json::Value> {
+    all_silences(svc)
+        .into_iter()
+        .filter(|s| s["comment"] != CUT_OVER)
+        .collect()
+}
+
+fn all_silences(svc: &Service) -> Vec<serde_json::Value> {
     let (status, body) = http_get(svc.http, "/api/silences").expect("get");
     assert_eq!(status, 200);
     json(&body)["silences"]
@@ -68,6 +79,22 @@ fn silences_are_created_listed_and_expired_with_the_token_and_survive_a_restart(
     );
     svc.wait_ready(Duration::from_secs(20));
     assert!(silences(&svc).is_empty());
+    // The nightly cut-over is scheduled from yesterday to two days ahead.
+    let scheduled = all_silences(&svc);
+    let half_hour = |s: &serde_json::Value| {
+        s["end_ms"]
+            .as_i64()
+            .zip(s["start_ms"].as_i64())
+            .map(|(e, b)| e - b)
+            == Some(1_800_000)
+    };
+    assert!(
+        (3..=4).contains(&scheduled.len())
+            && scheduled
+                .iter()
+                .all(|s| s["matchers"]["acquirer"] == "acq-beta" && half_hour(s)),
+        "{scheduled:?}"
+    );
 
     let good =
         r#"{"matchers":{"issuer":"northbank"},"duration":"2h","comment":"nightly cut-over"}"#;

@@ -215,4 +215,55 @@ mod tests {
         assert!(msg.contains("line 2"), "{msg}");
         assert!(!msg.contains('\n'));
     }
+
+    #[test]
+    fn a_nightly_cut_over_recurs_on_its_days_only() {
+        let c = load(
+            "[[alerts.maintenance]]\nmatchers = { acquirer = \"acq-beta\" }\nat = \"23:30\"\nduration = \"1h\"\ndays = [\"sat\", \"sun\"]\n",
+            &[],
+        )
+        .expect("valid");
+        let m = &c.alerts.maintenance[0];
+        // 2026-11-28 is a Saturday; Friday 27th 00:00 UTC to Tuesday 1st.
+        let fri = 1_795_737_600_000;
+        let day = 86_400_000;
+        let got = m.occurrences(fri, fri + 4 * day);
+        let sat_2330 = fri + day + (23 * 60 + 30) * 60_000;
+        assert_eq!(
+            got,
+            [
+                (sat_2330, sat_2330 + 3_600_000),
+                (sat_2330 + day, sat_2330 + day + 3_600_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_maintenance_window_names_its_key() {
+        for (text, key) in [
+            (
+                "at = \"25:00\"\nduration = \"1h\"\ncause = \"network\"",
+                "alerts.maintenance[0].at",
+            ),
+            (
+                "at = \"02:00\"\nduration = \"1h\"",
+                "alerts.maintenance[0].matchers",
+            ),
+            (
+                "at = \"02:00\"\nduration = \"1h\"\nmatchers = { colour = \"red\" }",
+                "alerts.maintenance[0].matchers",
+            ),
+            (
+                "at = \"02:00\"\nduration = \"2days\"\ncause = \"network\"",
+                "alerts.maintenance[0].duration",
+            ),
+            (
+                "at = \"02:00\"\nduration = \"1h\"\ncause = \"network\"\ndays = [\"funday\"]",
+                "alerts.maintenance[0].days",
+            ),
+        ] {
+            let e = load(&format!("[[alerts.maintenance]]\n{text}\n"), &[]).expect_err(text);
+            assert!(e.to_string().contains(key), "{e} should name {key}");
+        }
+    }
 }

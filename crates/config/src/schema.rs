@@ -55,6 +55,78 @@ pub struct AlertsConfig {
     /// The webhook key, filled from the environment or the file at load.
     #[serde(skip)]
     pub webhook_secret: Option<Secret>,
+    /// Recurring maintenance windows (e.g. a bank's nightly cut-over):
+    /// incidents they cover are kept and shown as silenced, never sent.
+    pub maintenance: Vec<MaintenanceConfig>,
+}
+
+/// One recurring maintenance window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceConfig {
+    /// Dimension → value pairs an incident's element must hold
+    /// (e.g. `{ acquirer = "acq-beta" }`).
+    #[serde(default)]
+    pub matchers: std::collections::BTreeMap<String, String>,
+    /// Only incidents of this cause (kebab-case name), if set.
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// Start time of day, UTC, `HH:MM`.
+    pub at: String,
+    /// How long each occurrence lasts.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    /// Days of the week it happens on (`mon` … `sun`, UTC); empty: daily.
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// Shown with silenced incidents.
+    #[serde(default)]
+    pub comment: String,
+}
+
+impl MaintenanceConfig {
+    /// Minutes after midnight UTC of `at`, if it reads as `HH:MM`.
+    pub fn minute_of_day(&self) -> Option<u32> {
+        let (h, m) = self.at.split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && self.at.len() == 5).then_some(h * 60 + m)
+    }
+
+    /// Whether it happens on weekday `day` (0 = Monday).
+    pub fn on_day(&self, day: u32) -> bool {
+        self.days.is_empty()
+            || self
+                .days
+                .iter()
+                .any(|d| WEEKDAYS.iter().position(|w| w == d) == Some(day as usize))
+    }
+}
+
+/// Weekday names, Monday first.
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl MaintenanceConfig {
+    /// Occurrences `(start_ms, end_ms)` that overlap `[from_ms, to_ms)`.
+    pub fn occurrences(&self, from_ms: i64, to_ms: i64) -> Vec<(i64, i64)> {
+        const DAY: i64 = 86_400_000;
+        let Some(minute) = self.minute_of_day() else {
+            return Vec::new();
+        };
+        let len = self.duration.as_millis().min(DAY as u128) as i64;
+        let mut out = Vec::new();
+        // Start a day early: yesterday's window may run past midnight.
+        let mut day = from_ms.div_euclid(DAY) - 1;
+        while day * DAY < to_ms {
+            let start = day * DAY + i64::from(minute) * 60_000;
+            // 1970-01-01 was a Thursday (weekday 3).
+            let weekday = (day + 3).rem_euclid(7) as u32;
+            if self.on_day(weekday) && start < to_ms && start + len > from_ms {
+                out.push((start, start + len));
+            }
+            day += 1;
+        }
+        out
+    }
 }
 
 impl Default for AlertsConfig {
@@ -69,6 +141,7 @@ impl Default for AlertsConfig {
             mqtt_topic: None,
             journal: None,
             webhook_secret: None,
+            maintenance: Vec::new(),
         }
     }
 }

@@ -103,6 +103,53 @@ impl Config {
                 ));
             }
         }
+        for (i, m) in self.alerts.maintenance.iter().enumerate() {
+            let key = |k: &str| format!("alerts.maintenance[{i}].{k}");
+            if m.minute_of_day().is_none() {
+                return Err(ConfigError::invalid(
+                    key("at"),
+                    "must be a UTC time of day HH:MM",
+                ));
+            }
+            for dim in m.matchers.keys() {
+                if swipewatch_model::Dim::from_name(dim).is_none() {
+                    return Err(ConfigError::invalid(
+                        key("matchers"),
+                        format!("unknown dimension `{dim}`"),
+                    ));
+                }
+            }
+            if let Some(c) = &m.cause {
+                if !swipewatch_model::Cause::ALL.iter().any(|x| x.name() == c) {
+                    return Err(ConfigError::invalid(
+                        key("cause"),
+                        format!("unknown cause `{c}`"),
+                    ));
+                }
+            }
+            if m.matchers.is_empty() && m.cause.is_none() {
+                return Err(ConfigError::invalid(
+                    key("matchers"),
+                    "a maintenance window needs matchers or a cause (it would silence everything)",
+                ));
+            }
+            if m.duration.is_zero() || m.duration > Duration::from_secs(86_400) {
+                return Err(ConfigError::invalid(
+                    key("duration"),
+                    "must be more than zero and at most one day",
+                ));
+            }
+            if let Some(d) = m
+                .days
+                .iter()
+                .find(|d| !crate::schema::WEEKDAYS.contains(&d.as_str()))
+            {
+                return Err(ConfigError::invalid(
+                    key("days"),
+                    format!("unknown day `{d}` (mon, tue, wed, thu, fri, sat, sun)"),
+                ));
+            }
+        }
         range_duration(
             "alerts.resend_interval",
             self.alerts.resend_interval,

@@ -1,6 +1,7 @@
 //! `swipewatch`, the live service: CLI and wiring only. Everything
 //! domain-specific lives in the crates under `crates/`.
 
+mod breakdown;
 mod checkpoint;
 mod demo;
 mod eval;

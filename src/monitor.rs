@@ -102,6 +102,11 @@ impl Monitor {
         self.book.raise(o.ts_ms, &view)
     }
 
+    /// The symbol table values are interned in.
+    pub fn symbols(&self) -> &SharedSymbols {
+        &self.symbols
+    }
+
     /// Puts back incidents from the durable log and resumes tallying
     /// evidence for the open ones.
     pub fn restore_incidents(&mut self, incidents: Vec<swipewatch_alert::Incident>, at_ms: i64) {

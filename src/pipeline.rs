@@ -73,6 +73,8 @@ pub struct Driver {
     maintenance: Vec<swipewatch_config::MaintenanceConfig>,
     scheduled: std::collections::HashSet<(usize, i64)>,
     next_schedule: Instant,
+    /// Per-dimension and per-code metrics.
+    breakdown: crate::breakdown::Breakdown,
     reported: EngineStats,
 }
 
@@ -91,6 +93,7 @@ impl Driver {
     /// A driver over an existing (e.g. warmed-up) monitor.
     pub fn with_monitor(monitor: Monitor, metrics: Metrics, clock: Clock) -> Driver {
         let idle_after = Duration::from_millis(monitor.engine.settings().bucket_ms as u64);
+        let breakdown = crate::breakdown::Breakdown::new(metrics.breakdown.clone(), 50);
         Driver {
             monitor,
             incidents: watch::Sender::new(Vec::new()),
@@ -104,6 +107,7 @@ impl Driver {
             maintenance: Vec::new(),
             scheduled: std::collections::HashSet::new(),
             next_schedule: Instant::now(),
+            breakdown,
             reported: EngineStats::default(),
         }
     }
@@ -138,6 +142,11 @@ impl Driver {
     pub fn accept_commands(&mut self, commands: mpsc::Receiver<Command>) {
         self.commands = Some(commands);
         self.publish_silences();
+    }
+
+    /// At most `cap` values per dimension get their own metric label.
+    pub fn metric_values_per_dimension(&mut self, cap: usize) {
+        self.breakdown = crate::breakdown::Breakdown::new(self.metrics.breakdown.clone(), cap);
     }
 
     /// Silences the occurrences of recurring maintenance windows, two days
@@ -249,6 +258,11 @@ impl Driver {
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         for e in &batch.events {
+                            if let swipewatch_model::Event::Outcome(o) = e {
+                                if let Some(rc) = o.rc {
+                                    self.breakdown.code(rc);
+                                }
+                            }
                             let raised = self.monitor.record(e);
                             if !raised.is_empty() {
                                 self.report(&raised, false);
@@ -290,6 +304,7 @@ impl Driver {
     ) {
         for snap in closed.drain(..) {
             on_snapshot(&snap);
+            self.breakdown.bucket(&snap, self.monitor.symbols());
             for class in OutcomeClass::ALL {
                 self.metrics
                     .engine
@@ -356,6 +371,31 @@ impl Driver {
                     tracing::info!(id = i.id, cause = %i.key.cause, element = %i.key.describe(), "incident resolved")
                 }
                 Transition::Resolved(_) => {}
+            }
+        }
+        if window || !transitions.is_empty() {
+            let m = &self.metrics.breakdown;
+            let mut counts: std::collections::HashMap<(Cause, &str, &str), i64> =
+                std::collections::HashMap::new();
+            for cause in Cause::ALL {
+                for severity in ["ticket", "warning", "page"] {
+                    for state in ["pending", "firing"] {
+                        counts.insert((cause, severity, state), 0);
+                    }
+                }
+            }
+            for i in self.monitor.book.open() {
+                let state = if i.state == State::Firing {
+                    "firing"
+                } else {
+                    "pending"
+                };
+                *counts
+                    .entry((i.key.cause, i.severity.name(), state))
+                    .or_default() += 1;
+            }
+            for ((cause, severity, state), n) in counts {
+                m.set_incidents(cause, severity, state, n);
             }
         }
         let notices = self.monitor.book.take_notices();

@@ -111,6 +111,7 @@ pub async fn serve(
     let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(16);
     driver.accept_commands(commands_rx);
     driver.schedule_maintenance(config.alerts.maintenance.clone());
+    driver.metric_values_per_dimension(config.server.metric_values_per_dimension);
     let state = AppState {
         metrics: metrics.clone(),
         ready: ingest.ready.clone(),

@@ -1,5 +1,6 @@
 //! A real Prometheus (Debian package) scrapes a running `swipewatch demo`
-//! and evaluates the shipped rules: every expression must have data.
+//! and evaluates the shipped rules and every Grafana dashboard query:
+//! every expression must have data.
 
 use crate::support::{
     find_program, free_port, http_get, repo, spawn_server, swipewatch, wait_for, Killed,
@@ -39,8 +40,52 @@ fn expressions(rules: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every panel query of every dashboard in `dashboards/`, after checking
+/// that each panel is described and reads the `datasource` variable.
+fn dashboard_expressions() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let dir = repo().join("dashboards");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dashboards dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let name = file.display().to_string();
+        let d: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect(&name);
+        assert!(
+            d["templating"]["list"].as_array().is_some_and(|l| l
+                .iter()
+                .any(|v| v["name"] == "datasource" && v["type"] == "datasource")),
+            "{name}: no datasource variable"
+        );
+        for panel in d["panels"].as_array().expect("panels") {
+            let title = panel["title"].as_str().unwrap_or("?");
+            assert!(
+                panel["description"].as_str().is_some_and(|s| s.len() > 10),
+                "{name}: panel {title} has no description"
+            );
+            assert_eq!(
+                panel["datasource"]["uid"], "${datasource}",
+                "{name}: {title}"
+            );
+            for t in panel["targets"].as_array().expect("targets") {
+                assert_eq!(t["datasource"]["uid"], "${datasource}", "{name}: {title}");
+                let expr = t["expr"].as_str().expect("expr");
+                out.push((format!("{name}: {title}"), expr.to_string()));
+            }
+        }
+    }
+    out
+}
+
 #[test]
-fn prometheus_scrapes_the_service_and_every_rule_expression_has_data() {
+fn prometheus_scrapes_the_service_and_every_rule_and_dashboard_expression_has_data() {
+    let dashboards = dashboard_expressions();
+    assert!(dashboards.len() >= 25, "{}", dashboards.len());
     let rules_file = repo().join("config/prometheus/swipewatch-rules.yml");
     let check = Command::new(find_program("promtool"))
         .args(["check", "rules"])
@@ -97,12 +142,23 @@ fn prometheus_scrapes_the_service_and_every_rule_expression_has_data() {
     let rules = std::fs::read_to_string(&rules_file).expect("rules");
     let exprs = expressions(&rules);
     assert!(exprs.len() >= 8, "{exprs:?}");
-    let mut empty = exprs.clone();
+    let mut empty: Vec<String> = exprs
+        .iter()
+        .cloned()
+        .chain(dashboards.iter().map(|(_, e)| e.clone()))
+        .collect();
     wait_for(Duration::from_secs(90), || {
         empty.retain(|e| query(e) == 0);
         empty.is_empty()
     });
-    assert!(empty.is_empty(), "expressions without data: {empty:?}");
+    let named: Vec<&(String, String)> = dashboards
+        .iter()
+        .filter(|(_, e)| empty.contains(e))
+        .collect();
+    assert!(
+        empty.is_empty(),
+        "expressions without data: {empty:?}\ndashboard panels: {named:?}"
+    );
     // The healthy service fires none of its own alerts.
     let firing = query(r#"ALERTS{alertstate="firing"}"#);
     assert_eq!(firing, 0);

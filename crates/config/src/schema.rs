@@ -374,6 +374,9 @@ pub struct ServerConfig {
     /// The token, filled from the environment or the file at load.
     #[serde(skip)]
     pub api_token: Option<Secret>,
+    /// Values per dimension with their own label in
+    /// `swipewatch_dimension_outcomes_total`; later ones count as `other`.
+    pub metric_values_per_dimension: usize,
 }
 
 impl Default for ServerConfig {
@@ -382,6 +385,7 @@ impl Default for ServerConfig {
             listen: defaults::LISTEN,
             api_token_file: None,
             api_token: None,
+            metric_values_per_dimension: 50,
         }
     }
 }

@@ -150,6 +150,12 @@ impl Config {
                 ));
             }
         }
+        if !(1..=1000).contains(&self.server.metric_values_per_dimension) {
+            return Err(ConfigError::invalid(
+                "server.metric_values_per_dimension",
+                "must be between 1 and 1000",
+            ));
+        }
         range_duration(
             "alerts.resend_interval",
             self.alerts.resend_interval,

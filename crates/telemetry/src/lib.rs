@@ -9,7 +9,7 @@
 use prometheus::{
     Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-use swipewatch_model::{Cause, OutcomeClass, RejectReason};
+use swipewatch_model::{Cause, Dim, OutcomeClass, RejectReason};
 
 /// What an ingested MQTT message or event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +131,36 @@ impl AlertMetrics {
     }
 }
 
+/// Breakdowns with bounded labels: per dimension value (capped by the
+/// caller), per response code, open incidents.
+#[derive(Clone)]
+pub struct BreakdownMetrics {
+    dimension_outcomes: IntCounterVec,
+    response_codes: IntCounterVec,
+    incidents: prometheus::IntGaugeVec,
+}
+
+impl BreakdownMetrics {
+    /// The counter of `class` outcomes where `dim` = `value` (a value the
+    /// caller has admitted under its cap, or `other`).
+    pub fn dimension_outcomes(&self, dim: Dim, value: &str, class: OutcomeClass) -> IntCounter {
+        self.dimension_outcomes
+            .with_label_values(&[dim.name(), value, class.name()])
+    }
+
+    /// The counter of response code `code` (admitted under the cap, or `other`).
+    pub fn response_code(&self, code: &str) -> IntCounter {
+        self.response_codes.with_label_values(&[code])
+    }
+
+    /// Sets the number of open incidents of `cause`, `severity`, `state`.
+    pub fn set_incidents(&self, cause: Cause, severity: &str, state: &str, n: i64) {
+        self.incidents
+            .with_label_values(&[cause.name(), severity, state])
+            .set(n);
+    }
+}
+
 /// The registry and every metric in it.
 #[derive(Clone)]
 pub struct Metrics {
@@ -143,6 +173,8 @@ pub struct Metrics {
     pub diagnose: DiagnoseMetrics,
     /// Alert sink metrics.
     pub alerts: AlertMetrics,
+    /// Outcomes by bounded dimension value, response codes, open incidents.
+    pub breakdown: BreakdownMetrics,
 }
 
 impl Default for Metrics {
@@ -302,11 +334,52 @@ impl Metrics {
             deliveries: posts.clone(),
             queued,
         };
+        let vec = |name: &str, help: &str, labels: &[&str]| {
+            let v = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(v.clone()))
+                .expect("unique metric");
+            v
+        };
+        let incidents = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "swipewatch_incidents_open",
+                "Open incidents by cause, severity and state (pending or firing).",
+            ),
+            &["cause", "severity", "state"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(incidents.clone()))
+            .expect("unique metric");
+        for cause in Cause::ALL {
+            for severity in ["ticket", "warning", "page"] {
+                for state in ["pending", "firing"] {
+                    incidents
+                        .with_label_values(&[cause.name(), severity, state])
+                        .set(0);
+                }
+            }
+        }
+        let breakdown = BreakdownMetrics {
+            dimension_outcomes: vec(
+                "swipewatch_dimension_outcomes_total",
+                "Outcomes in closed buckets by dimension, value and class. Values per dimension are capped (server.metric_values_per_dimension); the rest count as value=\"other\".",
+                &["dimension", "value", "class"],
+            ),
+            response_codes: vec(
+                "swipewatch_response_codes_total",
+                "Outcomes by response code (the first 100 distinct codes; the rest count as code=\"other\").",
+                &["code"],
+            ),
+            incidents,
+        };
         Metrics {
             registry,
             engine,
             diagnose,
             alerts,
+            breakdown,
             ingest: IngestMetrics {
                 messages,
                 accepted,

@@ -12,6 +12,7 @@ mod pipeline;
 mod run;
 mod simulate;
 mod sinks;
+mod views;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -67,6 +67,8 @@ pub struct Driver {
     pub notifier: crate::notify::Notifier,
     /// Silences, for the HTTP API.
     silences: watch::Sender<Vec<Silence>>,
+    /// The latest closed window, for the HTTP API.
+    window: watch::Sender<serde_json::Value>,
     /// Changes asked for through the HTTP API.
     commands: Option<mpsc::Receiver<Command>>,
     /// Recurring maintenance windows, and the occurrences already silenced.
@@ -103,6 +105,7 @@ impl Driver {
             idle_after,
             notifier: crate::notify::Notifier::default(),
             silences: watch::Sender::new(Vec::new()),
+            window: watch::Sender::new(serde_json::Value::Null),
             commands: None,
             maintenance: Vec::new(),
             scheduled: std::collections::HashSet::new(),
@@ -196,6 +199,11 @@ impl Driver {
         self.publish_silences();
     }
 
+    /// The latest closed window's view.
+    pub fn window(&self) -> watch::Receiver<serde_json::Value> {
+        self.window.subscribe()
+    }
+
     /// Silences as the book has them.
     pub fn silences(&self) -> watch::Receiver<Vec<Silence>> {
         self.silences.subscribe()
@@ -220,6 +228,17 @@ impl Driver {
                     "silence created"
                 );
                 let _ = reply.send(created);
+            }
+            Command::Terminal(id, reply) => {
+                let incidents = self.incidents.borrow().clone();
+                let view = crate::views::terminal(
+                    &self.monitor.engine,
+                    self.monitor.symbols(),
+                    &id,
+                    &incidents,
+                );
+                let _ = reply.send(view);
+                return;
             }
             Command::ExpireSilence(id, reply) => {
                 let expired = self.monitor.book.expire_silence(id, self.clock.now_ms());
@@ -305,6 +324,8 @@ impl Driver {
         for snap in closed.drain(..) {
             on_snapshot(&snap);
             self.breakdown.bucket(&snap, self.monitor.symbols());
+            self.window
+                .send_replace(crate::views::window(&snap, self.monitor.symbols()));
             for class in OutcomeClass::ALL {
                 self.metrics
                     .engine

@@ -117,6 +117,7 @@ pub async fn serve(
         ready: ingest.ready.clone(),
         incidents: driver.incidents(),
         silences: driver.silences(),
+        window: driver.window(),
         commands: commands_tx,
         token: config.server.api_token.as_ref().map(|t| t.0.clone()),
     };

@@ -172,3 +172,99 @@ fn silences_are_created_listed_and_expired_with_the_token_and_survive_a_restart(
     let (status, body) = post(&svc, Some(TOKEN), good);
     assert_eq!(status, 403, "{body}");
 }
+
+#[test]
+fn read_endpoints_show_the_window_top_offenders_and_a_terminal_with_clear_errors() {
+    use crate::support::mqtt::{now_ms, outcome, Publisher};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Mosquitto::start(dir.path());
+    let config = format!(
+        "[mqtt]\nurl = \"{}\"\nclient_id = \"sw-read\"\n[engine]\nbucket = \"5s\"\nallowed_lateness = \"1s\"\n",
+        broker.url()
+    );
+    let svc = Service::start(dir.path(), &config);
+    svc.wait_ready(Duration::from_secs(20));
+    let (status, body) = http_get(svc.http, "/api/window").expect("get");
+    assert_eq!(status, 503, "no window yet: {body}");
+    assert!(json(&body)["error"].is_string());
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let ts = now_ms();
+    rt.block_on(async {
+        let mut p = Publisher::connect(broker.port(), "pub-read");
+        for i in 0..200 {
+            let rc = if i % 4 == 0 { "91" } else { "00" };
+            let payload = outcome(&format!("r-{i}"), &format!("T-{:04}", i % 20), rc, ts);
+            p.publish(
+                &format!("dt/pos/v1/north/acq-1/T-{:04}/txn", i % 20),
+                payload,
+            )
+            .await;
+        }
+        assert!(p.flush(Duration::from_secs(20)).await);
+        p.close().await;
+    });
+    let mut window = serde_json::Value::Null;
+    let closed = crate::support::wait_for(Duration::from_secs(30), || {
+        window = http_get(svc.http, "/api/window")
+            .ok()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| json(&b))
+            .unwrap_or_default();
+        window["attempts"].as_u64().unwrap_or(0) >= 200
+    });
+    assert!(closed, "window: {window}\n{}", svc.log_text());
+    assert_eq!(window["classes"]["issuer_unavailable"], 50, "{window}");
+    assert_eq!(window["approved"], 150);
+
+    let (status, body) = http_get(svc.http, "/api/top?dimension=region&n=5").expect("get");
+    assert_eq!(status, 200, "{body}");
+    let top = json(&body);
+    assert_eq!(top["values"][0]["value"], "north", "{top}");
+    assert_eq!(top["values"][0]["failures"], 50);
+
+    let (status, body) = http_get(svc.http, "/api/terminals/T-0003").expect("get");
+    assert_eq!(status, 200, "{body}");
+    let t = json(&body);
+    assert_eq!(t["place"]["region"], "north", "{t}");
+    assert_eq!(t["place"]["carrier"], "vodafone");
+    assert!(t["recent_buckets"]
+        .as_array()
+        .is_some_and(|b| !b.is_empty()));
+
+    for (path, status, reason) in [
+        ("/api/terminals/T-9999", 404, "not been seen"),
+        ("/api/top", 400, "`dimension` is required"),
+        ("/api/top?dimension=merchant", 400, "unknown dimension"),
+        ("/api/top?dimension=issuer&n=0", 400, "between 1 and 20"),
+        (
+            "/api/top?dimension=issuer&colour=red",
+            400,
+            "unknown query parameter",
+        ),
+        ("/api/incidents?state=bogus", 400, "active or recent"),
+        ("/api/incidents/999", 404, "no incident 999"),
+        ("/api/incidents/abc", 400, "positive integer"),
+    ] {
+        let (got, body) = http_get(svc.http, path).expect("get");
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(
+            json(&body)["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(reason)),
+            "{path}: {body}"
+        );
+    }
+    for path in [
+        "/api/incidents?state=active",
+        "/api/incidents?state=recent",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert_eq!(http_get(svc.http, path).expect("get").0, 200, "{path}");
+    }
+}

@@ -36,4 +36,4 @@ pub use counts::{ClassCounts, DimTable, LeafKey, LeafTable, MAX_LEAF_DIMS};
 pub use engine::checkpoint::CheckpointError;
 pub use engine::{Engine, EngineStats, Settings, WindowSnapshot};
 pub use latency::LatencyTable;
-pub use terminal::{is_hw_error, Tally, TerminalState};
+pub use terminal::{is_hw_error, Tally, TerminalState, RECENT};

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use swipewatch_alert::{Incident, Silence, State as IncidentState};
 
 mod silences;
+mod views;
 pub use silences::{parse_silence, silence_json, Command};
 
 /// Largest request body accepted, bytes.
@@ -54,6 +55,8 @@ pub struct AppState {
     pub incidents: watch::Receiver<Vec<Incident>>,
     /// Silences, in the order created.
     pub silences: watch::Receiver<Vec<Silence>>,
+    /// The latest closed window (`null` before the first).
+    pub window: watch::Receiver<serde_json::Value>,
     /// Where mutations go (the service owns the incident book).
     pub commands: tokio::sync::mpsc::Sender<Command>,
     /// Bearer token for mutations; `None` refuses them.
@@ -76,7 +79,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/api/incidents", get(incidents))
+        .route("/api/incidents", get(views::incidents))
+        .route("/api/incidents/{id}", get(views::incident))
+        .route("/api/window", get(views::window))
+        .route("/api/top", get(views::top))
+        .route("/api/terminals/{id}", get(views::terminal))
         .route("/api/silences", get(silences::list).post(silences::create))
         .route("/api/silences/{id}", delete(silences::expire))
         .route("/", get(console))
@@ -92,14 +99,6 @@ async fn console() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         CONSOLE,
-    )
-}
-
-async fn incidents(State(s): State<AppState>) -> impl IntoResponse {
-    let list: Vec<serde_json::Value> = s.incidents.borrow().iter().map(incident_json).collect();
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({ "incidents": list }).to_string(),
     )
 }
 

@@ -25,6 +25,8 @@ pub enum Command {
     AddSilence(Silence, oneshot::Sender<Silence>),
     /// End silence `id` now; the answer is `None` if there is no such silence.
     ExpireSilence(u64, oneshot::Sender<Option<Silence>>),
+    /// One terminal's health by id; `None` if never seen.
+    Terminal(String, oneshot::Sender<Option<Value>>),
 }
 
 /// The API's view of a silence.

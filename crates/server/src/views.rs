@@ -1,0 +1,193 @@
+//! Read endpoints: incidents (all, active, recent, one with the incidents
+//! listed under it), the latest window, top offenders per dimension, and
+//! one terminal's health.
+
+use crate::{error, incident_json, AppState, Command};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use swipewatch_alert::State as IncidentState;
+use tokio::sync::oneshot;
+
+/// Dimensions `/api/top` answers for.
+const TOP_DIMS: [&str; 8] = [
+    "region", "carrier", "net_type", "acquirer", "issuer", "scheme", "model", "firmware",
+];
+
+fn ok(v: Value) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+/// `key=value` pairs of a query string (no percent-decoding needed for
+/// the plain values these endpoints take).
+fn params(query: Option<&str>) -> Vec<(&str, &str)> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect()
+}
+
+fn unknown_param(pairs: &[(&str, &str)], known: &[&str]) -> Option<Response> {
+    pairs
+        .iter()
+        .find(|(k, _)| !known.contains(k))
+        .map(|(k, _)| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "unknown query parameter `{k}` (known: {})",
+                    known.join(", ")
+                ),
+            )
+        })
+}
+
+/// `GET /api/incidents[?state=active|recent]`.
+pub(crate) async fn incidents(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let pairs = params(q.as_deref());
+    if let Some(r) = unknown_param(&pairs, &["state"]) {
+        return r;
+    }
+    let filter = pairs.iter().find(|(k, _)| *k == "state").map(|(_, v)| *v);
+    let keep = |st: IncidentState| match filter {
+        None | Some("all") => true,
+        Some("active") => st != IncidentState::Resolved,
+        Some("recent") => st == IncidentState::Resolved,
+        Some(_) => false,
+    };
+    if let Some(f) = filter.filter(|f| !["all", "active", "recent"].contains(f)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("`state` must be all, active or recent, not `{f}`"),
+        );
+    }
+    let list: Vec<Value> = s
+        .incidents
+        .borrow()
+        .iter()
+        .filter(|i| keep(i.state))
+        .map(incident_json)
+        .collect();
+    ok(json!({ "incidents": list }))
+}
+
+/// `GET /api/incidents/{id}`: one incident with the incidents listed under it.
+pub(crate) async fn incident(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "incident id must be a positive integer",
+        );
+    };
+    let list = s.incidents.borrow();
+    let Some(found) = list.iter().find(|i| i.id == id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no incident {id} (open or recent)"),
+        );
+    };
+    let mut view = incident_json(found);
+    let children: Vec<Value> = list
+        .iter()
+        .filter(|i| i.inhibited_by == Some(id))
+        .map(incident_json)
+        .collect();
+    view["children"] = Value::Array(children);
+    ok(view)
+}
+
+/// `GET /api/window`: the latest closed window's counts.
+pub(crate) async fn window(State(s): State<AppState>) -> Response {
+    let w = s.window.borrow().clone();
+    if w.is_null() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "no window has closed yet");
+    }
+    let mut w = w;
+    if let Some(o) = w.as_object_mut() {
+        o.remove("top");
+    }
+    ok(w)
+}
+
+/// `GET /api/top?dimension=issuer[&n=10]`: values with the most failures
+/// in the latest window.
+pub(crate) async fn top(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let pairs = params(q.as_deref());
+    if let Some(r) = unknown_param(&pairs, &["dimension", "n"]) {
+        return r;
+    }
+    let Some(dim) = pairs
+        .iter()
+        .find(|(k, _)| *k == "dimension")
+        .map(|(_, v)| *v)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("`dimension` is required: one of {}", TOP_DIMS.join(", ")),
+        );
+    };
+    if !TOP_DIMS.contains(&dim) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("unknown dimension `{dim}`: one of {}", TOP_DIMS.join(", ")),
+        );
+    }
+    let n = match pairs
+        .iter()
+        .find(|(k, _)| *k == "n")
+        .map(|(_, v)| v.parse::<usize>())
+    {
+        None => 10,
+        Some(Ok(n)) if (1..=20).contains(&n) => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "`n` must be between 1 and 20"),
+    };
+    let w = s.window.borrow().clone();
+    if w.is_null() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "no window has closed yet");
+    }
+    let values: Vec<Value> = w["top"][dim]
+        .as_array()
+        .map(|a| a.iter().take(n).cloned().collect())
+        .unwrap_or_default();
+    ok(json!({
+        "dimension": dim,
+        "window_end_ms": w["end_ms"],
+        "fleet_failure_rate": w["failure_rate"],
+        "values": values,
+    }))
+}
+
+/// `GET /api/terminals/{id}`: one terminal's health.
+pub(crate) async fn terminal(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "terminal id must be 1-128 printable characters",
+        );
+    }
+    let (tx, rx) = oneshot::channel();
+    if s.commands
+        .send(Command::Terminal(id.clone(), tx))
+        .await
+        .is_err()
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        );
+    }
+    match rx.await {
+        Ok(Some(view)) => ok(view),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            &format!("terminal `{id}` has not been seen"),
+        ),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        ),
+    }
+}

@@ -1,0 +1,147 @@
+//! JSON views for the HTTP API that need the engine: the current window
+//! (fleet counts, top offenders per dimension) and one terminal's health.
+//! Built in the driver task, which owns the engine.
+
+use crate::breakdown::METRIC_DIMS;
+use serde_json::{json, Map, Value};
+use swipewatch_alert::{Incident, State};
+use swipewatch_engine::{ClassCounts, Engine, WindowSnapshot};
+use swipewatch_ingest::SharedSymbols;
+use swipewatch_model::{Dim, OutcomeClass};
+
+/// Offenders kept per dimension.
+pub const TOP_N: usize = 20;
+
+fn classes(c: &ClassCounts) -> Value {
+    let m: Map<String, Value> = OutcomeClass::ALL
+        .iter()
+        .filter(|k| c.get(**k) > 0)
+        .map(|k| (k.name().to_string(), Value::from(c.get(*k))))
+        .collect();
+    Value::Object(m)
+}
+
+fn rate(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        0.0
+    } else {
+        (num as f64 / den as f64 * 10_000.0).round() / 10_000.0
+    }
+}
+
+/// The latest closed window: fleet counts by class, approval and failure
+/// rates, and per dimension the values with the most failures.
+pub fn window(snap: &WindowSnapshot, symbols: &SharedSymbols) -> Value {
+    let w = &snap.window;
+    let symbols = symbols.read().unwrap_or_else(|p| p.into_inner());
+    let fleet_rate = rate(w.fleet.failures(), w.fleet.attempts());
+    let mut top = Map::new();
+    for dim in METRIC_DIMS {
+        let mut values: Vec<(u64, u64, Value)> = w
+            .dims
+            .values(dim)
+            .map(|(sym, c)| {
+                let failures = c.failures();
+                let attempts = c.attempts();
+                let view = json!({
+                    "value": symbols.resolve(dim, sym).unwrap_or("(none)"),
+                    "attempts": attempts,
+                    "failures": failures,
+                    "failure_rate": rate(failures, attempts),
+                    "lift": if fleet_rate > 0.0 { (rate(failures, attempts) / fleet_rate * 100.0).round() / 100.0 } else { 0.0 },
+                    "classes": classes(c),
+                });
+                (failures, attempts, view)
+            })
+            .collect();
+        values.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        values.truncate(TOP_N);
+        top.insert(
+            dim.name().to_string(),
+            Value::Array(values.into_iter().map(|v| v.2).collect()),
+        );
+    }
+    json!({
+        "start_ms": w.start_ms,
+        "end_ms": w.end_ms,
+        "buckets": w.buckets,
+        "gap_buckets": w.gap_buckets,
+        "watermark_ms": snap.watermark_ms,
+        "active_terminals_last_bucket": snap.bucket.active_terminals,
+        "attempts": w.fleet.attempts(),
+        "approved": w.fleet.get(OutcomeClass::Approved),
+        "failures": w.fleet.failures(),
+        "approval_rate": rate(u64::from(w.fleet.get(OutcomeClass::Approved)), w.fleet.attempts()),
+        "failure_rate": fleet_rate,
+        "classes": classes(&w.fleet),
+        "top": top,
+    })
+}
+
+/// Dimensions describing where a terminal is and what it runs.
+const TERMINAL_DIMS: [Dim; 9] = [
+    Dim::Region,
+    Dim::Carrier,
+    Dim::NetType,
+    Dim::Cell,
+    Dim::Acquirer,
+    Dim::Merchant,
+    Dim::Model,
+    Dim::Firmware,
+    Dim::App,
+];
+
+/// One terminal's health, with the incidents that name it; `None` if the
+/// engine has never seen it.
+pub fn terminal(
+    engine: &Engine,
+    symbols: &SharedSymbols,
+    id: &str,
+    incidents: &[Incident],
+) -> Option<Value> {
+    let symbols = symbols.read().unwrap_or_else(|p| p.into_inner());
+    let sym = symbols.terminals.get(id)?;
+    let state = engine.terminal_state(sym)?;
+    let place: Map<String, Value> = TERMINAL_DIMS
+        .iter()
+        .filter_map(|d| {
+            let v = symbols.resolve(*d, state.dims.get(*d))?;
+            Some((d.name().to_string(), Value::from(v)))
+        })
+        .collect();
+    let bucket_ms = engine.settings().bucket_ms;
+    let newest = state.last_seen_ms.div_euclid(bucket_ms);
+    let recent: Vec<Value> = (0..swipewatch_engine::RECENT as i64)
+        .filter_map(|back| {
+            let b = newest - back;
+            let t = state.tally(b)?;
+            Some(json!({
+                "bucket_start_ms": b * bucket_ms,
+                "attempts": t.attempts,
+                "failures": t.failures,
+                "hw_errors": t.hw_errors,
+                "fallbacks": t.fallbacks,
+            }))
+        })
+        .collect();
+    let named: Vec<Value> = incidents
+        .iter()
+        .filter(|i| i.key.terminal.as_deref() == Some(id) && i.state != State::Resolved)
+        .map(|i| json!({"id": i.id, "cause": i.key.cause.name(), "state": i.state}))
+        .collect();
+    Some(json!({
+        "terminal": id,
+        "last_seen_ms": state.last_seen_ms,
+        "last_heartbeat_ms": (state.last_heartbeat_ms != i64::MIN).then_some(state.last_heartbeat_ms),
+        "place": place,
+        "consecutive_failures": state.consecutive_failures,
+        "consecutive_hw_errors": state.consecutive_hw_errors,
+        "last_failure_class": (state.consecutive_failures > 0).then(|| state.last_failure.name()),
+        "battery_pct": (state.battery_pct != u8::MAX).then_some(state.battery_pct),
+        "host_reachable": state.host_reachable(),
+        "saf_queue_depth": state.saf_queue_depth,
+        "tamper": state.tamper,
+        "recent_buckets": recent,
+        "open_incidents": named,
+    }))
+}

@@ -69,6 +69,8 @@ pub struct Driver {
     silences: watch::Sender<Vec<Silence>>,
     /// The latest closed window, for the HTTP API.
     window: watch::Sender<serde_json::Value>,
+    /// Approval rate of the last hour of windows: `[end_ms, rate, attempts]`.
+    history: std::collections::VecDeque<serde_json::Value>,
     /// Changes asked for through the HTTP API.
     commands: Option<mpsc::Receiver<Command>>,
     /// Recurring maintenance windows, and the occurrences already silenced.
@@ -106,6 +108,7 @@ impl Driver {
             notifier: crate::notify::Notifier::default(),
             silences: watch::Sender::new(Vec::new()),
             window: watch::Sender::new(serde_json::Value::Null),
+            history: std::collections::VecDeque::new(),
             commands: None,
             maintenance: Vec::new(),
             scheduled: std::collections::HashSet::new(),
@@ -324,8 +327,17 @@ impl Driver {
         for snap in closed.drain(..) {
             on_snapshot(&snap);
             self.breakdown.bucket(&snap, self.monitor.symbols());
-            self.window
-                .send_replace(crate::views::window(&snap, self.monitor.symbols()));
+            let mut view = crate::views::window(&snap, self.monitor.symbols());
+            self.history.push_back(serde_json::json!([
+                view["end_ms"],
+                view["approval_rate"],
+                view["attempts"]
+            ]));
+            while self.history.len() > 360 {
+                self.history.pop_front();
+            }
+            view["history"] = serde_json::Value::Array(self.history.iter().cloned().collect());
+            self.window.send_replace(view);
             for class in OutcomeClass::ALL {
                 self.metrics
                     .engine

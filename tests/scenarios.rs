@@ -242,6 +242,28 @@ fn the_demo_shows_incidents_of_three_causes_within_three_minutes() {
             && console.contains(r#"data-cause="network""#),
         "the console shows the incidents with their cause:\n{console}"
     );
+    // Its charts: the approval rate over the polls, failures by cause (the
+    // issuer outage's bar is not empty), and the first firing incident's
+    // detail with its runbook.
+    let points = console
+        .split(r#"<polyline"#)
+        .nth(1)
+        .and_then(|p| p.split(r#"points=""#).nth(1))
+        .and_then(|p| p.split('"').next())
+        .map_or(0, |p| p.split_whitespace().count());
+    assert!(
+        console.contains(r#"id="approval-chart""#) && points >= 3,
+        "approval chart with the window history ({points} points):\n{console}"
+    );
+    assert!(
+        console.contains(r#"<g data-cause="bank-issuer" data-failed=""#)
+            && !console.contains(r#"<g data-cause="bank-issuer" data-failed="0""#),
+        "failures-by-cause chart:\n{console}"
+    );
+    assert!(
+        console.contains("data-incident=") && console.contains("<h2>Runbook</h2>"),
+        "incident detail:\n{console}"
+    );
     assert!(shot_dir.join("console.png").is_file(), "screenshot taken");
 }
 

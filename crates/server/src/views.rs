@@ -109,6 +109,7 @@ pub(crate) async fn window(State(s): State<AppState>) -> Response {
     if let Some(o) = w.as_object_mut() {
         o.remove("top");
     }
+    // `history`: `[end_ms, approval_rate, attempts]` per window, last hour.
     ok(w)
 }
 

@@ -150,6 +150,17 @@ fn a_bank_outage_is_one_alert_and_one_webhook_notice_each_way_with_its_devices_i
         incidents(http),
         log_text()
     );
+    // The bank incident's own view lists them as its children.
+    let detail = http_get(http, &format!("/api/incidents/{bank_id}"))
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .unwrap_or_default();
+    assert!(
+        detail["children"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty() && c.iter().all(|i| i["inhibited_by"] == bank_id)),
+        "{detail:#}"
+    );
 
     // The outage ends 140 s after start; the incident resolves and
     // Alertmanager drops the alert.

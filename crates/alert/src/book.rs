@@ -191,7 +191,9 @@ pub enum Transition {
 pub struct Policy {
     /// Windows in a row with the finding before an incident fires.
     pub fire_after: u32,
-    /// The same for a single device (its own test already needs a run of errors).
+    /// The same for a dead card reader or PIN pad (its own test already
+    /// needs a run of errors); other single-terminal findings wait
+    /// `fire_after` windows.
     pub device_fire_after: u32,
     /// Windows in a row without the finding before an incident resolves.
     pub resolve_after: u32,
@@ -531,7 +533,15 @@ impl IncidentBook {
             .silences
             .iter()
             .any(|s| s.covers(&key, &f.context, at_ms, grace));
-        let fire_after = if key.terminal.is_some() {
+        // A dead reader or PIN pad fires at once: its own test already
+        // needs a run of errors, and no outage elsewhere explains it. A
+        // terminal that merely fails everything waits like any other
+        // finding, so the outage behind it is seen first and holds it back.
+        let reader = f
+            .classes
+            .iter()
+            .any(|(c, _)| *c == OutcomeClass::DeviceFault);
+        let fire_after = if key.terminal.is_some() && reader {
             self.policy.device_fire_after
         } else {
             self.policy.fire_after

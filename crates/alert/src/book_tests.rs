@@ -63,7 +63,21 @@ fn a_dead_device_fires_in_its_first_window() {
     let mut book = IncidentBook::new(Policy::default());
     let mut f = finding(Cause::DeviceHardware, "px3-5.2.1");
     f.terminal = Some("pos-000001".into());
+    f.classes = vec![(OutcomeClass::DeviceFault, 3.0)];
     assert_eq!(states(&book.update(10_000, &[f])), ["opened", "fired"]);
+}
+
+#[test]
+fn a_terminal_that_only_fails_waits_a_second_window_like_any_finding() {
+    let mut book = IncidentBook::new(Policy::default());
+    let mut f = finding(Cause::DeviceHardware, "px3-5.2.1");
+    f.terminal = Some("pos-000001".into());
+    f.classes = vec![(OutcomeClass::HostTimeout, 8.0)];
+    assert_eq!(
+        states(&book.update(10_000, std::slice::from_ref(&f))),
+        ["opened"]
+    );
+    assert_eq!(states(&book.update(20_000, &[f])), ["fired"]);
 }
 
 #[test]
@@ -111,6 +125,7 @@ fn raising_a_device_between_windows_fires_it_and_leaves_other_incidents_alone() 
     book.update(10_000, &[finding(Cause::BankIssuer, "northbank")]);
     let mut dev = finding(Cause::DeviceHardware, "px3-5.2.1");
     dev.terminal = Some("pos-000001".into());
+    dev.classes = vec![(OutcomeClass::DeviceFault, 3.0)];
     assert_eq!(states(&book.raise(13_500, &[dev])), ["opened", "fired"]);
     let open: Vec<(Cause, State)> = book.open().map(|i| (i.key.cause, i.state)).collect();
     assert_eq!(
@@ -235,8 +250,8 @@ fn devices_and_silences_inside_a_network_outage_are_listed_under_it_and_never_no
         &[(Dim::Carrier, "telco"), (Dim::Region, "south")],
     );
     let quiet_region = network(&[(Dim::Region, "north")], true);
-    // The devices fire at once (one window), the outage is still pending:
-    // the pending outage already holds back the device on it.
+    // Everything is pending in the first window; the pending outage
+    // already holds back the device on it.
     book.update(
         10_000,
         &[
@@ -246,17 +261,22 @@ fn devices_and_silences_inside_a_network_outage_are_listed_under_it_and_never_no
             quiet_region.clone(),
         ],
     );
-    assert_eq!(
-        notices(&mut book),
-        [(NoticeKind::Fired, "model=a920&terminal=T2".to_string())]
-    );
+    assert!(notices(&mut book).is_empty());
     book.update(
         20_000,
-        &[outage.clone(), on_it.clone(), quiet_region.clone()],
+        &[
+            outage.clone(),
+            on_it.clone(),
+            elsewhere.clone(),
+            quiet_region.clone(),
+        ],
     );
     assert_eq!(
         notices(&mut book),
-        [(NoticeKind::Fired, "carrier=telco&region=north".to_string())]
+        [
+            (NoticeKind::Fired, "model=a920&terminal=T2".to_string()),
+            (NoticeKind::Fired, "carrier=telco&region=north".to_string())
+        ]
     );
     let parent = book
         .open()

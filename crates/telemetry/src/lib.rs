@@ -187,6 +187,14 @@ impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Metrics {
         let registry = Registry::new();
+        // CPU, memory, file descriptors and start time of this process
+        // (`process_*`, Linux).
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("unique metric");
         let by_kind = |name: &str, help: &str| {
             let vec = IntCounterVec::new(Opts::new(name, help), &["kind"]).expect("valid metric");
             registry

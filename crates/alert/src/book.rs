@@ -472,18 +472,20 @@ impl IncidentBook {
             .filter(move |i| i.inhibited_by == Some(id))
     }
 
-    /// After a step: lists single devices and silences under the bank or
-    /// network incident that explains them, sets severity from impact until
+    /// After a step: lists single devices and silences under the failing
+    /// element (bank, network, merchant, cohort) that explains them, sets severity from impact until
     /// sinks have been told, and queues the notices of incidents that fired
     /// (not silenced, not inhibited). An inhibition outlives its parent
     /// while the child stays open, so an outage's tail never pages; it is
     /// lifted only if the parent was a blip that never fired.
     fn settle(&mut self) {
-        // Failing bank or network elements, the most specific first.
+        // Failing elements (a bank, a network, also a merchant's setup or
+        // a software cohort, which explain their own terminals), the most
+        // specific first.
         let mut parents: Vec<(u64, Key, FindingView)> = self
             .open
             .values()
-            .filter(|i| i.key.cause.pages() && i.key.terminal.is_none() && !i.latest.silence)
+            .filter(|i| i.key.terminal.is_none() && !i.latest.silence)
             .map(|i| (i.id, i.key.clone(), i.latest.clone()))
             .collect();
         parents.sort_by_key(|p| (std::cmp::Reverse(p.1.element.len()), p.0));
@@ -610,11 +612,12 @@ fn severity(policy: &Policy, inc: &Incident) -> Severity {
     }
 }
 
-/// Whether the bank or network incident `parent` (with its latest finding)
+/// Whether the element-level incident `parent` (with its latest finding)
 /// explains `child`, a single device or a silence: the child sits inside
-/// the parent's element (a terminal on the failing carrier, a quiet
-/// carrier in the failing region), a quiet element shares the parent's
-/// place, or a device fails with the bank's own codes.
+/// the parent's element (a terminal on the failing carrier, of the
+/// misconfigured merchant, on the broken firmware; a quiet carrier in the
+/// failing region), a quiet element shares the parent's place, or a device
+/// fails with a failing bank's own codes.
 fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> bool {
     let place: Vec<&(Dim, String)> = child
         .key

@@ -443,3 +443,23 @@ fn a_silence_on_a_carrier_covers_a_device_there_and_expiring_it_lets_the_device_
         [(NoticeKind::Fired, "model=a920&terminal=T1".to_string())]
     );
 }
+
+#[test]
+fn a_terminal_of_a_misconfigured_merchant_is_listed_under_the_merchant() {
+    let mut book = IncidentBook::new(Policy::default());
+    let merchant = FindingView {
+        cause: Cause::MerchantConfig,
+        element: vec![(Dim::Merchant, "m-1".to_string())],
+        classes: vec![(OutcomeClass::TerminalConfig, 40.0)],
+        ..finding(Cause::MerchantConfig, "x")
+    };
+    let t = device(
+        "T1",
+        OutcomeClass::TerminalConfig,
+        &[(Dim::Merchant, "m-1")],
+    );
+    book.update(10_000, &[merchant.clone(), t.clone()]);
+    book.update(20_000, &[merchant, t]);
+    let told: Vec<String> = notices(&mut book).into_iter().map(|n| n.1).collect();
+    assert_eq!(told, ["merchant=m-1"]);
+}

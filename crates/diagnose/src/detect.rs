@@ -90,6 +90,10 @@ pub struct Detector {
     /// Consecutive failures of any other kind that single a terminal out
     /// (at least the engine's listing run).
     pub failure_run: u16,
+    /// Failing terminals reported per window, longest runs first: in a
+    /// large outage thousands of terminals fail everything, and the outage
+    /// itself is the finding that matters.
+    pub max_failing_terminals: usize,
     /// Volume-drop thresholds.
     pub silence: SilenceParams,
 }
@@ -105,6 +109,7 @@ impl Detector {
             spike: SpikeParams::default(),
             hw_error_run: 3,
             failure_run: 8,
+            max_failing_terminals: 100,
             silence: SilenceParams::default(),
         }
     }
@@ -264,14 +269,19 @@ impl Detector {
             })
         };
         let mut new = Vec::new();
+        let mut failing = Vec::new();
         for (terminal, state) in &snap.devices {
             if state.consecutive_hw_errors >= self.hw_error_run {
                 if !explained(state, findings) {
                     new.push(self.device_finding(*terminal, state, snap.window.end_ms));
                 }
             } else if state.consecutive_failures >= self.failure_run {
-                new.push(self.failing_terminal(*terminal, state, snap.window.end_ms));
+                failing.push((*terminal, state));
             }
+        }
+        failing.sort_by_key(|(t, s)| (std::cmp::Reverse(s.consecutive_failures), *t));
+        for (terminal, state) in failing.into_iter().take(self.max_failing_terminals) {
+            new.push(self.failing_terminal(terminal, state, snap.window.end_ms));
         }
         findings.extend(new);
     }

@@ -204,13 +204,13 @@ impl Engine {
                 }
                 let leaf = leaf_key(&o.dims, &self.s.leaf_dims);
                 let state = &self.terminals[o.terminal.index()];
-                let tally = state.tally(b).unwrap_or_default();
+                let tally = || state.tally(b).unwrap_or_default();
                 // Listed once per bucket: at its first reader error, or at
                 // the first failure of a run long enough to matter.
-                let first_hw_error = is_hw_error(o) && tally.hw_errors == 1;
+                let first_hw_error = is_hw_error(o) && tally().hw_errors == 1;
                 let failing_run = o.class.is_failure()
                     && state.consecutive_failures >= FAILING_RUN_LISTED
-                    && (tally.failures == 1 || state.consecutive_failures == FAILING_RUN_LISTED);
+                    && (state.consecutive_failures == FAILING_RUN_LISTED || tally().failures == 1);
                 let bucket = self.open_bucket(b);
                 if first_hw_error || failing_run {
                     bucket.hw_error_terminals.push(o.terminal);

@@ -336,6 +336,9 @@ impl Metrics {
         registry
             .register(Box::new(queued.clone()))
             .expect("unique metric");
+        for sink in ["webhook", "mqtt"] {
+            queued.with_label_values(&[sink]).set(0);
+        }
         let alerts = AlertMetrics {
             alertmanager_ok: posts.with_label_values(&["alertmanager", "ok"]),
             alertmanager_failed: posts.with_label_values(&["alertmanager", "error"]),

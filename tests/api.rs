@@ -237,7 +237,7 @@ fn read_endpoints_show_the_window_top_offenders_and_a_terminal_with_clear_errors
         .is_some_and(|b| !b.is_empty()));
 
     for (path, status, reason) in [
-        ("/api/terminals/T-9999", 404, "not been seen"),
+        ("/api/terminals/T-9999", 404, "no such terminal"),
         ("/api/top", 400, "`dimension` is required"),
         ("/api/top?dimension=merchant", 400, "unknown dimension"),
         ("/api/top?dimension=issuer&n=0", 400, "between 1 and 20"),

@@ -9,4 +9,5 @@ mod incidents;
 mod ingest;
 mod prometheus;
 mod scenarios;
+mod security;
 mod support;

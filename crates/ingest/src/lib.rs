@@ -22,7 +22,7 @@
 mod backoff;
 mod decode;
 mod dedup;
-pub mod pan;
+pub use swipewatch_model::pan;
 mod ratelog;
 mod raw;
 mod source;

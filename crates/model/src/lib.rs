@@ -16,6 +16,7 @@ pub mod cause;
 pub mod dims;
 pub mod event;
 pub mod intern;
+pub mod pan;
 pub mod reject;
 pub mod taxonomy;
 

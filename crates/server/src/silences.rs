@@ -100,6 +100,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `{"matchers": {"issuer": "northbank"}, "cause": "bank-issuer",
 ///   "starts_at_ms": ..., "ends_at_ms": ... | "duration": "2h", "comment": "..."}`.
 pub fn parse_silence(body: &[u8], now_ms: i64) -> Result<Silence, String> {
+    // A silence is stored, listed and logged: it must not carry card data.
+    if swipewatch_model::pan::contains_card_number(body) {
+        return Err("the silence carries something that looks like a card number; refused".into());
+    }
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
     let obj = v.as_object().ok_or("body must be a JSON object")?;
     for key in obj.keys() {
@@ -324,6 +328,10 @@ mod tests {
             (
                 br#"{"cause":"network","duration":"1h","x":1}"#,
                 "unknown field `x`",
+            ),
+            (
+                br#"{"cause":"network","duration":"1h","comment":"card 4111 1111 1111 1111"}"#,
+                "card number",
             ),
         ] {
             let e = parse_silence(body, 1_000).expect_err("refused");

@@ -15,6 +15,15 @@ const TOP_DIMS: [&str; 8] = [
     "region", "carrier", "net_type", "acquirer", "issuer", "scheme", "model", "firmware",
 ];
 
+/// Caller input as it may be quoted back: never if it could be a card number.
+fn shown(s: &str) -> &str {
+    if swipewatch_model::pan::contains_card_number(s.as_bytes()) || s.len() > 64 {
+        "<not shown>"
+    } else {
+        s
+    }
+}
+
 fn ok(v: Value) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
 }
@@ -38,7 +47,8 @@ fn unknown_param(pairs: &[(&str, &str)], known: &[&str]) -> Option<Response> {
             error(
                 StatusCode::BAD_REQUEST,
                 &format!(
-                    "unknown query parameter `{k}` (known: {})",
+                    "unknown query parameter `{}` (known: {})",
+                    shown(k),
                     known.join(", ")
                 ),
             )
@@ -61,7 +71,7 @@ pub(crate) async fn incidents(State(s): State<AppState>, RawQuery(q): RawQuery) 
     if let Some(f) = filter.filter(|f| !["all", "active", "recent"].contains(f)) {
         return error(
             StatusCode::BAD_REQUEST,
-            &format!("`state` must be all, active or recent, not `{f}`"),
+            &format!("`state` must be all, active or recent, not `{}`", shown(f)),
         );
     }
     let list: Vec<Value> = s
@@ -133,7 +143,11 @@ pub(crate) async fn top(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
     if !TOP_DIMS.contains(&dim) {
         return error(
             StatusCode::BAD_REQUEST,
-            &format!("unknown dimension `{dim}`: one of {}", TOP_DIMS.join(", ")),
+            &format!(
+                "unknown dimension `{}`: one of {}",
+                shown(dim),
+                TOP_DIMS.join(", ")
+            ),
         );
     }
     let n = match pairs
@@ -182,10 +196,8 @@ pub(crate) async fn terminal(State(s): State<AppState>, Path(id): Path<String>) 
     }
     match rx.await {
         Ok(Some(view)) => ok(view),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            &format!("terminal `{id}` has not been seen"),
-        ),
+        // The id is not echoed: what a caller sends is never reflected.
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such terminal has been seen"),
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the service is shutting down",

@@ -10,8 +10,9 @@ use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Cause, Dim, Event, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
 
-/// Where a terminal is, as told with its device incidents.
-const TERMINAL_DIMS: [Dim; 9] = [
+/// Where a terminal is and what it runs, as told with its device
+/// incidents and in the terminal view of the API.
+pub const TERMINAL_DIMS: [Dim; 9] = [
     Dim::Region,
     Dim::Carrier,
     Dim::NetType,

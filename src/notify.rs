@@ -106,7 +106,9 @@ impl Outbox {
 pub struct Notifier {
     journal: Option<SharedJournal>,
     outboxes: Vec<Arc<Outbox>>,
-    next_seq: u64,
+    /// The last notice number handed out when there is no log (the log
+    /// numbers them otherwise).
+    last_seq: u64,
 }
 
 impl Notifier {
@@ -129,7 +131,7 @@ impl Notifier {
         let notifier = Notifier {
             journal: Some(Arc::new(Mutex::new(journal))),
             outboxes: Vec::new(),
-            next_seq: recovered.next_seq,
+            last_seq: 0,
         };
         Ok((notifier, recovered))
     }
@@ -178,9 +180,8 @@ impl Notifier {
                     }
                 },
                 None => {
-                    self.next_seq = self.next_seq.max(1);
-                    self.next_seq += 1;
-                    self.next_seq - 1
+                    self.last_seq += 1;
+                    self.last_seq
                 }
             };
             for o in &self.outboxes {

@@ -3,11 +3,12 @@
 //! Built in the driver task, which owns the engine.
 
 use crate::breakdown::METRIC_DIMS;
+use crate::monitor::TERMINAL_DIMS;
 use serde_json::{json, Map, Value};
 use swipewatch_alert::{Incident, State};
 use swipewatch_engine::{ClassCounts, Engine, WindowSnapshot};
 use swipewatch_ingest::SharedSymbols;
-use swipewatch_model::{Dim, OutcomeClass};
+use swipewatch_model::OutcomeClass;
 
 /// Offenders kept per dimension.
 pub const TOP_N: usize = 20;
@@ -77,19 +78,6 @@ pub fn window(snap: &WindowSnapshot, symbols: &SharedSymbols) -> Value {
         "top": top,
     })
 }
-
-/// Dimensions describing where a terminal is and what it runs.
-const TERMINAL_DIMS: [Dim; 9] = [
-    Dim::Region,
-    Dim::Carrier,
-    Dim::NetType,
-    Dim::Cell,
-    Dim::Acquirer,
-    Dim::Merchant,
-    Dim::Model,
-    Dim::Firmware,
-    Dim::App,
-];
 
 /// One terminal's health, with the incidents that name it; `None` if the
 /// engine has never seen it.

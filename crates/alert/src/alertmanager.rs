@@ -85,22 +85,8 @@ fn alert(i: &Incident, console_url: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{FindingView, IncidentBook, Policy};
-    use swipewatch_model::{Cause, Dim, OutcomeClass};
-
-    fn finding(value: &str) -> FindingView {
-        FindingView {
-            cause: Cause::BankIssuer,
-            element: vec![(Dim::Issuer, value.to_string())],
-            terminal: None,
-            observed: 50.0,
-            expected: 1.0,
-            classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
-            confidence: 1.0,
-            silence: false,
-            context: Vec::new(),
-        }
-    }
+    use crate::book::{IncidentBook, Policy};
+    use crate::fixtures::issuer_finding as finding;
 
     fn all(book: &IncidentBook) -> Vec<Incident> {
         book.open().chain(book.resolved()).cloned().collect()

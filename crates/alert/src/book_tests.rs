@@ -14,6 +14,18 @@ fn finding(cause: Cause, value: &str) -> FindingView {
     }
 }
 
+/// A maintenance silence on one value, from 0 to `end_ms`.
+fn silence_on(dim: Dim, value: &str, end_ms: i64) -> Silence {
+    Silence {
+        id: 0,
+        matchers: vec![(dim, value.to_string())],
+        cause: None,
+        start_ms: 0,
+        end_ms,
+        comment: "maintenance".to_string(),
+    }
+}
+
 fn states(t: &[Transition]) -> Vec<&'static str> {
     t.iter()
         .map(|t| match t {
@@ -98,14 +110,7 @@ fn a_maintenance_window_silences_what_it_covers_only_while_in_force() {
         silence_grace_ms: 0,
         ..Policy::default()
     });
-    book.silence(Silence {
-        id: 0,
-        matchers: vec![(Dim::Issuer, "northbank".into())],
-        cause: None,
-        start_ms: 0,
-        end_ms: 15_000,
-        comment: "cut-over".into(),
-    });
+    book.silence(silence_on(Dim::Issuer, "northbank", 15_000));
     book.update(
         10_000,
         &[
@@ -177,14 +182,7 @@ proptest::proptest! {
 #[test]
 fn a_maintenance_window_still_covers_the_tail_of_its_windows_for_the_grace() {
     let mut book = IncidentBook::new(Policy::default());
-    book.silence(Silence {
-        id: 0,
-        matchers: vec![(Dim::Issuer, "northbank".into())],
-        cause: None,
-        start_ms: 0,
-        end_ms: 15_000,
-        comment: "cut-over".into(),
-    });
+    book.silence(silence_on(Dim::Issuer, "northbank", 15_000));
     let f = [finding(Cause::BankIssuer, "northbank")];
     for t in [10_000, 20_000, 100_000, 130_000] {
         book.update(t, &f);
@@ -370,14 +368,7 @@ fn severity_pages_for_a_large_bank_outage_warns_for_a_small_one_and_tickets_a_de
 #[test]
 fn a_silenced_incident_is_not_notified_until_its_silence_ends() {
     let mut book = IncidentBook::new(Policy::default());
-    book.silence(Silence {
-        id: 0,
-        matchers: vec![(Dim::Issuer, "northbank".to_string())],
-        cause: None,
-        start_ms: 0,
-        end_ms: 30_000,
-        comment: "cut-over".to_string(),
-    });
+    book.silence(silence_on(Dim::Issuer, "northbank", 30_000));
     let f = [finding(Cause::BankIssuer, "northbank")];
     book.update(10_000, &f);
     book.update(20_000, &f);
@@ -421,14 +412,7 @@ fn windows_older_than_the_latest_finding_do_not_resolve_an_incident() {
 #[test]
 fn a_silence_on_a_carrier_covers_a_device_there_and_expiring_it_lets_the_device_be_told() {
     let mut book = IncidentBook::new(Policy::default());
-    let s = book.silence(Silence {
-        id: 0,
-        matchers: vec![(Dim::Carrier, "telco".to_string())],
-        cause: None,
-        start_ms: 0,
-        end_ms: 3_600_000,
-        comment: "carrier maintenance".to_string(),
-    });
+    let s = book.silence(silence_on(Dim::Carrier, "telco", 3_600_000));
     assert_eq!(s.id, 1);
     let d = device("T1", OutcomeClass::Comms, &[(Dim::Carrier, "telco")]);
     book.update(10_000, std::slice::from_ref(&d));

@@ -1,20 +1,6 @@
 use super::*;
 use crate::book::{FindingView, IncidentBook, NoticeKind, Policy};
-use swipewatch_model::{Cause, Dim, OutcomeClass};
-
-fn finding(value: &str) -> FindingView {
-    FindingView {
-        cause: Cause::BankIssuer,
-        element: vec![(Dim::Issuer, value.to_string())],
-        terminal: None,
-        observed: 50.0,
-        expected: 1.0,
-        classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
-        confidence: 1.0,
-        silence: false,
-        context: Vec::new(),
-    }
-}
+use crate::fixtures::issuer_finding as finding;
 
 /// Plays `windows` through a book, journaling like the service does.
 fn play(book: &mut IncidentBook, journal: &mut Journal, windows: &[(i64, Vec<FindingView>)]) {

@@ -15,3 +15,25 @@ pub use book::{
     Evidence, FindingView, Incident, IncidentBook, Key, Notice, NoticeKind, Policy, Severity,
     Silence, State, Transition,
 };
+
+/// Findings shared by the crate's tests.
+#[cfg(test)]
+mod fixtures {
+    use crate::FindingView;
+    use swipewatch_model::{Cause, Dim, OutcomeClass};
+
+    /// An issuer outage at `value`: 50 failures where 1 was expected.
+    pub(crate) fn issuer_finding(value: &str) -> FindingView {
+        FindingView {
+            cause: Cause::BankIssuer,
+            element: vec![(Dim::Issuer, value.to_string())],
+            terminal: None,
+            observed: 50.0,
+            expected: 1.0,
+            classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
+            confidence: 1.0,
+            silence: false,
+            context: Vec::new(),
+        }
+    }
+}

@@ -63,6 +63,23 @@ pub struct AppState {
     pub token: Option<String>,
 }
 
+/// Sends the service a command built around a reply channel and waits for
+/// the answer; a 503 if the service is shutting down.
+pub(crate) async fn ask<T>(
+    s: &AppState,
+    command: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Command,
+) -> Result<T, Response> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let gone = || {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is shutting down",
+        )
+    };
+    s.commands.send(command(tx)).await.map_err(|_| gone())?;
+    rx.await.map_err(|_| gone())
+}
+
 /// A JSON error body: `{"error": message}`.
 pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (

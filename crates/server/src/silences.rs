@@ -4,7 +4,7 @@
 //! configured token, mutations are refused. The service owns the incident
 //! book, so handlers send it a [`Command`] and wait for the answer.
 
-use crate::{error, AppState};
+use crate::{ask, error, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -223,28 +223,14 @@ pub(crate) async fn create(State(s): State<AppState>, headers: HeaderMap, body: 
         Ok(x) => x,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    let (tx, rx) = oneshot::channel();
-    if s.commands
-        .send(Command::AddSilence(silence, tx))
-        .await
-        .is_err()
-    {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is shutting down",
-        );
-    }
-    match rx.await {
+    match ask(&s, |tx| Command::AddSilence(silence, tx)).await {
         Ok(created) => (
             StatusCode::CREATED,
             [(header::CONTENT_TYPE, "application/json")],
             silence_json(&created, now_ms()).to_string(),
         )
             .into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is shutting down",
-        ),
+        Err(r) => r,
     }
 }
 
@@ -262,28 +248,14 @@ pub(crate) async fn expire(
             "silence id must be a positive integer",
         );
     };
-    let (tx, rx) = oneshot::channel();
-    if s.commands
-        .send(Command::ExpireSilence(id, tx))
-        .await
-        .is_err()
-    {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is shutting down",
-        );
-    }
-    match rx.await {
+    match ask(&s, |tx| Command::ExpireSilence(id, tx)).await {
         Ok(Some(expired)) => (
             [(header::CONTENT_TYPE, "application/json")],
             silence_json(&expired, now_ms()).to_string(),
         )
             .into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("no silence {id}")),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is shutting down",
-        ),
+        Err(r) => r,
     }
 }
 

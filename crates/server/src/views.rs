@@ -2,13 +2,12 @@
 //! listed under it), the latest window, top offenders per dimension, and
 //! one terminal's health.
 
-use crate::{error, incident_json, AppState, Command};
+use crate::{ask, error, incident_json, AppState, Command};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use swipewatch_alert::State as IncidentState;
-use tokio::sync::oneshot;
 
 /// Dimensions `/api/top` answers for.
 const TOP_DIMS: [&str; 8] = [
@@ -183,24 +182,10 @@ pub(crate) async fn terminal(State(s): State<AppState>, Path(id): Path<String>) 
             "terminal id must be 1-128 printable characters",
         );
     }
-    let (tx, rx) = oneshot::channel();
-    if s.commands
-        .send(Command::Terminal(id.clone(), tx))
-        .await
-        .is_err()
-    {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is shutting down",
-        );
-    }
-    match rx.await {
+    match ask(&s, |tx| Command::Terminal(id, tx)).await {
         Ok(Some(view)) => ok(view),
         // The id is not echoed: what a caller sends is never reflected.
         Ok(None) => error(StatusCode::NOT_FOUND, "no such terminal has been seen"),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is shutting down",
-        ),
+        Err(r) => r,
     }
 }

@@ -6,7 +6,7 @@
 //! demo first replays some fault-free history of the same fleet straight
 //! into the engine (as a restarted service would restore a checkpoint).
 
-use crate::monitor::Monitor;
+use swipewatch_monitor::Monitor;
 use crate::simulate::{publish, PublishOptions};
 use anyhow::Context;
 use std::net::SocketAddr;

@@ -2,18 +2,17 @@
 //! decoder, engine, detector and incident book in event time, as fast as the
 //! CPU allows, and scores the incidents against the scenario's labels.
 
-use crate::monitor::Monitor;
 use anyhow::Context;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use swipewatch_alert::{Incident, Transition};
+use swipewatch_alert::Transition;
 use swipewatch_config::Config;
-use swipewatch_engine::{Engine, Settings, WindowSnapshot};
+use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::Cause;
-use swipewatch_sim::score::{score, Detected, LabelScore, RunScore};
+use swipewatch_monitor::{detected, Monitor, Replay};
+use swipewatch_sim::score::{describe, score, yes, LabelScore, RunScore};
 use swipewatch_sim::{Generator, Scenario};
 use swipewatch_telemetry::Metrics;
 
@@ -122,9 +121,9 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
                     describe(&l.label.element),
                     l.label.share * 100.0,
                     yes(l.found),
-                    expected_cause(l),
+                    l.cause_text(),
                     yes(l.element_ok),
-                    detect_text(l),
+                    l.detect_text(),
                     if failed.is_empty() {
                         String::new()
                     } else {
@@ -156,45 +155,6 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
     totals.print();
     println!("{}", if all_ok { "PASS" } else { "FAIL" });
     Ok(all_ok)
-}
-
-fn yes(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-fn expected_cause(l: &LabelScore) -> &'static str {
-    match (l.label.cause, l.label.maintenance) {
-        (None, _) | (_, true) => {
-            if l.wrongly_paged {
-                "paged"
-            } else {
-                "quiet"
-            }
-        }
-        _ => yes(l.cause_ok),
-    }
-}
-
-fn detect_text(l: &LabelScore) -> String {
-    match (l.failures_to_detect, l.ttd_ms) {
-        (Some(n), _) => format!("{n:.0} fails"),
-        (None, Some(ms)) => format!("{:.0}s", ms as f64 / 1000.0),
-        (None, None) => "-".into(),
-    }
-}
-
-fn describe(e: &BTreeMap<String, String>) -> String {
-    if e.is_empty() {
-        return "(fleet)".into();
-    }
-    e.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// The thresholds one label misses.
@@ -296,90 +256,34 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
         generator.maintenance_windows(generator.end_ms()),
         "scheduled maintenance",
     );
-    let mut detected: BTreeMap<u64, Detected> = BTreeMap::new();
+    let mut replay = Replay::new(monitor);
+    if trace {
+        replay = replay.with_trace(move |at_ms, t| print_transition(at_ms - origin_ms, t));
+    }
     let mut messages = Vec::new();
-    let mut events = Vec::new();
-    let mut closed = Vec::new();
-    let on_closed = |monitor: &mut Monitor,
-                     closed: &mut Vec<WindowSnapshot>,
-                     detected: &mut BTreeMap<u64, Detected>| {
-        for snap in closed.drain(..) {
-            let end_ms = snap.window.end_ms;
-            // Scored from the incidents themselves; nothing is delivered.
-            monitor.book.take_notices();
-            note(
-                &monitor.process(&snap).transitions,
-                end_ms - origin_ms,
-                trace,
-                detected,
-            );
-        }
-    };
     while generator.step(&mut messages) {
-        for (at_ms, raised) in monitor.ingest(&mut decoder, &mut messages, &mut events) {
-            note(&raised, at_ms - origin_ms, trace, &mut detected);
-        }
-        monitor.engine.poll_closed(&mut closed);
-        on_closed(&mut monitor, &mut closed, &mut detected);
+        replay.messages(&mut decoder, &mut messages);
     }
-    monitor.engine.flush(&mut closed);
-    on_closed(&mut monitor, &mut closed, &mut detected);
-    for inc in monitor.book.open() {
-        detected.insert(inc.id, to_detected(inc));
-    }
+    let incidents = replay.finish();
     let days = scenario.duration.as_secs_f64() / 86_400.0;
-    let detected: Vec<Detected> = detected.into_values().collect();
-    Ok(score(&generator.labels(), &detected, days))
+    Ok(score(&generator.labels(), &detected(&incidents), days))
 }
 
-/// Records incident transitions (and prints them with `trace`); `at_ms` is
-/// event time since the scenario origin.
-fn note(
-    transitions: &[Transition],
-    at_ms: i64,
-    trace: bool,
-    detected: &mut BTreeMap<u64, Detected>,
-) {
-    for t in transitions {
-        let (what, inc) = match t {
-            Transition::Opened(i) => ("opened", i),
-            Transition::Fired(i) => ("fired", i),
-            Transition::Resolved(i) => ("resolved", i),
-        };
-        if trace {
-            println!(
-                "  +{:>7.0}s {what:<8} #{} {} {} observed {:.0} expected {:.1}",
-                at_ms as f64 / 1000.0,
-                inc.id,
-                inc.key.cause,
-                inc.key.describe(),
-                inc.latest.observed,
-                inc.latest.expected
-            );
-        }
-        detected.insert(inc.id, to_detected(inc));
-    }
-}
-
-fn to_detected(inc: &Incident) -> Detected {
-    let element = match &inc.key.terminal {
-        Some(t) => BTreeMap::from([("terminal".to_string(), t.clone())]),
-        None => inc
-            .key
-            .element
-            .iter()
-            .map(|(d, v)| (d.name().to_string(), v.clone()))
-            .collect(),
+/// Prints one incident transition; `at_ms` is event time since the
+/// scenario origin.
+fn print_transition(at_ms: i64, t: &Transition) {
+    let (what, inc) = match t {
+        Transition::Opened(i) => ("opened", i),
+        Transition::Fired(i) => ("fired", i),
+        Transition::Resolved(i) => ("resolved", i),
     };
-    Detected {
-        cause: inc.key.cause,
-        element,
-        first_ms: inc.fired_ms.unwrap_or(inc.first_ms),
-        last_ms: inc.last_ms,
-        fired: inc.fired_ms.is_some(),
-        silenced: inc.silenced,
-        inhibited: inc.inhibited_by.is_some(),
-        page: inc.severity == swipewatch_alert::Severity::Page,
-        first_observed: inc.first_observed,
-    }
+    println!(
+        "  +{:>7.0}s {what:<8} #{} {} {} observed {:.0} expected {:.1}",
+        at_ms as f64 / 1000.0,
+        inc.id,
+        inc.key.cause,
+        inc.key.describe(),
+        inc.latest.observed,
+        inc.latest.expected
+    );
 }

@@ -5,8 +5,6 @@ mod breakdown;
 mod checkpoint;
 mod demo;
 mod eval;
-mod evidence;
-mod monitor;
 mod notify;
 mod pipeline;
 mod run;
@@ -237,7 +235,7 @@ fn simulate_command(
         println!(
             "wrote {n} messages to {} and labels to {}",
             out.display(),
-            simulate::labels_path(&out).display()
+            swipewatch_sim::output::labels_path(&out).display()
         );
         return Ok(());
     }

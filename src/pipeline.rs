@@ -5,7 +5,7 @@
 //! Time comes from tokio's clock (offset to epoch milliseconds once at
 //! start), so tests run this loop with paused time.
 
-use crate::monitor::Monitor;
+use swipewatch_monitor::Monitor;
 use std::time::Duration;
 use swipewatch_alert::{Incident, Silence, State, Transition};
 use swipewatch_engine::{EngineStats, WindowSnapshot};

@@ -1,6 +1,6 @@
 //! `swipewatch run`: wires ingest, the HTTP server and signal handling.
 
-use crate::monitor::Monitor;
+use swipewatch_monitor::Monitor;
 use crate::notify::{Notifier, Outbox, Webhook};
 use crate::pipeline::{Clock, Driver};
 use anyhow::Context;

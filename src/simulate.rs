@@ -4,36 +4,16 @@
 
 use anyhow::Context;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-use swipewatch_sim::{Generator, Label, Scenario};
+use swipewatch_sim::output::{labels_path, write_labels, write_ndjson};
+use swipewatch_sim::{Generator, Scenario};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// Scenario by name (a file in `config/scenarios/` or `config/demo/`) or path.
 pub fn load_scenario(name: &str) -> anyhow::Result<Scenario> {
-    let direct = PathBuf::from(name);
-    let path = if direct.is_file() {
-        direct
-    } else {
-        ["config/scenarios", "config/demo"]
-            .iter()
-            .map(|d| Path::new(d).join(format!("{name}.toml")))
-            .find(|p| p.is_file())
-            .with_context(|| {
-                format!(
-                    "no scenario `{name}` (a file, or a name in config/scenarios or config/demo)"
-                )
-            })?
-    };
-    Ok(Scenario::load(&path)?)
-}
-
-/// Writes the labels as a JSON array.
-pub fn write_labels(path: &Path, labels: &[Label]) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(labels).context("labels to JSON")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+    Ok(Scenario::find(name)?)
 }
 
 /// Writes every message as one NDJSON line `{"topic", "arrival_ms", "payload"}`,
@@ -41,35 +21,12 @@ pub fn write_labels(path: &Path, labels: &[Label]) -> anyhow::Result<()> {
 pub fn to_ndjson(mut generator: Generator, out: &Path) -> anyhow::Result<u64> {
     let file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    let mut messages = Vec::new();
-    let mut n = 0u64;
-    while generator.step(&mut messages) {
-        for m in messages.drain(..) {
-            let payload = std::str::from_utf8(&m.payload).context("payload is UTF-8")?;
-            let topic = serde_json::to_string(&m.topic).context("topic to JSON")?;
-            writeln!(
-                w,
-                "{{\"topic\":{topic},\"arrival_ms\":{},\"payload\":{payload}}}",
-                m.arrival_ms
-            )
-            .with_context(|| format!("cannot write {}", out.display()))?;
-            n += 1;
-        }
-    }
-    w.flush()
+    let n = write_ndjson(&mut generator, &mut std::io::BufWriter::new(file))
         .with_context(|| format!("cannot write {}", out.display()))?;
-    write_labels(&labels_path(out), &generator.labels())?;
+    let labels = labels_path(out);
+    write_labels(&labels, &generator.labels())
+        .with_context(|| format!("cannot write {}", labels.display()))?;
     Ok(n)
-}
-
-/// `x.ndjson` → `x.labels.json`.
-pub fn labels_path(out: &Path) -> PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    out.with_file_name(format!("{stem}.labels.json"))
 }
 
 /// Publishing options.

@@ -3,7 +3,7 @@
 //! Built in the driver task, which owns the engine.
 
 use crate::breakdown::METRIC_DIMS;
-use crate::monitor::TERMINAL_DIMS;
+use swipewatch_monitor::TERMINAL_DIMS;
 use serde_json::{json, Map, Value};
 use swipewatch_alert::{Incident, State};
 use swipewatch_engine::{ClassCounts, Engine, WindowSnapshot};

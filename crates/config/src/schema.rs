@@ -22,6 +22,19 @@ pub struct Config {
     pub codes: CodesConfig,
     /// Where incidents are sent.
     pub alerts: AlertsConfig,
+    /// How history files (read by `swipetool`) name their columns.
+    pub history: HistoryConfig,
+}
+
+/// History files, as `swipetool` reads them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Column holding each outcome field, where the provider's own name
+    /// differs (`ts = "txn_time"`). Field names are the wire format's,
+    /// with `net_type`, `carrier`, `cell_id`, `rssi_dbm`, `fw`, `app`
+    /// flattened and `arrival_ms` for the time the outcome was received.
+    pub columns: std::collections::BTreeMap<String, String>,
 }
 
 /// Alert sinks.

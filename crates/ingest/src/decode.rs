@@ -184,6 +184,38 @@ impl Decoder {
         arrival_ms: i64,
     ) -> Result<Outcome, Rejection> {
         let raw: RawOutcome = parse(element)?;
+        self.accept_outcome(raw, topic, arrival_ms)
+    }
+
+    /// Validates one outcome that a history reader has already typed, the
+    /// way a live message is validated (card-number scan over its text,
+    /// required fields, timestamp against `arrival_ms`, codes, dedup) and
+    /// counted in the same metrics. A rejection is counted and logged
+    /// (rate-limited) before it is returned.
+    pub fn decode_record(
+        &mut self,
+        raw: RawOutcome<'_>,
+        arrival_ms: i64,
+    ) -> Result<Outcome, Rejection> {
+        self.metrics.messages(EventKind::Outcome).inc();
+        let result = if raw.texts().any(|t| contains_card_number(t.as_bytes())) {
+            Err(reject(RejectReason::CardNumberPresent, "record withheld"))
+        } else {
+            self.accept_outcome(raw, &Captures::default(), arrival_ms)
+        };
+        match &result {
+            Ok(_) => self.metrics.accepted(EventKind::Outcome).inc(),
+            Err(r) => self.rejected(r.clone(), "(history record)", arrival_ms),
+        }
+        result
+    }
+
+    fn accept_outcome(
+        &mut self,
+        raw: RawOutcome<'_>,
+        topic: &Captures,
+        arrival_ms: i64,
+    ) -> Result<Outcome, Rejection> {
         let event_id = required(raw.event_id.as_deref(), "event_id")?;
         check_len(event_id, MAX_ID_BYTES, "event_id")?;
         let status = raw

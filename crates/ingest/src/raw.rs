@@ -14,6 +14,7 @@ use swipewatch_model::{EntryMode, RcSource, TxnStatus};
 /// A string borrowed from the payload when it has no escapes.
 pub type Str<'a> = Option<Cow<'a, str>>;
 
+#[allow(missing_docs)] // named and typed as on the wire (README, "Messages")
 #[derive(Debug, Default, Deserialize)]
 pub struct RawNet<'a> {
     #[serde(borrow, rename = "type")]
@@ -25,6 +26,7 @@ pub struct RawNet<'a> {
     pub rssi_dbm: Option<i16>,
 }
 
+#[allow(missing_docs)] // named and typed as on the wire (README, "Messages")
 #[derive(Debug, Default, Deserialize)]
 pub struct RawSw<'a> {
     #[serde(borrow)]
@@ -33,7 +35,8 @@ pub struct RawSw<'a> {
     pub app: Str<'a>,
 }
 
-#[derive(Debug, Deserialize)]
+#[allow(missing_docs)] // named and typed as on the wire (README, "Messages")
+#[derive(Debug, Default, Deserialize)]
 pub struct RawOutcome<'a> {
     #[serde(borrow)]
     pub event_id: Str<'a>,
@@ -73,6 +76,41 @@ pub struct RawOutcome<'a> {
     pub currency: Str<'a>,
 }
 
+impl RawOutcome<'_> {
+    /// Every text value of the outcome, for the card-number scan of records
+    /// that did not arrive as one JSON payload.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        let net = self.net.as_ref();
+        let sw = self.sw.as_ref();
+        let cell = match net.and_then(|n| n.cell_id.as_ref()) {
+            Some(StrOrInt::Str(s)) => Some(&**s),
+            _ => None,
+        };
+        [
+            self.event_id.as_deref(),
+            self.terminal_id.as_deref(),
+            self.merchant_id.as_deref(),
+            self.acquirer.as_deref(),
+            self.issuer.as_deref(),
+            self.bin.as_deref(),
+            self.scheme.as_deref(),
+            self.rc.as_deref(),
+            self.term_error.as_deref(),
+            self.model.as_deref(),
+            self.region.as_deref(),
+            self.currency.as_deref(),
+            net.and_then(|n| n.net_type.as_deref()),
+            net.and_then(|n| n.carrier.as_deref()),
+            cell,
+            sw.and_then(|s| s.fw.as_deref()),
+            sw.and_then(|s| s.app.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+#[allow(missing_docs)] // named and typed as on the wire (README, "Messages")
 #[derive(Debug, Deserialize)]
 pub struct RawHeartbeat<'a> {
     #[serde(borrow)]
@@ -105,7 +143,9 @@ pub struct RawHeartbeat<'a> {
 /// A cell id is sent as a string by some terminals and a number by others.
 #[derive(Debug)]
 pub enum StrOrInt<'a> {
+    /// Sent as a string.
     Str(Cow<'a, str>),
+    /// Sent as a number.
     Int(u64),
 }
 

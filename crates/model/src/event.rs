@@ -25,6 +25,19 @@ pub enum TxnStatus {
     Cancelled,
 }
 
+impl TxnStatus {
+    /// Name as on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnStatus::Approved => "approved",
+            TxnStatus::Declined => "declined",
+            TxnStatus::Failed => "failed",
+            TxnStatus::Timeout => "timeout",
+            TxnStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// Who produced the response code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

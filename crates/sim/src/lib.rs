@@ -1,11 +1,12 @@
 //! The fleet simulator: a realistic fleet of card terminals, its traffic
 //! second by second of event time, faults injected from scenario files with
 //! a ground-truth label for each, and the scoring of detected incidents
-//! against those labels. Deterministic from a seed; no I/O beyond reading
-//! scenario files.
+//! against those labels. Deterministic from a seed; its only I/O is reading
+//! scenario files and writing streams and labels ([`output`]).
 
 pub mod fleet;
 pub mod generate;
+pub mod output;
 pub mod rng;
 pub mod scenario;
 pub mod score;

@@ -59,6 +59,48 @@ pub struct LabelScore {
     pub wrongly_paged: bool,
 }
 
+impl LabelScore {
+    /// `yes`/`no` for a fault with a side; for one that must not page
+    /// (nobody's fault, or declared maintenance), `quiet` or `paged`.
+    pub fn cause_text(&self) -> &'static str {
+        match (self.label.cause, self.label.maintenance) {
+            (None, _) | (_, true) if self.wrongly_paged => "paged",
+            (None, _) | (_, true) => "quiet",
+            _ => yes(self.cause_ok),
+        }
+    }
+
+    /// Failed transactions before a device was reported, or seconds of
+    /// event time to detect, or `-`.
+    pub fn detect_text(&self) -> String {
+        match (self.failures_to_detect, self.ttd_ms) {
+            (Some(n), _) => format!("{n:.0} fails"),
+            (None, Some(ms)) => format!("{:.0}s", ms as f64 / 1000.0),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
+/// `yes` or `no`.
+pub fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// An element as `dim=value&dim=value`, `(fleet)` when empty.
+pub fn describe(e: &std::collections::BTreeMap<String, String>) -> String {
+    if e.is_empty() {
+        return "(fleet)".into();
+    }
+    e.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// One run's score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunScore {

@@ -1,27 +1,147 @@
 //! `swipetool`, swipewatch's offline companion for history files (as promtool
-//! is to prometheus). It is the only binary that will link the polars-based
+//! is to prometheus). It is the only binary that links the polars-based
 //! `history` crate, so the live `swipewatch` service builds without polars.
 //!
-//! Its commands (replay, backtest, baseline, report, explain, simulate to
-//! Parquet/CSV) are not built yet; until they are, it says so and exits 1.
+//! Commands: `replay` (with `--labels`, a backtest), `explain` and
+//! `simulate`. `baseline` and `report` are not built yet and say so.
 
-use clap::Parser;
+mod explain;
+mod replay;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Offline companion of swipewatch for transaction history files.
 #[derive(Parser)]
 #[command(name = "swipetool", version, about, long_about = None)]
 struct Cli {
-    /// Command to run.
-    command: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay outcome logs (CSV, Parquet, NDJSON) through the live
+    /// detection path in event time; print the incidents and the
+    /// throughput. With --labels, score them like `swipewatch eval`.
+    Replay {
+        /// History files, replayed in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// swipewatch config (engine, codes, `[history.columns]`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Ground-truth labels (JSON, as `simulate` writes them): score
+        /// the run; labelled maintenance windows are declared as such.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Write incidents, counts and throughput here as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Print every incident transition as it happens.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Localize the root cause in leaf tables (one row per leaf: dimension
+    /// columns, a real and a forecast value); one line per file, as
+    /// `a=x&b=y;c=z`.
+    Explain {
+        /// Leaf tables (CSV or Parquet).
+        #[arg(long = "input", required = true)]
+        inputs: Vec<PathBuf>,
+        /// Dimension columns, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        dims: Vec<String>,
+        /// Column of real values.
+        #[arg(long, default_value = "real")]
+        real: String,
+        /// Column of forecast values.
+        #[arg(long, default_value = "predict")]
+        forecast: String,
+        /// One JSON object per file with scores and totals.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a scenario's simulated fleet as fast as possible and write its
+    /// outcomes as a history file (CSV or Parquet: outcomes only; NDJSON:
+    /// the whole stream), with the labels beside it.
+    Simulate {
+        /// Scenario name (in config/scenarios or config/demo) or file.
+        #[arg(long)]
+        scenario: String,
+        /// Output file; the format follows the extension.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Not built yet: per-dimension baselines from history.
+    Baseline,
+    /// Not built yet: an incident's drill-down from history.
+    Report,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let what = cli.command.as_deref().unwrap_or("(none)");
-    eprintln!(
-        "swipetool: command '{what}' is not available: replay, backtest, baseline, report, \
-         explain and simulate are not implemented in this version"
+    let result = match cli.command {
+        Command::Replay {
+            files,
+            config,
+            labels,
+            report,
+            trace,
+        } => replay::run(&replay::Options {
+            files,
+            config,
+            labels,
+            report,
+            trace,
+        }),
+        Command::Explain {
+            inputs,
+            dims,
+            real,
+            forecast,
+            json,
+        } => explain::run(&inputs, &dims, &real, &forecast, json),
+        Command::Simulate { scenario, out } => simulate(&scenario, &out),
+        Command::Baseline | Command::Report => {
+            eprintln!("swipetool: this command is not built in this version");
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("swipetool: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn simulate(name: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use swipewatch_history::Format;
+    use swipewatch_sim::output::{labels_path, write_labels, write_ndjson};
+    let scenario = swipewatch_sim::Scenario::find(name)?;
+    let mut generator = swipewatch_sim::Generator::new(&scenario, None);
+    let started = std::time::Instant::now();
+    let rows = match Format::of(out)? {
+        Format::Ndjson => {
+            let file = std::fs::File::create(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            write_ndjson(&mut generator, &mut std::io::BufWriter::new(file))
+                .with_context(|| format!("cannot write {}", out.display()))?
+        }
+        _ => swipewatch_history::write_outcomes(&mut generator, out)?,
+    };
+    let labels = labels_path(out);
+    write_labels(&labels, &generator.labels())
+        .with_context(|| format!("cannot write {}", labels.display()))?;
+    println!(
+        "wrote {rows} rows to {} in {:.1}s; labels in {}",
+        out.display(),
+        started.elapsed().as_secs_f64(),
+        labels.display()
     );
-    ExitCode::FAILURE
+    Ok(())
 }

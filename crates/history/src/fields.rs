@@ -1,0 +1,107 @@
+//! The fields of an outcome as history files carry them, one column each,
+//! and the mapping from a provider's own column names to them.
+
+use crate::HistoryError;
+use std::collections::BTreeMap;
+
+/// How a column's values are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text (numbers in text columns are kept as written: `05` stays `05`).
+    Text,
+    /// A whole number.
+    Int,
+    /// `true`/`false` (or `1`/`0`).
+    Bool,
+    /// Epoch milliseconds, an RFC 3339 text, or a Parquet timestamp.
+    Time,
+}
+
+/// One field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Name on the wire and default column name.
+    pub name: &'static str,
+    /// How its values are read.
+    pub kind: Kind,
+    /// A file without it cannot be replayed.
+    pub required: bool,
+}
+
+const fn field(name: &'static str, kind: Kind, required: bool) -> Field {
+    Field {
+        name,
+        kind,
+        required,
+    }
+}
+
+/// Every field, in the order history files are written. `arrival_ms` is
+/// when swipewatch (or the provider's switch) received the outcome; with
+/// it, replay keeps the order outcomes arrived in, store-and-forward
+/// backlogs included.
+pub const FIELDS: [Field; 27] = [
+    field("event_id", Kind::Text, true),
+    field("terminal_id", Kind::Text, true),
+    field("ts", Kind::Time, true),
+    field("outcome", Kind::Text, true),
+    field("arrival_ms", Kind::Time, false),
+    field("merchant_id", Kind::Text, false),
+    field("acquirer", Kind::Text, false),
+    field("issuer", Kind::Text, false),
+    field("bin", Kind::Text, false),
+    field("scheme", Kind::Text, false),
+    field("seq", Kind::Int, false),
+    field("rc", Kind::Text, false),
+    field("rc_source", Kind::Text, false),
+    field("term_error", Kind::Text, false),
+    field("entry_mode", Kind::Text, false),
+    field("latency_ms", Kind::Int, false),
+    field("saf", Kind::Bool, false),
+    field("net_type", Kind::Text, false),
+    field("carrier", Kind::Text, false),
+    field("cell_id", Kind::Text, false),
+    field("rssi_dbm", Kind::Int, false),
+    field("fw", Kind::Text, false),
+    field("app", Kind::Text, false),
+    field("model", Kind::Text, false),
+    field("region", Kind::Text, false),
+    field("amount_minor", Kind::Int, false),
+    field("currency", Kind::Text, false),
+];
+
+/// Position of a field in [`FIELDS`].
+pub(crate) fn index(name: &str) -> Option<usize> {
+    FIELDS.iter().position(|f| f.name == name)
+}
+
+/// Which column holds each field. Fields not named keep their own name;
+/// a column the file lacks is simply absent, unless the field is required.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mapping {
+    renamed: BTreeMap<&'static str, String>,
+}
+
+impl Mapping {
+    /// A mapping from `field = "column"` pairs (the `[history.columns]`
+    /// table of the config); an unknown field name is an error.
+    pub fn new(pairs: &BTreeMap<String, String>) -> Result<Mapping, HistoryError> {
+        let mut renamed = BTreeMap::new();
+        for (field, column) in pairs {
+            let Some(i) = index(field) else {
+                return Err(HistoryError::UnknownField {
+                    field: field.clone(),
+                });
+            };
+            renamed.insert(FIELDS[i].name, column.clone());
+        }
+        Ok(Mapping { renamed })
+    }
+
+    /// The column that holds `field`.
+    pub fn column(&self, field: &Field) -> &str {
+        self.renamed
+            .get(field.name)
+            .map_or(field.name, String::as_str)
+    }
+}

@@ -1,0 +1,140 @@
+//! Leaf tables for offline root-cause localization: one row per leaf, a
+//! column per dimension, a real and a forecast value (the layout of the
+//! public multi-dimensional root-cause benchmarks). Dimension values are
+//! coded per dimension in order of first appearance.
+
+use crate::read::Format;
+use crate::HistoryError;
+use polars::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A leaf table, coded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeafTable {
+    /// Dimension names, in the order asked for.
+    pub dims: Vec<String>,
+    /// Per dimension, the value of each code.
+    pub names: Vec<Vec<String>>,
+    /// Codes, row-major: leaf `i`, dimension `d` at `i * dims.len() + d`.
+    pub codes: Vec<u32>,
+    /// Real value per leaf.
+    pub real: Vec<f64>,
+    /// Forecast value per leaf.
+    pub forecast: Vec<f64>,
+}
+
+/// Reads the leaf table in `path` (CSV or Parquet).
+pub fn read_leaves(
+    path: &Path,
+    dims: &[String],
+    real: &str,
+    forecast: &str,
+) -> Result<LeafTable, HistoryError> {
+    let file = path.display().to_string();
+    let polars_error = |e: PolarsError| HistoryError::Polars {
+        file: file.clone(),
+        message: e.to_string(),
+    };
+    let pl_path = PlRefPath::new(path.to_string_lossy().into_owned());
+    let mut lf = match Format::of(path)? {
+        Format::Csv => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish(),
+        Format::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
+        Format::Ndjson => return Err(HistoryError::UnknownFormat { file }),
+    }
+    .map_err(polars_error)?;
+    let schema = lf.collect_schema().map_err(polars_error)?;
+    let wanted: Vec<&str> = dims
+        .iter()
+        .map(String::as_str)
+        .chain([real, forecast])
+        .collect();
+    for column in &wanted {
+        if !schema.contains(column) {
+            return Err(HistoryError::MissingColumn {
+                file: file.clone(),
+                field: "leaf table",
+                column: column.to_string(),
+            });
+        }
+    }
+    let df = lf
+        .select(wanted.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+        .map_err(polars_error)?;
+    let rows = df.height();
+    let mut table = LeafTable {
+        dims: dims.to_vec(),
+        names: vec![Vec::new(); dims.len()],
+        codes: vec![0; rows * dims.len()],
+        real: Vec::with_capacity(rows),
+        forecast: Vec::with_capacity(rows),
+    };
+    for (d, name) in dims.iter().enumerate() {
+        let series = df
+            .column(name)
+            .map_err(polars_error)?
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(polars_error)?;
+        let ca = series.str().map_err(polars_error)?;
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        for (i, v) in ca.iter().enumerate() {
+            let v = v.unwrap_or("");
+            let code = match seen.get(v) {
+                Some(&c) => c,
+                None => {
+                    let c = table.names[d].len() as u32;
+                    table.names[d].push(v.to_string());
+                    seen.insert(v.to_string(), c);
+                    c
+                }
+            };
+            table.codes[i * dims.len() + d] = code;
+        }
+    }
+    for (column, out) in [(real, &mut table.real), (forecast, &mut table.forecast)] {
+        let series = df
+            .column(column)
+            .map_err(polars_error)?
+            .as_materialized_series()
+            .clone();
+        if series.dtype() == &DataType::String {
+            let ca = series.str().map_err(polars_error)?;
+            for (i, v) in ca.iter().enumerate() {
+                let parsed = v.map(str::trim).unwrap_or("").parse::<f64>();
+                match parsed {
+                    Ok(x) if x.is_finite() => out.push(x),
+                    _ => {
+                        return Err(HistoryError::BadValue {
+                            file: file.clone(),
+                            row: i as u64 + 1,
+                            column: column.to_string(),
+                            detail: "not a finite number".to_string(),
+                        })
+                    }
+                }
+            }
+        } else {
+            let cast = series.cast(&DataType::Float64).map_err(polars_error)?;
+            let ca = cast.f64().map_err(polars_error)?;
+            for (i, v) in ca.iter().enumerate() {
+                match v {
+                    Some(x) if x.is_finite() => out.push(x),
+                    _ => {
+                        return Err(HistoryError::BadValue {
+                            file: file.clone(),
+                            row: i as u64 + 1,
+                            column: column.to_string(),
+                            detail: "not a finite number".to_string(),
+                        })
+                    }
+                }
+            }
+        }
+    }
+    Ok(table)
+}

@@ -1,0 +1,499 @@
+//! Reading outcome logs.
+//!
+//! CSV and Parquet go through polars: the file is scanned lazily, only the
+//! mapped columns are read (projection pushdown), and every value is typed
+//! here, row by row, so a bad value is reported with its file, row and
+//! column. CSV columns are all read as text (`05` must stay `05`). Rows are
+//! replayed in `arrival_ms` order when the file has it (the order
+//! swipewatch received them, store-and-forward backlogs included), else in
+//! event-time order; a file already in order is not reordered.
+//!
+//! NDJSON lines are either archived broker messages
+//! (`{"topic", "arrival_ms", "payload"}`, what `swipewatch simulate --out`
+//! writes) or outcomes in the wire format, one per line. Both are already
+//! the live decoder's input, so they are handed to it as they are: the same
+//! validation as live, at the decoder's speed, and no JSON reader in polars.
+
+use crate::fields::{index, Kind, Mapping, FIELDS};
+use crate::HistoryError;
+use polars::prelude::*;
+use serde::de::value::StrDeserializer;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::io::BufRead;
+use std::path::Path;
+use swipewatch_ingest::{RawNet, RawOutcome, RawSw, RawTs, StrOrInt};
+
+/// A history file's format, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.ndjson`, `.jsonl`.
+    Ndjson,
+    /// `.csv`.
+    Csv,
+    /// `.parquet`, `.pq`.
+    Parquet,
+}
+
+impl Format {
+    /// The format of `path`, by extension.
+    pub fn of(path: &Path) -> Result<Format, HistoryError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            "csv" => Ok(Format::Csv),
+            "parquet" | "pq" => Ok(Format::Parquet),
+            _ => Err(HistoryError::UnknownFormat {
+                file: path.display().to_string(),
+            }),
+        }
+    }
+}
+
+/// What one line or row of history is.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// A broker message as archived, for the live decoder.
+    Message {
+        /// Its topic.
+        topic: &'a str,
+        /// Its payload.
+        payload: &'a [u8],
+        /// When it was received, epoch ms.
+        arrival_ms: i64,
+    },
+    /// One outcome, typed, for `Decoder::decode_record`.
+    Outcome {
+        /// The outcome.
+        raw: RawOutcome<'a>,
+        /// When it was received (its event time when the file does not say).
+        arrival_ms: i64,
+    },
+}
+
+/// Checks that `path` can be read with `mapping` (format known, required
+/// columns present) without reading its rows.
+pub fn check(path: &Path, mapping: &Mapping) -> Result<(), HistoryError> {
+    match Format::of(path)? {
+        Format::Ndjson => std::fs::metadata(path)
+            .map(|_| ())
+            .map_err(|source| HistoryError::Io {
+                file: path.display().to_string(),
+                source,
+            }),
+        format => {
+            let mut lf = scan(path, format)?;
+            columns(path, &mut lf, mapping).map(|_| ())
+        }
+    }
+}
+
+/// Reads every row of `path` in replay order and hands it to `sink`;
+/// returns the number of rows.
+pub fn read(
+    path: &Path,
+    mapping: &Mapping,
+    mut sink: impl FnMut(Item<'_>),
+) -> Result<u64, HistoryError> {
+    match Format::of(path)? {
+        Format::Ndjson => read_ndjson(path, &mut sink),
+        format => read_table(path, format, mapping, &mut sink),
+    }
+}
+
+fn polars_error(path: &Path) -> impl Fn(PolarsError) -> HistoryError + '_ {
+    move |e| HistoryError::Polars {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn scan(path: &Path, format: Format) -> Result<LazyFrame, HistoryError> {
+    let name = path.to_string_lossy().into_owned();
+    if !path.is_file() {
+        return Err(HistoryError::Io {
+            file: name,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let pl_path = PlRefPath::new(name);
+    let lf = match format {
+        Format::Csv => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish(),
+        _ => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
+    };
+    lf.map_err(polars_error(path))
+}
+
+/// `(field index, column name)` of every mapped column the file has;
+/// an error when a required one is missing.
+fn columns(
+    path: &Path,
+    lf: &mut LazyFrame,
+    mapping: &Mapping,
+) -> Result<Vec<(usize, String)>, HistoryError> {
+    let schema = lf.collect_schema().map_err(polars_error(path))?;
+    let mut present = Vec::new();
+    for (i, f) in FIELDS.iter().enumerate() {
+        let column = mapping.column(f);
+        if schema.contains(column) {
+            present.push((i, column.to_string()));
+        } else if f.required {
+            return Err(HistoryError::MissingColumn {
+                file: path.display().to_string(),
+                field: f.name,
+                column: column.to_string(),
+            });
+        }
+    }
+    Ok(present)
+}
+
+/// One column's values as read.
+enum Values {
+    Absent,
+    Text(StringChunked),
+    Int(Int64Chunked),
+    /// Raw timestamp values and how many of them make a millisecond.
+    Time(Int64Chunked, i64),
+    Bool(BooleanChunked),
+}
+
+/// A file's columns, typed; rows are read with the position they had in
+/// the file so errors can name it.
+struct Table<'p> {
+    file: &'p Path,
+    values: Vec<Values>,
+    columns: Vec<String>,
+}
+
+fn read_table(
+    path: &Path,
+    format: Format,
+    mapping: &Mapping,
+    sink: &mut impl FnMut(Item<'_>),
+) -> Result<u64, HistoryError> {
+    let mut lf = scan(path, format)?;
+    let present = columns(path, &mut lf, mapping)?;
+    let df = lf
+        .select(present.iter().map(|(_, c)| col(c.as_str())).collect::<Vec<_>>())
+        .collect()
+        .map_err(polars_error(path))?;
+    let mut table = Table {
+        file: path,
+        values: (0..FIELDS.len()).map(|_| Values::Absent).collect(),
+        columns: FIELDS.iter().map(|f| mapping.column(f).to_string()).collect(),
+    };
+    for (i, column) in &present {
+        let series = df
+            .column(column)
+            .map_err(polars_error(path))?
+            .as_materialized_series()
+            .clone();
+        table.values[*i] = table.typed(*i, series)?;
+    }
+    let rows = df.height();
+    let order_field = if matches!(table.values[ARRIVAL], Values::Absent) {
+        TS
+    } else {
+        ARRIVAL
+    };
+    let keys = (0..rows)
+        .map(|r| Ok(table.time(order_field, r)?.unwrap_or(i64::MIN)))
+        .collect::<Result<Vec<i64>, HistoryError>>()?;
+    let mut order: Vec<usize> = (0..rows).collect();
+    if !keys.is_sorted() {
+        order.sort_by_key(|&r| keys[r]);
+    }
+    for r in order {
+        let raw = table.outcome(r)?;
+        let arrival_ms = match &table.values[ARRIVAL] {
+            Values::Absent => match raw.ts {
+                Some(RawTs::Ms(ms)) => ms,
+                _ => 0,
+            },
+            _ => keys[r],
+        };
+        sink(Item::Outcome { raw, arrival_ms });
+    }
+    Ok(rows as u64)
+}
+
+const TS: usize = 2;
+const ARRIVAL: usize = 4;
+
+/// Unit of a Parquet timestamp, as raw values per millisecond.
+fn per_ms(unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Nanoseconds => 1_000_000,
+        TimeUnit::Microseconds => 1_000,
+        TimeUnit::Milliseconds => 1,
+    }
+}
+
+impl Table<'_> {
+    fn bad(&self, field: usize, row: usize, detail: impl Into<String>) -> HistoryError {
+        HistoryError::BadValue {
+            file: self.file.display().to_string(),
+            row: row as u64 + 1,
+            column: self.columns[field].clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn bad_column(&self, field: usize, dtype: &DataType) -> HistoryError {
+        HistoryError::BadColumn {
+            file: self.file.display().to_string(),
+            column: self.columns[field].clone(),
+            detail: format!("{dtype} cannot hold {}", FIELDS[field].name),
+        }
+    }
+
+    /// The column's values in the form its field is read from.
+    fn typed(&self, field: usize, series: Series) -> Result<Values, HistoryError> {
+        let kind = FIELDS[field].kind;
+        let dtype = series.dtype().clone();
+        let cast = |to: &DataType| series.cast(to).map_err(|_| self.bad_column(field, &dtype));
+        let values = match (&dtype, kind) {
+            (DataType::String, _) => Values::Text(single(series.str().cloned(), self, field)?),
+            (d, Kind::Text) if d.is_primitive_numeric() || d.is_bool() => {
+                Values::Text(single(cast(&DataType::String)?.str().cloned(), self, field)?)
+            }
+            (d, Kind::Int | Kind::Bool) if d.is_integer() => {
+                Values::Int(single(cast(&DataType::Int64)?.i64().cloned(), self, field)?)
+            }
+            (d, Kind::Time) if d.is_integer() => {
+                Values::Time(single(cast(&DataType::Int64)?.i64().cloned(), self, field)?, 1)
+            }
+            (DataType::Datetime(unit, _), Kind::Time) => Values::Time(
+                single(cast(&DataType::Int64)?.i64().cloned(), self, field)?,
+                per_ms(*unit),
+            ),
+            (DataType::Boolean, Kind::Bool) => {
+                Values::Bool(single(series.bool().cloned(), self, field)?)
+            }
+            _ => return Err(self.bad_column(field, &dtype)),
+        };
+        Ok(values)
+    }
+
+    fn text(&self, field: usize, row: usize) -> Option<&str> {
+        match &self.values[field] {
+            Values::Text(ca) => ca.get(row),
+            _ => None,
+        }
+    }
+
+    fn int(&self, field: usize, row: usize) -> Result<Option<i64>, HistoryError> {
+        match &self.values[field] {
+            Values::Int(ca) => Ok(ca.get(row)),
+            Values::Text(ca) => match ca.get(row).map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) => s
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| self.bad(field, row, "not a whole number")),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    fn int_as<T: TryFrom<i64>>(&self, field: usize, row: usize) -> Result<Option<T>, HistoryError> {
+        match self.int(field, row)? {
+            None => Ok(None),
+            Some(v) => T::try_from(v)
+                .map(Some)
+                .map_err(|_| self.bad(field, row, "out of range")),
+        }
+    }
+
+    fn flag(&self, field: usize, row: usize) -> Result<Option<bool>, HistoryError> {
+        match &self.values[field] {
+            Values::Bool(ca) => Ok(ca.get(row)),
+            Values::Int(ca) => match ca.get(row) {
+                None => Ok(None),
+                Some(0) => Ok(Some(false)),
+                Some(1) => Ok(Some(true)),
+                Some(_) => Err(self.bad(field, row, "not true or false")),
+            },
+            Values::Text(ca) => match ca.get(row).map(str::trim) {
+                None | Some("") => Ok(None),
+                Some("true" | "TRUE" | "True" | "1") => Ok(Some(true)),
+                Some("false" | "FALSE" | "False" | "0") => Ok(Some(false)),
+                Some(_) => Err(self.bad(field, row, "not true or false")),
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// A time field in epoch ms. Text that is neither a whole number nor
+    /// RFC 3339 is an error here, not a rejection: the file is malformed.
+    fn time(&self, field: usize, row: usize) -> Result<Option<i64>, HistoryError> {
+        match &self.values[field] {
+            Values::Time(ca, per_ms) => Ok(ca.get(row).map(|v| v.div_euclid(*per_ms))),
+            Values::Text(ca) => match ca.get(row).map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) => match s.parse::<i64>() {
+                    Ok(ms) => Ok(Some(ms)),
+                    Err(_) => match RawTs::deserialize(StrDeserializer::<ValueError>::new(s)) {
+                        Ok(RawTs::Ms(ms)) => Ok(Some(ms)),
+                        _ => Err(self.bad(field, row, "not epoch ms nor an RFC 3339 time")),
+                    },
+                },
+            },
+            _ => Ok(None),
+        }
+    }
+
+    /// A text field naming one variant of `T` (as on the wire).
+    fn variant<'de, T: Deserialize<'de>>(
+        &'de self,
+        field: usize,
+        row: usize,
+    ) -> Result<Option<T>, HistoryError> {
+        match self.text(field, row).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => T::deserialize(StrDeserializer::<ValueError>::new(s))
+                .map(Some)
+                .map_err(|_| self.bad(field, row, "not one of the known values")),
+        }
+    }
+
+    fn outcome(&self, row: usize) -> Result<RawOutcome<'_>, HistoryError> {
+        let text = |name: &str| {
+            index(name)
+                .and_then(|i| self.text(i, row))
+                .filter(|s| !s.is_empty())
+                .map(Cow::Borrowed)
+        };
+        let at = |name: &str| index(name).unwrap_or(usize::MAX);
+        let net = RawNet {
+            net_type: text("net_type"),
+            carrier: text("carrier"),
+            cell_id: text("cell_id").map(StrOrInt::Str),
+            rssi_dbm: self.int_as(at("rssi_dbm"), row)?,
+        };
+        let sw = RawSw {
+            fw: text("fw"),
+            app: text("app"),
+        };
+        let has_net = net.net_type.is_some()
+            || net.carrier.is_some()
+            || net.cell_id.is_some()
+            || net.rssi_dbm.is_some();
+        let has_sw = sw.fw.is_some() || sw.app.is_some();
+        Ok(RawOutcome {
+            event_id: text("event_id"),
+            terminal_id: text("terminal_id"),
+            merchant_id: text("merchant_id"),
+            acquirer: text("acquirer"),
+            issuer: text("issuer"),
+            bin: text("bin"),
+            scheme: text("scheme"),
+            ts: self.time(TS, row)?.map(RawTs::Ms),
+            seq: self.int_as(at("seq"), row)?,
+            outcome: self.variant(at("outcome"), row)?,
+            rc: text("rc"),
+            rc_source: self.variant(at("rc_source"), row)?,
+            term_error: text("term_error"),
+            entry_mode: self.variant(at("entry_mode"), row)?,
+            latency_ms: self.int_as(at("latency_ms"), row)?,
+            saf: self.flag(at("saf"), row)?,
+            net: has_net.then_some(net),
+            sw: has_sw.then_some(sw),
+            model: text("model"),
+            region: text("region"),
+            amount_minor: self.int_as(at("amount_minor"), row)?,
+            currency: text("currency"),
+        })
+    }
+}
+
+type ValueError = serde::de::value::Error;
+
+/// A typed column in one chunk, so row access is direct.
+fn single<T: PolarsDataType>(
+    ca: PolarsResult<ChunkedArray<T>>,
+    table: &Table<'_>,
+    field: usize,
+) -> Result<ChunkedArray<T>, HistoryError> {
+    let ca = ca.map_err(|_| HistoryError::BadColumn {
+        file: table.file.display().to_string(),
+        column: table.columns[field].clone(),
+        detail: format!("cannot be read as {}", FIELDS[field].name),
+    })?;
+    Ok(ca.rechunk().into_owned())
+}
+
+/// An archived broker message.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    topic: Option<Cow<'a, str>>,
+    arrival_ms: Option<i64>,
+    #[serde(borrow)]
+    payload: Option<&'a RawValue>,
+}
+
+fn read_ndjson(path: &Path, sink: &mut impl FnMut(Item<'_>)) -> Result<u64, HistoryError> {
+    let io = |source| HistoryError::Io {
+        file: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut line = String::new();
+    let mut row = 0u64;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).map_err(io)? == 0 {
+            return Ok(row);
+        }
+        row += 1;
+        let text = line.trim_end();
+        if text.is_empty() {
+            continue;
+        }
+        let bad = |column: String, detail: String| HistoryError::BadValue {
+            file: path.display().to_string(),
+            row,
+            column,
+            detail,
+        };
+        let envelope: Envelope = serde_json::from_str(text)
+            .map_err(|e| bad("(line)".to_string(), json_problem(&e)))?;
+        if let (Some(topic), Some(payload)) = (envelope.topic.as_deref(), envelope.payload) {
+            sink(Item::Message {
+                topic,
+                payload: payload.get().as_bytes(),
+                arrival_ms: envelope.arrival_ms.unwrap_or(0),
+            });
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let raw: RawOutcome = serde_path_to_error::deserialize(&mut de)
+            .map_err(|e| bad(e.path().to_string(), json_problem(e.inner())))?;
+        let arrival_ms = match raw.ts {
+            Some(RawTs::Ms(ms)) => envelope.arrival_ms.unwrap_or(ms),
+            _ => envelope.arrival_ms.unwrap_or(0),
+        };
+        sink(Item::Outcome { raw, arrival_ms });
+    }
+}
+
+/// What is wrong with a JSON line, without quoting it: a parser message
+/// can carry the offending value, and that value may be a card number.
+fn json_problem(e: &serde_json::Error) -> String {
+    match e.classify() {
+        serde_json::error::Category::Data => "wrong type or value",
+        serde_json::error::Category::Eof => "truncated JSON",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "not valid JSON",
+    }
+    .to_string()
+}

@@ -1,0 +1,11 @@
+//! The engine → diagnose → incidents path, synchronous and driven from
+//! outside: the live service, `eval` and offline replay all move the same
+//! [`Monitor`] and differ only in where events come from and when time moves.
+
+mod evidence;
+mod monitor;
+mod replay;
+
+pub use evidence::EvidenceBook;
+pub use monitor::{Monitor, WindowResult, TERMINAL_DIMS};
+pub use replay::{detected, Replay};

@@ -1,0 +1,142 @@
+//! Replay of a finite stream in event time, as fast as the CPU allows: the
+//! same [`Monitor`] as live, fed events or raw messages, with windows closed
+//! as the watermark passes them and every incident kept as last seen.
+//! `eval` replays the simulator's messages; offline replay feeds events
+//! typed from history files.
+
+use crate::Monitor;
+use std::collections::BTreeMap;
+use swipewatch_alert::{Incident, Severity, Transition};
+use swipewatch_engine::WindowSnapshot;
+use swipewatch_ingest::Decoder;
+use swipewatch_model::Event;
+use swipewatch_sim::score::Detected;
+use swipewatch_sim::Message;
+
+/// Called with the event time (epoch ms) and each incident transition.
+type Trace = Box<dyn FnMut(i64, &Transition)>;
+
+/// A monitor driven by the stream itself.
+pub struct Replay {
+    /// The monitor; its book holds the incidents.
+    pub monitor: Monitor,
+    incidents: BTreeMap<u64, Incident>,
+    closed: Vec<WindowSnapshot>,
+    events: Vec<Event>,
+    trace: Option<Trace>,
+    windows: u64,
+}
+
+impl Replay {
+    /// A replay through `monitor`.
+    pub fn new(monitor: Monitor) -> Replay {
+        Replay {
+            monitor,
+            incidents: BTreeMap::new(),
+            closed: Vec::new(),
+            events: Vec::new(),
+            trace: None,
+            windows: 0,
+        }
+    }
+
+    /// Calls `trace` with every incident transition as it happens.
+    pub fn with_trace(mut self, trace: impl FnMut(i64, &Transition) + 'static) -> Replay {
+        self.trace = Some(Box::new(trace));
+        self
+    }
+
+    /// Decodes and records `messages` (draining them), then processes the
+    /// windows they closed.
+    pub fn messages(&mut self, decoder: &mut Decoder, messages: &mut Vec<Message>) {
+        let raised = self
+            .monitor
+            .ingest(decoder, messages, &mut self.events);
+        for (at_ms, transitions) in raised {
+            self.note(at_ms, &transitions);
+        }
+        self.poll();
+    }
+
+    /// Records one event; call [`Replay::poll`] now and then (every batch)
+    /// to process the windows that closed.
+    pub fn event(&mut self, event: &Event) {
+        let transitions = self.monitor.record(event);
+        if !transitions.is_empty() {
+            let at_ms = self.monitor.engine.max_event_ms();
+            self.note(at_ms, &transitions);
+        }
+    }
+
+    /// Processes the windows the watermark has closed.
+    pub fn poll(&mut self) {
+        self.monitor.engine.poll_closed(&mut self.closed);
+        self.process_closed();
+    }
+
+    /// Closes every remaining window and returns every incident of the
+    /// run, as last seen, in id order.
+    pub fn finish(mut self) -> Vec<Incident> {
+        self.monitor.engine.flush(&mut self.closed);
+        self.process_closed();
+        for inc in self.monitor.book.open() {
+            self.incidents.insert(inc.id, inc.clone());
+        }
+        self.incidents.into_values().collect()
+    }
+
+    /// Windows processed so far.
+    pub fn windows(&self) -> u64 {
+        self.windows
+    }
+
+    fn process_closed(&mut self) {
+        let mut closed = std::mem::take(&mut self.closed);
+        for snap in closed.drain(..) {
+            // Judged from the incidents themselves; nothing is delivered.
+            self.monitor.book.take_notices();
+            let transitions = self.monitor.process(&snap).transitions;
+            self.windows += 1;
+            self.note(snap.window.end_ms, &transitions);
+        }
+        self.closed = closed;
+    }
+
+    fn note(&mut self, at_ms: i64, transitions: &[Transition]) {
+        for t in transitions {
+            if let Some(trace) = self.trace.as_mut() {
+                trace(at_ms, t);
+            }
+            let (Transition::Opened(i) | Transition::Fired(i) | Transition::Resolved(i)) = t;
+            self.incidents.insert(i.id, i.clone());
+        }
+    }
+}
+
+/// Incidents as the scorer compares them with labels.
+pub fn detected(incidents: &[Incident]) -> Vec<Detected> {
+    incidents.iter().map(to_detected).collect()
+}
+
+fn to_detected(inc: &Incident) -> Detected {
+    let element = match &inc.key.terminal {
+        Some(t) => BTreeMap::from([("terminal".to_string(), t.clone())]),
+        None => inc
+            .key
+            .element
+            .iter()
+            .map(|(d, v)| (d.name().to_string(), v.clone()))
+            .collect(),
+    };
+    Detected {
+        cause: inc.key.cause,
+        element,
+        first_ms: inc.fired_ms.unwrap_or(inc.first_ms),
+        last_ms: inc.last_ms,
+        fired: inc.fired_ms.is_some(),
+        silenced: inc.silenced,
+        inhibited: inc.inhibited_by.is_some(),
+        page: inc.severity == Severity::Page,
+        first_observed: inc.first_observed,
+    }
+}

@@ -1,0 +1,229 @@
+//! `swipetool replay`: history files through the same decoder, engine,
+//! detector and incident book as the live service, in event time, as fast
+//! as the CPU allows.
+
+use anyhow::Context;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+use swipewatch_alert::{Incident, Silence, Transition};
+use swipewatch_config::Config;
+use swipewatch_engine::{Engine, Settings};
+use swipewatch_history::{Item, Mapping};
+use swipewatch_ingest::{Decoder, SharedSymbols};
+use swipewatch_model::{Dim, Event, RejectReason};
+use swipewatch_monitor::{detected, Monitor, Replay};
+use swipewatch_sim::score::{describe, score, yes};
+use swipewatch_sim::Label;
+use swipewatch_telemetry::{EventKind, Metrics};
+
+/// What `replay` was asked.
+pub struct Options {
+    pub files: Vec<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub labels: Option<PathBuf>,
+    pub report: Option<PathBuf>,
+    pub trace: bool,
+}
+
+/// The replay's outcome, as written by `--report`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Rows and lines read.
+    pub rows: u64,
+    /// Outcomes accepted.
+    pub accepted: u64,
+    /// Rejections by reason.
+    pub rejected: Vec<(String, u64)>,
+    /// Windows processed.
+    pub windows: u64,
+    /// Wall seconds, reading included.
+    pub seconds: f64,
+    /// Rows per wall second.
+    pub rows_per_s: f64,
+    /// Every incident, as last seen.
+    pub incidents: Vec<Incident>,
+}
+
+/// Runs the command.
+pub fn run(opts: &Options) -> anyhow::Result<()> {
+    let config = match &opts.config {
+        Some(path) => swipewatch_config::load_file(path)?,
+        None => Config::default(),
+    };
+    let mapping = Mapping::new(&config.history.columns)?;
+    // Every file is checked before any is read.
+    for f in &opts.files {
+        swipewatch_history::check(f, &mapping)?;
+    }
+    let labels = match &opts.labels {
+        Some(path) => swipewatch_sim::output::read_labels(path)
+            .with_context(|| format!("cannot read labels {}", path.display()))?,
+        None => Vec::new(),
+    };
+    let report = replay(&config, &mapping, opts, &labels)?;
+    for inc in &report.incidents {
+        println!(
+            "#{:<4} {:<9} {:<16} {:<40} {:<8} observed {:.0} expected {:.1}",
+            inc.id,
+            format!("{:?}", inc.state).to_lowercase(),
+            inc.key.cause,
+            inc.key.describe(),
+            inc.severity.name(),
+            inc.latest.observed,
+            inc.latest.expected,
+        );
+    }
+    println!(
+        "replayed {} rows ({} accepted, {} rejected) in {:.1}s: {:.0} rows/s, {} windows, {} incidents",
+        report.rows,
+        report.accepted,
+        report.rejected.iter().map(|(_, n)| n).sum::<u64>(),
+        report.seconds,
+        report.rows_per_s,
+        report.windows,
+        report.incidents.len()
+    );
+    if !labels.is_empty() {
+        backtest(&labels, &report.incidents);
+    }
+    if let Some(path) = &opts.report {
+        let text = serde_json::to_string_pretty(&report).context("report to JSON")?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Replays `opts.files` and returns what happened.
+pub fn replay(
+    config: &Config,
+    mapping: &Mapping,
+    opts: &Options,
+    labels: &[Label],
+) -> anyhow::Result<Report> {
+    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
+    let symbols = SharedSymbols::default();
+    let metrics = Metrics::new();
+    let mut decoder = Decoder::new(
+        &config.ingest,
+        taxonomy,
+        symbols.clone(),
+        metrics.ingest.clone(),
+    );
+    let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
+    declare_maintenance(&mut monitor, labels);
+    let mut replay = Replay::new(monitor);
+    if opts.trace {
+        replay = replay.with_trace(print_transition);
+    }
+    let started = Instant::now();
+    let mut rows = 0u64;
+    let mut events = Vec::new();
+    for file in &opts.files {
+        rows += swipewatch_history::read(file, mapping, |item| {
+            match item {
+                Item::Message {
+                    topic,
+                    payload,
+                    arrival_ms,
+                } => {
+                    decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
+                    for e in events.drain(..) {
+                        replay.event(&e);
+                    }
+                }
+                Item::Outcome { raw, arrival_ms } => {
+                    if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
+                        replay.event(&Event::Outcome(o));
+                    }
+                }
+            }
+            replay.poll();
+        })?;
+    }
+    let windows = replay.windows();
+    let incidents = replay.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    let rejected = RejectReason::ALL
+        .iter()
+        .map(|&r| (r.to_string(), metrics.ingest.rejected(r).get()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    Ok(Report {
+        rows,
+        accepted: metrics.ingest.accepted(EventKind::Outcome).get(),
+        rejected,
+        windows,
+        seconds,
+        rows_per_s: rows as f64 / seconds.max(1e-9),
+        incidents,
+    })
+}
+
+/// Labelled maintenance windows were declared by ops: they silence what
+/// they cover, as `[[alerts.maintenance]]` would have live.
+fn declare_maintenance(monitor: &mut Monitor, labels: &[Label]) {
+    for l in labels.iter().filter(|l| l.maintenance) {
+        let matchers = l
+            .element
+            .iter()
+            .filter_map(|(d, v)| Some((Dim::from_name(d)?, v.clone())))
+            .collect();
+        monitor.book.silence(Silence {
+            id: 0,
+            matchers,
+            cause: l.cause,
+            start_ms: l.start_ms,
+            end_ms: l.end_ms,
+            comment: "declared maintenance (labels)".to_string(),
+        });
+    }
+}
+
+fn print_transition(at_ms: i64, t: &Transition) {
+    let (what, inc) = match t {
+        Transition::Opened(i) => ("opened", i),
+        Transition::Fired(i) => ("fired", i),
+        Transition::Resolved(i) => ("resolved", i),
+    };
+    println!(
+        "  {at_ms} {what:<8} #{} {} {}",
+        inc.id,
+        inc.key.cause,
+        inc.key.describe()
+    );
+}
+
+/// Prints the labels' scores; the span of the labels and incidents is the
+/// time base for false incidents per day.
+fn backtest(labels: &[Label], incidents: &[Incident]) {
+    let start = labels.iter().map(|l| l.start_ms).min().unwrap_or(0);
+    let end = labels
+        .iter()
+        .map(|l| l.end_ms)
+        .chain(incidents.iter().map(|i| i.last_ms))
+        .max()
+        .unwrap_or(start);
+    let days = ((end - start) as f64 / 86_400_000.0).max(1e-9);
+    let run = score(labels, &detected(incidents), days);
+    println!(
+        "{:<20} {:<34} {:>5} {:>5} {:>5} {:>8}",
+        "fault", "element", "found", "cause", "elem", "detect"
+    );
+    for l in &run.labels {
+        println!(
+            "{:<20} {:<34} {:>5} {:>5} {:>5} {:>8}",
+            l.label.kind,
+            describe(&l.label.element),
+            yes(l.found),
+            l.cause_text(),
+            yes(l.element_ok),
+            l.detect_text()
+        );
+    }
+    println!(
+        "false incidents {}, false pages {}",
+        run.false_incidents, run.false_pages
+    );
+}

@@ -6,7 +6,6 @@
 //! demo first replays some fault-free history of the same fleet straight
 //! into the engine (as a restarted service would restore a checkpoint).
 
-use swipewatch_monitor::Monitor;
 use crate::simulate::{publish, PublishOptions};
 use anyhow::Context;
 use std::net::SocketAddr;
@@ -15,6 +14,7 @@ use std::time::Duration;
 use swipewatch_config::Config;
 use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::{Decoder, SharedSymbols};
+use swipewatch_monitor::Monitor;
 use swipewatch_sim::{Generator, Scenario};
 use swipewatch_telemetry::Metrics;
 

@@ -5,11 +5,11 @@
 //! Time comes from tokio's clock (offset to epoch milliseconds once at
 //! start), so tests run this loop with paused time.
 
-use swipewatch_monitor::Monitor;
 use std::time::Duration;
 use swipewatch_alert::{Incident, Silence, State, Transition};
 use swipewatch_engine::{EngineStats, WindowSnapshot};
 use swipewatch_ingest::{Batch, SharedSymbols};
+use swipewatch_monitor::Monitor;
 use swipewatch_server::Command;
 
 use swipewatch_model::{Cause, OutcomeClass};

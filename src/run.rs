@@ -1,6 +1,5 @@
 //! `swipewatch run`: wires ingest, the HTTP server and signal handling.
 
-use swipewatch_monitor::Monitor;
 use crate::notify::{Notifier, Outbox, Webhook};
 use crate::pipeline::{Clock, Driver};
 use anyhow::Context;
@@ -9,6 +8,7 @@ use swipewatch_alert::journal::Recovered;
 use swipewatch_config::Config;
 use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::SharedSymbols;
+use swipewatch_monitor::Monitor;
 use swipewatch_server::AppState;
 use swipewatch_telemetry::Metrics;
 use tracing_subscriber::EnvFilter;

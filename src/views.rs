@@ -3,12 +3,12 @@
 //! Built in the driver task, which owns the engine.
 
 use crate::breakdown::METRIC_DIMS;
-use swipewatch_monitor::TERMINAL_DIMS;
 use serde_json::{json, Map, Value};
 use swipewatch_alert::{Incident, State};
 use swipewatch_engine::{ClassCounts, Engine, WindowSnapshot};
 use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::OutcomeClass;
+use swipewatch_monitor::TERMINAL_DIMS;
 
 /// Offenders kept per dimension.
 pub const TOP_N: usize = 20;

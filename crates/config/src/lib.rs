@@ -20,6 +20,6 @@ pub use codes::{builtin_code_tables, load_code_tables};
 pub use error::ConfigError;
 pub use load::{load_file, load_str, ENV_PREFIX};
 pub use schema::{
-    AlertsConfig, BrokerUrl, CodesConfig, Config, EngineConfig, HistoryConfig, IngestConfig, MaintenanceConfig,
-    MqttConfig, Secret, ServerConfig, TopicConfig, TopicKind,
+    AlertsConfig, BrokerUrl, CodesConfig, Config, EngineConfig, HistoryConfig, IngestConfig,
+    MaintenanceConfig, MqttConfig, Secret, ServerConfig, TopicConfig, TopicKind,
 };

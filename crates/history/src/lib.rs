@@ -79,3 +79,6 @@ pub enum HistoryError {
         field: String,
     },
 }
+
+#[cfg(test)]
+mod tests;

@@ -56,6 +56,7 @@ impl Format {
 
 /// What one line or row of history is.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // handed over once per row, never stored
 pub enum Item<'a> {
     /// A broker message as archived, for the live decoder.
     Message {
@@ -182,13 +183,21 @@ fn read_table(
     let mut lf = scan(path, format)?;
     let present = columns(path, &mut lf, mapping)?;
     let df = lf
-        .select(present.iter().map(|(_, c)| col(c.as_str())).collect::<Vec<_>>())
+        .select(
+            present
+                .iter()
+                .map(|(_, c)| col(c.as_str()))
+                .collect::<Vec<_>>(),
+        )
         .collect()
         .map_err(polars_error(path))?;
     let mut table = Table {
         file: path,
         values: (0..FIELDS.len()).map(|_| Values::Absent).collect(),
-        columns: FIELDS.iter().map(|f| mapping.column(f).to_string()).collect(),
+        columns: FIELDS
+            .iter()
+            .map(|f| mapping.column(f).to_string())
+            .collect(),
     };
     for (i, column) in &present {
         let series = df
@@ -262,15 +271,18 @@ impl Table<'_> {
         let cast = |to: &DataType| series.cast(to).map_err(|_| self.bad_column(field, &dtype));
         let values = match (&dtype, kind) {
             (DataType::String, _) => Values::Text(single(series.str().cloned(), self, field)?),
-            (d, Kind::Text) if d.is_primitive_numeric() || d.is_bool() => {
-                Values::Text(single(cast(&DataType::String)?.str().cloned(), self, field)?)
-            }
+            (d, Kind::Text) if d.is_primitive_numeric() || d.is_bool() => Values::Text(single(
+                cast(&DataType::String)?.str().cloned(),
+                self,
+                field,
+            )?),
             (d, Kind::Int | Kind::Bool) if d.is_integer() => {
                 Values::Int(single(cast(&DataType::Int64)?.i64().cloned(), self, field)?)
             }
-            (d, Kind::Time) if d.is_integer() => {
-                Values::Time(single(cast(&DataType::Int64)?.i64().cloned(), self, field)?, 1)
-            }
+            (d, Kind::Time) if d.is_integer() => Values::Time(
+                single(cast(&DataType::Int64)?.i64().cloned(), self, field)?,
+                1,
+            ),
             (DataType::Datetime(unit, _), Kind::Time) => Values::Time(
                 single(cast(&DataType::Int64)?.i64().cloned(), self, field)?,
                 per_ms(*unit),
@@ -466,8 +478,8 @@ fn read_ndjson(path: &Path, sink: &mut impl FnMut(Item<'_>)) -> Result<u64, Hist
             column,
             detail,
         };
-        let envelope: Envelope = serde_json::from_str(text)
-            .map_err(|e| bad("(line)".to_string(), json_problem(&e)))?;
+        let envelope: Envelope =
+            serde_json::from_str(text).map_err(|e| bad("(line)".to_string(), json_problem(&e)))?;
         if let (Some(topic), Some(payload)) = (envelope.topic.as_deref(), envelope.payload) {
             sink(Item::Message {
                 topic,

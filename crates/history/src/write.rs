@@ -35,7 +35,7 @@ impl Buf {
 
 enum Sink {
     Csv(polars::io::csv::write::BatchedWriter<std::io::BufWriter<std::fs::File>>),
-    Parquet(polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<std::io::BufWriter<std::fs::File>>>),
 }
 
 /// Writes every outcome `generator` produces to `path` (CSV or Parquet, by
@@ -78,7 +78,11 @@ pub fn write_outcomes(generator: &mut Generator, path: &Path) -> Result<u64, His
                 .batched(&schema)
                 .map_err(polars_error)?,
         ),
-        Format::Parquet => Sink::Parquet(ParquetWriter::new(out).batched(&schema).map_err(polars_error)?),
+        Format::Parquet => Sink::Parquet(Box::new(
+            ParquetWriter::new(out)
+                .batched(&schema)
+                .map_err(polars_error)?,
+        )),
         Format::Ndjson => {
             return Err(HistoryError::UnknownFormat {
                 file: file_name.clone(),
@@ -159,7 +163,9 @@ fn push_row(bufs: &mut [Buf], topics: &[TopicTemplate], m: &Message) -> bool {
         Value::Text(name(raw.outcome.map(|o| o.name()))),
         Value::Int(Some(m.arrival_ms)),
         Value::Text(text(raw.merchant_id.as_deref())),
-        Value::Text(text(raw.acquirer.as_deref().or(captures.dim(Dim::Acquirer)))),
+        Value::Text(text(
+            raw.acquirer.as_deref().or(captures.dim(Dim::Acquirer)),
+        )),
         Value::Text(text(raw.issuer.as_deref())),
         Value::Text(text(raw.bin.as_deref())),
         Value::Text(text(raw.scheme.as_deref())),

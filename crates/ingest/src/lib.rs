@@ -32,6 +32,6 @@ mod topic;
 pub use backoff::Backoff;
 pub use decode::{Decoder, Rejection, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
-pub use source::{mqtt_options, spawn, spawn_with_symbols, Batch, IngestError, IngestHandle};
 pub use raw::{RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
+pub use source::{mqtt_options, spawn, spawn_with_symbols, Batch, IngestError, IngestHandle};
 pub use topic::{Captures, Slot, TopicTemplate};

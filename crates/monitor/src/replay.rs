@@ -49,9 +49,7 @@ impl Replay {
     /// Decodes and records `messages` (draining them), then processes the
     /// windows they closed.
     pub fn messages(&mut self, decoder: &mut Decoder, messages: &mut Vec<Message>) {
-        let raised = self
-            .monitor
-            .ingest(decoder, messages, &mut self.events);
+        let raised = self.monitor.ingest(decoder, messages, &mut self.events);
         for (at_ms, transitions) in raised {
             self.note(at_ms, &transitions);
         }

@@ -227,3 +227,7 @@ fn backtest(labels: &[Label], incidents: &[Incident]) {
         run.false_incidents, run.false_pages
     );
 }
+
+#[cfg(test)]
+#[path = "replay_tests.rs"]
+mod tests;

@@ -75,6 +75,37 @@ pub(crate) fn index(name: &str) -> Option<usize> {
     FIELDS.iter().position(|f| f.name == name)
 }
 
+/// Positions in [`FIELDS`], for the per-row hot path.
+pub(crate) mod at {
+    pub const EVENT_ID: usize = 0;
+    pub const TERMINAL_ID: usize = 1;
+    pub const TS: usize = 2;
+    pub const OUTCOME: usize = 3;
+    pub const ARRIVAL_MS: usize = 4;
+    pub const MERCHANT_ID: usize = 5;
+    pub const ACQUIRER: usize = 6;
+    pub const ISSUER: usize = 7;
+    pub const BIN: usize = 8;
+    pub const SCHEME: usize = 9;
+    pub const SEQ: usize = 10;
+    pub const RC: usize = 11;
+    pub const RC_SOURCE: usize = 12;
+    pub const TERM_ERROR: usize = 13;
+    pub const ENTRY_MODE: usize = 14;
+    pub const LATENCY_MS: usize = 15;
+    pub const SAF: usize = 16;
+    pub const NET_TYPE: usize = 17;
+    pub const CARRIER: usize = 18;
+    pub const CELL_ID: usize = 19;
+    pub const RSSI_DBM: usize = 20;
+    pub const FW: usize = 21;
+    pub const APP: usize = 22;
+    pub const MODEL: usize = 23;
+    pub const REGION: usize = 24;
+    pub const AMOUNT_MINOR: usize = 25;
+    pub const CURRENCY: usize = 26;
+}
+
 /// Which column holds each field. Fields not named keep their own name;
 /// a column the file lacks is simply absent, unless the field is required.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,5 +134,46 @@ impl Mapping {
         self.renamed
             .get(field.name)
             .map_or(field.name, String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_positions_match_the_field_table() {
+        let positions = [
+            ("event_id", at::EVENT_ID),
+            ("terminal_id", at::TERMINAL_ID),
+            ("ts", at::TS),
+            ("outcome", at::OUTCOME),
+            ("arrival_ms", at::ARRIVAL_MS),
+            ("merchant_id", at::MERCHANT_ID),
+            ("acquirer", at::ACQUIRER),
+            ("issuer", at::ISSUER),
+            ("bin", at::BIN),
+            ("scheme", at::SCHEME),
+            ("seq", at::SEQ),
+            ("rc", at::RC),
+            ("rc_source", at::RC_SOURCE),
+            ("term_error", at::TERM_ERROR),
+            ("entry_mode", at::ENTRY_MODE),
+            ("latency_ms", at::LATENCY_MS),
+            ("saf", at::SAF),
+            ("net_type", at::NET_TYPE),
+            ("carrier", at::CARRIER),
+            ("cell_id", at::CELL_ID),
+            ("rssi_dbm", at::RSSI_DBM),
+            ("fw", at::FW),
+            ("app", at::APP),
+            ("model", at::MODEL),
+            ("region", at::REGION),
+            ("amount_minor", at::AMOUNT_MINOR),
+            ("currency", at::CURRENCY),
+        ];
+        for (name, i) in positions {
+            assert_eq!(FIELDS[i].name, name);
+        }
     }
 }

@@ -14,7 +14,7 @@
 //! the live decoder's input, so they are handed to it as they are: the same
 //! validation as live, at the decoder's speed, and no JSON reader in polars.
 
-use crate::fields::{index, Kind, Mapping, FIELDS};
+use crate::fields::{at, Kind, Mapping, FIELDS};
 use crate::HistoryError;
 use polars::prelude::*;
 use serde::de::value::StrDeserializer;
@@ -208,10 +208,10 @@ fn read_table(
         table.values[*i] = table.typed(*i, series)?;
     }
     let rows = df.height();
-    let order_field = if matches!(table.values[ARRIVAL], Values::Absent) {
-        TS
+    let order_field = if matches!(table.values[at::ARRIVAL_MS], Values::Absent) {
+        at::TS
     } else {
-        ARRIVAL
+        at::ARRIVAL_MS
     };
     let keys = (0..rows)
         .map(|r| Ok(table.time(order_field, r)?.unwrap_or(i64::MIN)))
@@ -222,7 +222,7 @@ fn read_table(
     }
     for r in order {
         let raw = table.outcome(r)?;
-        let arrival_ms = match &table.values[ARRIVAL] {
+        let arrival_ms = match &table.values[at::ARRIVAL_MS] {
             Values::Absent => match raw.ts {
                 Some(RawTs::Ms(ms)) => ms,
                 _ => 0,
@@ -233,9 +233,6 @@ fn read_table(
     }
     Ok(rows as u64)
 }
-
-const TS: usize = 2;
-const ARRIVAL: usize = 4;
 
 /// Unit of a Parquet timestamp, as raw values per millisecond.
 fn per_ms(unit: TimeUnit) -> i64 {
@@ -378,22 +375,20 @@ impl Table<'_> {
     }
 
     fn outcome(&self, row: usize) -> Result<RawOutcome<'_>, HistoryError> {
-        let text = |name: &str| {
-            index(name)
-                .and_then(|i| self.text(i, row))
+        let text = |field: usize| {
+            self.text(field, row)
                 .filter(|s| !s.is_empty())
                 .map(Cow::Borrowed)
         };
-        let at = |name: &str| index(name).unwrap_or(usize::MAX);
         let net = RawNet {
-            net_type: text("net_type"),
-            carrier: text("carrier"),
-            cell_id: text("cell_id").map(StrOrInt::Str),
-            rssi_dbm: self.int_as(at("rssi_dbm"), row)?,
+            net_type: text(at::NET_TYPE),
+            carrier: text(at::CARRIER),
+            cell_id: text(at::CELL_ID).map(StrOrInt::Str),
+            rssi_dbm: self.int_as(at::RSSI_DBM, row)?,
         };
         let sw = RawSw {
-            fw: text("fw"),
-            app: text("app"),
+            fw: text(at::FW),
+            app: text(at::APP),
         };
         let has_net = net.net_type.is_some()
             || net.carrier.is_some()
@@ -401,28 +396,28 @@ impl Table<'_> {
             || net.rssi_dbm.is_some();
         let has_sw = sw.fw.is_some() || sw.app.is_some();
         Ok(RawOutcome {
-            event_id: text("event_id"),
-            terminal_id: text("terminal_id"),
-            merchant_id: text("merchant_id"),
-            acquirer: text("acquirer"),
-            issuer: text("issuer"),
-            bin: text("bin"),
-            scheme: text("scheme"),
-            ts: self.time(TS, row)?.map(RawTs::Ms),
-            seq: self.int_as(at("seq"), row)?,
-            outcome: self.variant(at("outcome"), row)?,
-            rc: text("rc"),
-            rc_source: self.variant(at("rc_source"), row)?,
-            term_error: text("term_error"),
-            entry_mode: self.variant(at("entry_mode"), row)?,
-            latency_ms: self.int_as(at("latency_ms"), row)?,
-            saf: self.flag(at("saf"), row)?,
+            event_id: text(at::EVENT_ID),
+            terminal_id: text(at::TERMINAL_ID),
+            merchant_id: text(at::MERCHANT_ID),
+            acquirer: text(at::ACQUIRER),
+            issuer: text(at::ISSUER),
+            bin: text(at::BIN),
+            scheme: text(at::SCHEME),
+            ts: self.time(at::TS, row)?.map(RawTs::Ms),
+            seq: self.int_as(at::SEQ, row)?,
+            outcome: self.variant(at::OUTCOME, row)?,
+            rc: text(at::RC),
+            rc_source: self.variant(at::RC_SOURCE, row)?,
+            term_error: text(at::TERM_ERROR),
+            entry_mode: self.variant(at::ENTRY_MODE, row)?,
+            latency_ms: self.int_as(at::LATENCY_MS, row)?,
+            saf: self.flag(at::SAF, row)?,
             net: has_net.then_some(net),
             sw: has_sw.then_some(sw),
-            model: text("model"),
-            region: text("region"),
-            amount_minor: self.int_as(at("amount_minor"), row)?,
-            currency: text("currency"),
+            model: text(at::MODEL),
+            region: text(at::REGION),
+            amount_minor: self.int_as(at::AMOUNT_MINOR, row)?,
+            currency: text(at::CURRENCY),
         })
     }
 }

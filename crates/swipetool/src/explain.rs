@@ -95,3 +95,58 @@ fn element_text(table: &LeafTable, l: &Localized) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write;
+
+    /// A 4 × 5 × 6 leaf table, flat at 100 except under `cause`, where
+    /// the real value is tripled.
+    fn table(cause: &[(usize, usize)]) -> String {
+        let mut text = String::from("a,b,c,real,predict\n");
+        for a in 0..4 {
+            for b in 0..5 {
+                for c in 0..6 {
+                    let at = [a, b, c];
+                    let hit = cause.iter().all(|&(d, v)| at[d] == v);
+                    let real = if hit { 300.0 } else { 100.0 };
+                    writeln!(text, "a{a},b{b},c{c},{real},100").expect("write");
+                }
+            }
+        }
+        text
+    }
+
+    fn explain_line(text: &str) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leaves.csv");
+        std::fs::write(&path, text).expect("write");
+        let dims = ["a", "b", "c"].map(String::from);
+        let t = read_leaves(&path, &dims, "real", "predict").expect("read");
+        let found = localize(
+            &LeafInput {
+                dims: 3,
+                values: &t.codes,
+                real: &t.real,
+                forecast: &t.forecast,
+            },
+            &Params::default(),
+        );
+        found
+            .iter()
+            .map(|l| element_text(&t, l))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    #[test]
+    fn a_two_dimension_cause_in_a_leaf_file_is_named_in_benchmark_format() {
+        assert_eq!(explain_line(&table(&[(0, 2), (1, 1)])), "a=a2&b=b1");
+    }
+
+    #[test]
+    fn a_one_dimension_cause_is_named_without_the_other_dimensions() {
+        assert_eq!(explain_line(&table(&[(2, 4)])), "c=c4");
+    }
+}

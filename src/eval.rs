@@ -6,15 +6,11 @@ use anyhow::Context;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
-use swipewatch_alert::Transition;
 use swipewatch_config::Config;
-use swipewatch_engine::{Engine, Settings};
-use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::Cause;
-use swipewatch_monitor::{detected, Monitor, Replay};
+use swipewatch_monitor::{detected, offline, transition_text, Replay};
 use swipewatch_sim::score::{describe, score, yes, LabelScore, RunScore};
 use swipewatch_sim::{Generator, Scenario};
-use swipewatch_telemetry::Metrics;
 
 /// Pass marks for a suite (`suite.toml` beside the scenarios).
 #[derive(Debug, Clone, Deserialize)]
@@ -239,17 +235,7 @@ impl Totals {
 
 /// Replays one scenario; returns its score.
 pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Result<RunScore> {
-    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
-    let symbols = SharedSymbols::default();
-    let metrics = Metrics::new();
-    let mut decoder = Decoder::new(
-        &config.ingest,
-        taxonomy,
-        symbols.clone(),
-        metrics.ingest.clone(),
-    );
-    let engine = Engine::new(Settings::from(&config.engine));
-    let mut monitor = Monitor::new(engine, symbols);
+    let (mut decoder, mut monitor, _metrics) = offline(config)?;
     let mut generator = Generator::new(scenario, None);
     let origin_ms = generator.origin_ms();
     monitor.observe_maintenance(
@@ -258,7 +244,13 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
     );
     let mut replay = Replay::new(monitor);
     if trace {
-        replay = replay.with_trace(move |at_ms, t| print_transition(at_ms - origin_ms, t));
+        replay = replay.with_trace(move |at_ms, t| {
+            println!(
+                "  +{:>7.0}s {}",
+                (at_ms - origin_ms) as f64 / 1000.0,
+                transition_text(t)
+            );
+        });
     }
     let mut messages = Vec::new();
     while generator.step(&mut messages) {
@@ -267,23 +259,4 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
     let incidents = replay.finish();
     let days = scenario.duration.as_secs_f64() / 86_400.0;
     Ok(score(&generator.labels(), &detected(&incidents), days))
-}
-
-/// Prints one incident transition; `at_ms` is event time since the
-/// scenario origin.
-fn print_transition(at_ms: i64, t: &Transition) {
-    let (what, inc) = match t {
-        Transition::Opened(i) => ("opened", i),
-        Transition::Fired(i) => ("fired", i),
-        Transition::Resolved(i) => ("resolved", i),
-    };
-    println!(
-        "  +{:>7.0}s {what:<8} #{} {} {} observed {:.0} expected {:.1}",
-        at_ms as f64 / 1000.0,
-        inc.id,
-        inc.key.cause,
-        inc.key.describe(),
-        inc.latest.observed,
-        inc.latest.expected
-    );
 }

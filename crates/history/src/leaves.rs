@@ -102,37 +102,25 @@ pub fn read_leaves(
             .map_err(polars_error)?
             .as_materialized_series()
             .clone();
-        if series.dtype() == &DataType::String {
+        let bad = |i: usize| HistoryError::BadValue {
+            file: file.clone(),
+            row: i as u64 + 1,
+            column: column.to_string(),
+            detail: "not a finite number".to_string(),
+        };
+        let values: Vec<Option<f64>> = if series.dtype() == &DataType::String {
             let ca = series.str().map_err(polars_error)?;
-            for (i, v) in ca.iter().enumerate() {
-                let parsed = v.map(str::trim).unwrap_or("").parse::<f64>();
-                match parsed {
-                    Ok(x) if x.is_finite() => out.push(x),
-                    _ => {
-                        return Err(HistoryError::BadValue {
-                            file: file.clone(),
-                            row: i as u64 + 1,
-                            column: column.to_string(),
-                            detail: "not a finite number".to_string(),
-                        })
-                    }
-                }
-            }
+            ca.iter()
+                .map(|v| v.and_then(|v| v.trim().parse::<f64>().ok()))
+                .collect()
         } else {
             let cast = series.cast(&DataType::Float64).map_err(polars_error)?;
-            let ca = cast.f64().map_err(polars_error)?;
-            for (i, v) in ca.iter().enumerate() {
-                match v {
-                    Some(x) if x.is_finite() => out.push(x),
-                    _ => {
-                        return Err(HistoryError::BadValue {
-                            file: file.clone(),
-                            row: i as u64 + 1,
-                            column: column.to_string(),
-                            detail: "not a finite number".to_string(),
-                        })
-                    }
-                }
+            cast.f64().map_err(polars_error)?.iter().collect()
+        };
+        for (i, v) in values.into_iter().enumerate() {
+            match v {
+                Some(x) if x.is_finite() => out.push(x),
+                _ => return Err(bad(i)),
             }
         }
     }

@@ -8,4 +8,4 @@ mod replay;
 
 pub use evidence::EvidenceBook;
 pub use monitor::{Monitor, WindowResult, TERMINAL_DIMS};
-pub use replay::{detected, Replay};
+pub use replay::{detected, offline, transition_text, Replay};

@@ -7,11 +7,13 @@
 use crate::Monitor;
 use std::collections::BTreeMap;
 use swipewatch_alert::{Incident, Severity, Transition};
-use swipewatch_engine::WindowSnapshot;
-use swipewatch_ingest::Decoder;
+use swipewatch_config::{Config, ConfigError};
+use swipewatch_engine::{Engine, Settings, WindowSnapshot};
+use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::Event;
 use swipewatch_sim::score::Detected;
 use swipewatch_sim::Message;
+use swipewatch_telemetry::Metrics;
 
 /// Called with the event time (epoch ms) and each incident transition.
 type Trace = Box<dyn FnMut(i64, &Transition)>;
@@ -109,6 +111,40 @@ impl Replay {
             self.incidents.insert(i.id, i.clone());
         }
     }
+}
+
+/// A decoder and a fresh monitor for an offline run of `config`, sharing
+/// one symbol table, with the metrics the decoder counts into.
+pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigError> {
+    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
+    let symbols = SharedSymbols::default();
+    let metrics = Metrics::new();
+    let decoder = Decoder::new(
+        &config.ingest,
+        taxonomy,
+        symbols.clone(),
+        metrics.ingest.clone(),
+    );
+    let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
+    Ok((decoder, monitor, metrics))
+}
+
+/// One incident transition as a line of text (for traces):
+/// `fired    #3 bank-issuer issuer=northbank observed 62 expected 0.1`.
+pub fn transition_text(t: &Transition) -> String {
+    let (what, inc) = match t {
+        Transition::Opened(i) => ("opened", i),
+        Transition::Fired(i) => ("fired", i),
+        Transition::Resolved(i) => ("resolved", i),
+    };
+    format!(
+        "{what:<8} #{} {} {} observed {:.0} expected {:.1}",
+        inc.id,
+        inc.key.cause,
+        inc.key.describe(),
+        inc.latest.observed,
+        inc.latest.expected
+    )
 }
 
 /// Incidents as the scorer compares them with labels.

@@ -6,16 +6,14 @@ use anyhow::Context;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-use swipewatch_alert::{Incident, Silence, Transition};
+use swipewatch_alert::{Incident, Silence};
 use swipewatch_config::Config;
-use swipewatch_engine::{Engine, Settings};
 use swipewatch_history::{Item, Mapping};
-use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Dim, Event, RejectReason};
-use swipewatch_monitor::{detected, Monitor, Replay};
+use swipewatch_monitor::{detected, offline, transition_text, Monitor, Replay};
 use swipewatch_sim::score::{describe, score, yes};
 use swipewatch_sim::Label;
-use swipewatch_telemetry::{EventKind, Metrics};
+use swipewatch_telemetry::EventKind;
 
 /// What `replay` was asked.
 pub struct Options {
@@ -102,20 +100,11 @@ pub fn replay(
     opts: &Options,
     labels: &[Label],
 ) -> anyhow::Result<Report> {
-    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
-    let symbols = SharedSymbols::default();
-    let metrics = Metrics::new();
-    let mut decoder = Decoder::new(
-        &config.ingest,
-        taxonomy,
-        symbols.clone(),
-        metrics.ingest.clone(),
-    );
-    let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
+    let (mut decoder, mut monitor, metrics) = offline(config)?;
     declare_maintenance(&mut monitor, labels);
     let mut replay = Replay::new(monitor);
     if opts.trace {
-        replay = replay.with_trace(print_transition);
+        replay = replay.with_trace(|at_ms, t| println!("  {at_ms} {}", transition_text(t)));
     }
     let started = Instant::now();
     let mut rows = 0u64;
@@ -179,20 +168,6 @@ fn declare_maintenance(monitor: &mut Monitor, labels: &[Label]) {
             comment: "declared maintenance (labels)".to_string(),
         });
     }
-}
-
-fn print_transition(at_ms: i64, t: &Transition) {
-    let (what, inc) = match t {
-        Transition::Opened(i) => ("opened", i),
-        Transition::Fired(i) => ("fired", i),
-        Transition::Resolved(i) => ("resolved", i),
-    };
-    println!(
-        "  {at_ms} {what:<8} #{} {} {}",
-        inc.id,
-        inc.key.cause,
-        inc.key.describe()
-    );
 }
 
 /// Prints the labels' scores; the span of the labels and incidents is the

@@ -66,12 +66,7 @@ fn summary(incidents: &[Incident]) -> Summary {
 /// The stream straight from the generator; `outcomes_only` leaves the
 /// heartbeats out, as a transaction log does.
 fn direct(scenario: &Scenario, outcomes_only: bool) -> Summary {
-    let config = Config::default();
-    let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables).expect("tables");
-    let symbols = SharedSymbols::default();
-    let metrics = Metrics::new();
-    let mut decoder = Decoder::new(&config.ingest, taxonomy, symbols.clone(), metrics.ingest);
-    let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
+    let (mut decoder, monitor, _metrics) = offline(&Config::default()).expect("config");
     let mut replay = Replay::new(monitor);
     let mut generator = Generator::new(scenario, None);
     let mut messages = Vec::new();

@@ -584,6 +584,10 @@ fn outcome(
             }
             return match f.kind {
                 FaultKind::DeadReader => Result::local("failed", reader_error(mode), None),
+                FaultKind::DeadKeypad if mode == "chip" => {
+                    Result::local("failed", "pinpad_error", None)
+                }
+                FaultKind::DeadKeypad => continue,
                 FaultKind::FirmwareRegression => {
                     let e = if rng.chance(0.7) {
                         "app_exception"
@@ -740,7 +744,9 @@ fn stable_unit(terminal: u64, fault: u64) -> f64 {
 fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
     let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     match f.kind {
-        FaultKind::DeadReader => f.terminal.as_deref() == Some(t.id.as_str()),
+        FaultKind::DeadReader | FaultKind::DeadKeypad => {
+            f.terminal.as_deref() == Some(t.id.as_str())
+        }
         FaultKind::FirmwareRegression => f.firmware.as_deref() == Some(t.firmware_name()),
         FaultKind::NetworkOutage => is(&f.carrier, t.carrier) && is(&f.region, t.region_name()),
         FaultKind::AcquirerMalfunction | FaultKind::BankCutover => {

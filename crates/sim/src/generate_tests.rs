@@ -147,3 +147,45 @@ fn another_traffic_seed_keeps_the_fleet_and_changes_the_traffic() {
     }
     assert_ne!(ma, mb);
 }
+
+#[test]
+fn a_dead_keypad_fails_chip_transactions_at_pin_entry_and_nothing_else() {
+    let s = scenario(
+        "[[faults]]\nkind = \"dead_keypad\"\nterminal = \"@busiest\"\nstart = \"5m\"\nduration = \"10m\"\nseverity = 1.0\n",
+    );
+    let (msgs, g) = run(&s);
+    let labels = g.labels();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].cause, Some(Cause::DeviceHardware));
+    let terminal = labels[0].element["terminal"].clone();
+    let during = |v: &serde_json::Value| {
+        let ts = v["ts"].as_i64().unwrap_or(0);
+        ts >= labels[0].start_ms && ts < labels[0].end_ms
+    };
+    let mine: Vec<serde_json::Value> = msgs
+        .iter()
+        .filter(|m| m.topic.ends_with("/txn"))
+        .map(json)
+        .filter(|v| v["terminal_id"] == terminal.as_str() && during(v))
+        .collect();
+    let chip = mine.iter().filter(|v| v["entry_mode"] == "chip").count();
+    let chip_pin_failures = mine
+        .iter()
+        .filter(|v| v["entry_mode"] == "chip" && v["term_error"] == "pinpad_error")
+        .count();
+    let other_pin_failures = mine
+        .iter()
+        .filter(|v| v["entry_mode"] != "chip" && v["term_error"] == "pinpad_error")
+        .count();
+    let tap_approved = mine
+        .iter()
+        .filter(|v| v["entry_mode"] == "contactless" && v["outcome"] == "approved")
+        .count();
+    assert!(chip >= 5, "the busiest terminal takes chip cards: {chip}");
+    assert_eq!(
+        chip_pin_failures, chip,
+        "every chip transaction fails at the PIN pad"
+    );
+    assert_eq!(other_pin_failures, 0);
+    assert!(tap_approved > 0, "tap still works");
+}

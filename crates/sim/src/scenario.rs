@@ -15,6 +15,10 @@ use swipewatch_model::Cause;
 pub enum FaultKind {
     /// One terminal's card reader fails every read (`terminal`).
     DeadReader,
+    /// One terminal's PIN pad is dead (`terminal`): every chip
+    /// transaction fails at PIN entry; contactless and swiped ones, which
+    /// ask for no PIN here, still go through.
+    DeadKeypad,
     /// A firmware version crashes or misreads cards (`firmware`).
     FirmwareRegression,
     /// A carrier's links drop, optionally only in one region (`carrier`,
@@ -39,7 +43,7 @@ impl FaultKind {
     /// The side at fault; `None` for the background surge.
     pub fn cause(self) -> Option<Cause> {
         Some(match self {
-            FaultKind::DeadReader => Cause::DeviceHardware,
+            FaultKind::DeadReader | FaultKind::DeadKeypad => Cause::DeviceHardware,
             FaultKind::FirmwareRegression => Cause::DeviceSoftware,
             FaultKind::NetworkOutage => Cause::Network,
             FaultKind::IssuerOutage => Cause::BankIssuer,
@@ -53,6 +57,7 @@ impl FaultKind {
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::DeadReader => "dead_reader",
+            FaultKind::DeadKeypad => "dead_keypad",
             FaultKind::FirmwareRegression => "firmware_regression",
             FaultKind::NetworkOutage => "network_outage",
             FaultKind::IssuerOutage => "issuer_outage",
@@ -293,7 +298,7 @@ impl Scenario {
                 .collect();
             let issuers: Vec<&str> = ISSUERS.iter().map(|i| i.0).collect();
             match f.kind {
-                FaultKind::DeadReader => {
+                FaultKind::DeadReader | FaultKind::DeadKeypad => {
                     need(&f.terminal, "terminal", &[])?;
                     let id = f.terminal.as_deref().unwrap_or_default();
                     let index = id.strip_prefix("pos-").and_then(|n| n.parse::<u32>().ok());

@@ -6,7 +6,7 @@ use anyhow::Context;
 use std::io::IsTerminal;
 use swipewatch_alert::journal::Recovered;
 use swipewatch_config::Config;
-use swipewatch_engine::{Engine, Settings};
+use swipewatch_engine::{BaselineFile, Engine, Settings};
 use swipewatch_ingest::SharedSymbols;
 use swipewatch_monitor::Monitor;
 use swipewatch_server::AppState;
@@ -46,8 +46,19 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         },
         None => None,
     };
+    let warm = restored.is_none();
     let (mut engine, symbols) =
         restored.unwrap_or_else(|| (Engine::new(settings), SharedSymbols::default()));
+    if let (true, Some(path)) = (warm, &config.engine.baseline_file) {
+        let mut table = symbols.write().unwrap_or_else(|p| p.into_inner());
+        match BaselineFile::load_file(path).and_then(|f| engine.warm_start(&f, &mut table)) {
+            Ok(()) => tracing::info!(file = %path.display(), "started from learned baselines"),
+            // As with a bad checkpoint: learn afresh rather than stay down.
+            Err(e) => {
+                tracing::error!(file = %path.display(), "cannot start from baselines: {e}; learning from scratch")
+            }
+        }
+    }
     // From the newest event the checkpoint holds until ingest connects,
     // swipewatch was not listening: a data gap.
     let since = engine.max_event_ms();

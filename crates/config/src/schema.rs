@@ -441,6 +441,10 @@ pub struct EngineConfig {
     /// state and interned values); unset: no checkpoint. Restored at start,
     /// written every `checkpoint_interval` and at shutdown.
     pub checkpoint_dir: Option<PathBuf>,
+    /// Baselines to start from when no checkpoint is restored (written by
+    /// `swipetool baseline` from history); unset: learn from scratch, and
+    /// detect only after the learning period.
+    pub baseline_file: Option<PathBuf>,
     /// How often the checkpoint is written.
     #[serde(with = "humantime_serde")]
     pub checkpoint_interval: Duration,
@@ -461,6 +465,7 @@ impl Default for EngineConfig {
             baseline_half_life: defaults::BASELINE_HALF_LIFE,
             shrinkage_attempts: defaults::SHRINKAGE_ATTEMPTS,
             checkpoint_dir: None,
+            baseline_file: None,
             checkpoint_interval: defaults::CHECKPOINT_INTERVAL,
         }
     }

@@ -37,6 +37,7 @@ impl Config {
             &mut m.client_key_file,
             &mut m.password_file,
             &mut self.engine.checkpoint_dir,
+            &mut self.engine.baseline_file,
             &mut self.alerts.webhook_secret_file,
             &mut self.alerts.journal,
             &mut self.server.api_token_file,

@@ -22,23 +22,25 @@ const MAGIC: &[u8; 8] = b"SWENGCK\0";
 /// Format version written by this build.
 pub const VERSION: u32 = 2;
 
-/// Why a checkpoint could not be written or read.
+/// Why a checkpoint or baseline file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// Reading or writing failed.
     #[error("checkpoint i/o: {0}")]
     Io(#[from] std::io::Error),
-    /// The file is not an engine checkpoint.
-    #[error("not a swipewatch engine checkpoint")]
+    /// The file is not of the expected kind.
+    #[error("not a swipewatch engine checkpoint or baseline file of this kind")]
     Magic,
     /// Written by an incompatible build.
-    #[error("checkpoint format version {found} is not supported (this build reads {VERSION})")]
+    #[error("format version {found} is not supported (this build reads {supported})")]
     Version {
         /// Version in the file.
         found: u32,
+        /// Version this build reads.
+        supported: u32,
     },
     /// The payload does not match its checksum.
-    #[error("checkpoint is corrupt: checksum mismatch")]
+    #[error("file is corrupt: checksum mismatch")]
     Checksum,
     /// Taken under settings that change what the state means.
     #[error("checkpoint was taken with {what} = {saved}, the config says {now}")]
@@ -118,40 +120,12 @@ impl Engine {
         };
         let payload =
             postcard::to_stdvec(&state).map_err(|e| CheckpointError::Payload(e.to_string()))?;
-        w.write_all(MAGIC)?;
-        w.write_all(&VERSION.to_le_bytes())?;
-        w.write_all(&(payload.len() as u64).to_le_bytes())?;
-        w.write_all(&payload)?;
-        w.write_all(&xxhash_rust::xxh3::xxh3_64(&payload).to_le_bytes())?;
-        w.flush()?;
-        Ok(())
+        write_framed(&mut w, MAGIC, VERSION, &payload)
     }
 
     /// Reads a state written by [`Engine::save`], under `settings`.
     pub fn restore(settings: Settings, mut r: impl Read) -> Result<Engine, CheckpointError> {
-        let mut head = [0u8; 20];
-        r.read_exact(&mut head)
-            .map_err(|_| CheckpointError::Magic)?;
-        if &head[..8] != MAGIC {
-            return Err(CheckpointError::Magic);
-        }
-        let found = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
-        if found != VERSION {
-            return Err(CheckpointError::Version { found });
-        }
-        let mut len = [0u8; 8];
-        len.copy_from_slice(&head[12..20]);
-        let len =
-            usize::try_from(u64::from_le_bytes(len)).map_err(|_| CheckpointError::Checksum)?;
-        let mut payload = Vec::new();
-        r.by_ref().take(len as u64).read_to_end(&mut payload)?;
-        let mut sum = [0u8; 8];
-        if payload.len() != len || r.read_exact(&mut sum).is_err() {
-            return Err(CheckpointError::Checksum);
-        }
-        if xxhash_rust::xxh3::xxh3_64(&payload) != u64::from_le_bytes(sum) {
-            return Err(CheckpointError::Checksum);
-        }
+        let payload = read_framed(&mut r, MAGIC, VERSION)?;
         let st: State =
             postcard::from_bytes(&payload).map_err(|e| CheckpointError::Payload(e.to_string()))?;
         if st.bucket_ms != settings.bucket_ms {
@@ -199,19 +173,9 @@ impl Engine {
         })
     }
 
-    /// Saves to `path` atomically: a temporary file beside it, synced, then
-    /// renamed over it, so a crash leaves either the old or the new file.
+    /// Saves to `path` atomically (see [`write_atomic`]).
     pub fn save_file(&self, path: &Path) -> Result<(), CheckpointError> {
-        let tmp = path.with_extension("tmp");
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
-        self.save(&mut w)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| CheckpointError::Io(e.into_error()))?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        write_atomic(path, |w| self.save(w))
     }
 
     /// Restores from a file written by [`Engine::save_file`].
@@ -219,4 +183,74 @@ impl Engine {
         let file = std::fs::File::open(path)?;
         Engine::restore(settings, std::io::BufReader::new(file))
     }
+}
+
+/// Writes `path` atomically: a temporary file beside it, synced, then
+/// renamed over it, so a crash leaves either the old or the new file.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), CheckpointError>,
+) -> Result<(), CheckpointError> {
+    let tmp = path.with_extension("tmp");
+    let file = std::fs::File::create(&tmp)?;
+    let mut w = std::io::BufWriter::new(file);
+    write(&mut w)?;
+    let file = w
+        .into_inner()
+        .map_err(|e| CheckpointError::Io(e.into_error()))?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Writes the frame: `magic`, `version` (u32 LE), payload length (u64 LE),
+/// payload, xxh3-64 of the payload (u64 LE).
+pub(crate) fn write_framed(
+    w: &mut impl Write,
+    magic: &[u8; 8],
+    version: u32,
+    payload: &[u8],
+) -> Result<(), CheckpointError> {
+    w.write_all(magic)?;
+    w.write_all(&version.to_le_bytes())?;
+    w.write_all(&(payload.len() as u64).to_le_bytes())?;
+    w.write_all(payload)?;
+    w.write_all(&xxhash_rust::xxh3::xxh3_64(payload).to_le_bytes())?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads a frame written by [`write_framed`] and returns its payload once
+/// magic, version and checksum hold.
+pub(crate) fn read_framed(
+    r: &mut impl Read,
+    magic: &[u8; 8],
+    version: u32,
+) -> Result<Vec<u8>, CheckpointError> {
+    let mut head = [0u8; 20];
+    r.read_exact(&mut head)
+        .map_err(|_| CheckpointError::Magic)?;
+    if &head[..8] != magic {
+        return Err(CheckpointError::Magic);
+    }
+    let found = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+    if found != version {
+        return Err(CheckpointError::Version {
+            found,
+            supported: version,
+        });
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&head[12..20]);
+    let len = usize::try_from(u64::from_le_bytes(len)).map_err(|_| CheckpointError::Checksum)?;
+    let mut payload = Vec::new();
+    r.by_ref().take(len as u64).read_to_end(&mut payload)?;
+    let mut sum = [0u8; 8];
+    if payload.len() != len || r.read_exact(&mut sum).is_err() {
+        return Err(CheckpointError::Checksum);
+    }
+    if xxhash_rust::xxh3::xxh3_64(&payload) != u64::from_le_bytes(sum) {
+        return Err(CheckpointError::Checksum);
+    }
+    Ok(payload)
 }

@@ -2,6 +2,8 @@
 
 #[path = "checkpoint.rs"]
 pub mod checkpoint;
+#[path = "warm.rs"]
+pub mod warm;
 
 use crate::baseline::{Anomalies, Baselines};
 use crate::bucket::{Bucket, WindowSums};

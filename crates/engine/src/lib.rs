@@ -30,10 +30,11 @@ mod engine;
 pub mod latency;
 mod terminal;
 
-pub use baseline::{Anomalies, Baselines};
+pub use baseline::{Anomalies, Baselines, Cell};
 pub use bucket::{Bucket, WindowSums};
 pub use counts::{ClassCounts, DimTable, LeafKey, LeafTable, MAX_LEAF_DIMS};
 pub use engine::checkpoint::CheckpointError;
+pub use engine::warm::{BaselineFile, BASELINE_VERSION};
 pub use engine::{Engine, EngineStats, Settings, WindowSnapshot};
 pub use latency::LatencyTable;
 pub use terminal::{is_hw_error, Tally, TerminalState, RECENT};

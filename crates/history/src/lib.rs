@@ -11,7 +11,7 @@ mod write;
 pub use fields::{Field, Kind, Mapping, FIELDS};
 pub use leaves::{read_leaves, LeafTable};
 pub use read::{check, read, Format, Item};
-pub use write::write_outcomes;
+pub use write::{write_outcomes, write_table, TableColumn};
 
 /// Why a history file cannot be used. Messages name the file, and the row
 /// and column where there is one; they never quote a value (a value could

@@ -205,3 +205,61 @@ enum Value {
     Int(Option<i64>),
     Bool(Option<bool>),
 }
+
+/// A column of a table written by [`write_table`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableColumn {
+    /// Text values.
+    Text(Vec<String>),
+    /// Integers.
+    Int(Vec<i64>),
+    /// Floats (`None`: not defined, e.g. a rate over no attempts).
+    Float(Vec<Option<f64>>),
+}
+
+impl TableColumn {
+    fn len(&self) -> usize {
+        match self {
+            TableColumn::Text(v) => v.len(),
+            TableColumn::Int(v) => v.len(),
+            TableColumn::Float(v) => v.len(),
+        }
+    }
+}
+
+/// Writes named columns of equal length to `path` (CSV or Parquet, by
+/// extension).
+pub fn write_table(path: &Path, columns: Vec<(String, TableColumn)>) -> Result<(), HistoryError> {
+    let file_name = path.display().to_string();
+    let polars_error = |e: PolarsError| HistoryError::Polars {
+        file: file_name.clone(),
+        message: e.to_string(),
+    };
+    let format = Format::of(path)?;
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    let columns = columns
+        .into_iter()
+        .map(|(name, c)| match c {
+            TableColumn::Text(v) => Column::new(name.into(), v),
+            TableColumn::Int(v) => Column::new(name.into(), v),
+            TableColumn::Float(v) => Column::new(name.into(), v),
+        })
+        .collect();
+    let mut df = DataFrame::new(rows, columns).map_err(polars_error)?;
+    let file = std::fs::File::create(path).map_err(|source| HistoryError::Io {
+        file: file_name.clone(),
+        source,
+    })?;
+    let out = std::io::BufWriter::new(file);
+    match format {
+        Format::Csv => CsvWriter::new(out)
+            .include_header(true)
+            .finish(&mut df)
+            .map_err(polars_error),
+        Format::Parquet => ParquetWriter::new(out)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(polars_error),
+        Format::Ndjson => Err(HistoryError::UnknownFormat { file: file_name }),
+    }
+}

@@ -5,7 +5,7 @@ use crate::evidence::EvidenceBook;
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
 use swipewatch_diagnose::{Detector, Finding, Signal};
 use swipewatch_engine::is_hw_error;
-use swipewatch_engine::{Engine, WindowSnapshot};
+use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Cause, Dim, Event, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
@@ -56,6 +56,13 @@ impl Monitor {
             evidence: EvidenceBook::default(),
             symbols,
         }
+    }
+
+    /// Starts from baselines learned elsewhere (`swipetool baseline`), so
+    /// detection needs no learning period.
+    pub fn warm_start(&mut self, file: &BaselineFile) -> Result<(), CheckpointError> {
+        let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
+        self.engine.warm_start(file, &mut symbols)
     }
 
     /// Counts one event. A terminal whose reader or PIN pad has just failed

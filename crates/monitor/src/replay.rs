@@ -76,13 +76,19 @@ impl Replay {
 
     /// Closes every remaining window and returns every incident of the
     /// run, as last seen, in id order.
-    pub fn finish(mut self) -> Vec<Incident> {
+    pub fn finish(self) -> Vec<Incident> {
+        self.close().0
+    }
+
+    /// As [`Replay::finish`], and gives back the monitor (whose baselines
+    /// have learned from every window).
+    pub fn close(mut self) -> (Vec<Incident>, Monitor) {
         self.monitor.engine.flush(&mut self.closed);
         self.process_closed();
         for inc in self.monitor.book.open() {
             self.incidents.insert(inc.id, inc.clone());
         }
-        self.incidents.into_values().collect()
+        (self.incidents.into_values().collect(), self.monitor)
     }
 
     /// Windows processed so far.

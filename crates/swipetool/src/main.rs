@@ -2,11 +2,13 @@
 //! is to prometheus). It is the only binary that links the polars-based
 //! `history` crate, so the live `swipewatch` service builds without polars.
 //!
-//! Commands: `replay` (with `--labels`, a backtest), `explain` and
-//! `simulate`. `baseline` and `report` are not built yet and say so.
+//! Commands: `replay` (with `--labels`, a backtest), `baseline`, `report`,
+//! `explain` and `simulate`.
 
+mod baseline;
 mod explain;
 mod replay;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -42,6 +44,10 @@ enum Command {
         /// Print every incident transition as it happens.
         #[arg(long)]
         trace: bool,
+        /// Start from these baselines (written by `swipetool baseline`)
+        /// instead of learning first.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
     /// Localize the root cause in leaf tables (one row per leaf: dimension
     /// columns, a real and a forecast value); one line per file, as
@@ -74,10 +80,50 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Not built yet: per-dimension baselines from history.
-    Baseline,
-    /// Not built yet: an incident's drill-down from history.
-    Report,
+    /// Learn per-value and per-leaf baselines from history files (as live
+    /// detection would have, outages left out) and write them for
+    /// `swipewatch run` (`engine.baseline_file`) or `replay --baseline`.
+    Baseline {
+        /// History files, in time order.
+        #[arg(long = "from", required = true)]
+        files: Vec<PathBuf>,
+        /// swipewatch config (engine, codes, `[history.columns]`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Baseline file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Export the drill-down behind an incident (or a span of time) from
+    /// history files: per dimension value, failure rates before and during,
+    /// outcome classes and failure codes, as CSV or Parquet.
+    Report {
+        /// History files, in time order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// swipewatch config (engine, codes, `[history.columns]`).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// An incident id from `swipetool replay` of the same files.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        incident: Option<u64>,
+        /// Baselines the replay that finds --incident starts from, as
+        /// given to `swipetool replay --baseline`.
+        #[arg(long, requires = "incident")]
+        baseline: Option<PathBuf>,
+        /// Start of the span (RFC 3339 or epoch ms).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// End of the span, exclusive (RFC 3339 or epoch ms).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Length of the comparison period before the span.
+        #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+        before: std::time::Duration,
+        /// Output file (.csv or .parquet).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,13 +135,16 @@ fn main() -> ExitCode {
             labels,
             report,
             trace,
+            baseline,
         } => replay::run(&replay::Options {
             files,
             config,
             labels,
             report,
             trace,
+            baseline,
         }),
+        Command::Baseline { files, config, out } => baseline::run(&files, config.as_deref(), &out),
         Command::Explain {
             inputs,
             dims,
@@ -104,10 +153,25 @@ fn main() -> ExitCode {
             json,
         } => explain::run(&inputs, &dims, &real, &forecast, json),
         Command::Simulate { scenario, out } => simulate(&scenario, &out),
-        Command::Baseline | Command::Report => {
-            eprintln!("swipetool: this command is not built in this version");
-            return ExitCode::FAILURE;
-        }
+        Command::Report {
+            files,
+            config,
+            incident,
+            baseline,
+            from,
+            to,
+            before,
+            out,
+        } => report::run(&report::Options {
+            files,
+            config,
+            incident,
+            baseline,
+            from,
+            to,
+            before,
+            out,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

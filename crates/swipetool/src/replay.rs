@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 use swipewatch_alert::{Incident, Silence};
 use swipewatch_config::Config;
+use swipewatch_engine::BaselineFile;
 use swipewatch_history::{Item, Mapping};
+use swipewatch_ingest::Decoder;
 use swipewatch_model::{Dim, Event, RejectReason};
 use swipewatch_monitor::{detected, offline, transition_text, Monitor, Replay};
 use swipewatch_sim::score::{describe, score, yes};
@@ -22,6 +24,8 @@ pub struct Options {
     pub labels: Option<PathBuf>,
     pub report: Option<PathBuf>,
     pub trace: bool,
+    /// Baselines to start from (`swipetool baseline`).
+    pub baseline: Option<PathBuf>,
 }
 
 /// The replay's outcome, as written by `--report`.
@@ -102,35 +106,20 @@ pub fn replay(
 ) -> anyhow::Result<Report> {
     let (mut decoder, mut monitor, metrics) = offline(config)?;
     declare_maintenance(&mut monitor, labels);
+    if let Some(path) = &opts.baseline {
+        let file = BaselineFile::load_file(path)
+            .with_context(|| format!("cannot read baselines {}", path.display()))?;
+        monitor
+            .warm_start(&file)
+            .with_context(|| format!("cannot start from {}", path.display()))?;
+    }
     let mut replay = Replay::new(monitor);
     if opts.trace {
         replay = replay.with_trace(|at_ms, t| println!("  {at_ms} {}", transition_text(t)));
     }
     let started = Instant::now();
-    let mut rows = 0u64;
-    let mut events = Vec::new();
-    for file in &opts.files {
-        rows += swipewatch_history::read(file, mapping, |item| {
-            match item {
-                Item::Message {
-                    topic,
-                    payload,
-                    arrival_ms,
-                } => {
-                    decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
-                    for e in events.drain(..) {
-                        replay.event(&e);
-                    }
-                }
-                Item::Outcome { raw, arrival_ms } => {
-                    if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
-                        replay.event(&Event::Outcome(o));
-                    }
-                }
-            }
-            replay.poll();
-        })?;
-    }
+    let fed = feed(&opts.files, mapping, &mut decoder, &mut replay)?;
+    let rows = fed.rows;
     let windows = replay.windows();
     let incidents = replay.finish();
     let seconds = started.elapsed().as_secs_f64();
@@ -148,6 +137,65 @@ pub fn replay(
         rows_per_s: rows as f64 / seconds.max(1e-9),
         incidents,
     })
+}
+
+/// What [`feed`] read.
+pub struct Fed {
+    /// Rows and lines read.
+    pub rows: u64,
+    /// Event time of the first and last accepted event, if any.
+    pub span_ms: Option<(i64, i64)>,
+}
+
+/// Reads `files` in order through `decoder` into `replay`, processing
+/// windows as they close.
+pub fn feed(
+    files: &[PathBuf],
+    mapping: &Mapping,
+    decoder: &mut Decoder,
+    replay: &mut Replay,
+) -> anyhow::Result<Fed> {
+    let mut rows = 0u64;
+    let mut span: Option<(i64, i64)> = None;
+    let mut seen = |ts: i64| {
+        span = Some(span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+    };
+    let mut events = Vec::new();
+    for file in files {
+        rows += swipewatch_history::read(file, mapping, |item| {
+            match item {
+                Item::Message {
+                    topic,
+                    payload,
+                    arrival_ms,
+                } => {
+                    decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
+                    for e in events.drain(..) {
+                        seen(event_ms(&e));
+                        replay.event(&e);
+                    }
+                }
+                Item::Outcome { raw, arrival_ms } => {
+                    if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
+                        seen(o.ts_ms);
+                        replay.event(&Event::Outcome(o));
+                    }
+                }
+            }
+            replay.poll();
+        })?;
+    }
+    Ok(Fed {
+        rows,
+        span_ms: span,
+    })
+}
+
+fn event_ms(e: &Event) -> i64 {
+    match e {
+        Event::Outcome(o) => o.ts_ms,
+        Event::Heartbeat(h) => h.ts_ms,
+    }
 }
 
 /// Labelled maintenance windows were declared by ops: they silence what

@@ -99,6 +99,7 @@ fn from_file(path: &std::path::Path) -> (Summary, Report) {
         labels: None,
         report: None,
         trace: false,
+        baseline: None,
     };
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     (summary(&report.incidents), report)

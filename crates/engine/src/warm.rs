@@ -1,0 +1,147 @@
+//! Baseline files: learned baselines keyed by value strings instead of
+//! symbols, so baselines learned from history (`swipetool baseline`) can
+//! warm-start an engine whose values were interned in another order, and a
+//! fresh deployment detects from its first window instead of learning first.
+//!
+//! Framed like the checkpoint (magic `SWBASEL\0`, version, length, postcard
+//! payload, xxh3-64). Terminal state, windows and incidents are not part of
+//! it: only what is normal.
+
+use super::checkpoint::{read_framed, write_atomic, write_framed};
+use crate::baseline::{Baselines, Cell};
+use crate::counts::MAX_LEAF_DIMS;
+use crate::{CheckpointError, Engine};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+use swipewatch_model::{Dim, Sym, Symbols};
+
+const MAGIC: &[u8; 8] = b"SWBASEL\0";
+/// Baseline file format version written by this build.
+pub const BASELINE_VERSION: u32 = 1;
+
+/// Baselines by value string, with the settings they were learned under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineFile {
+    /// Bucket width they were learned with (per-bucket counts depend on it).
+    pub bucket_ms: i64,
+    /// Leaf dimensions, in leaf-key order.
+    pub leaf_dims: Vec<Dim>,
+    /// Buckets learned from.
+    pub buckets_learned: u64,
+    /// Event time of the first and the last event learned from (epoch ms).
+    pub span_ms: (i64, i64),
+    /// The fleet.
+    pub fleet: Cell,
+    /// Per dimension value, sorted by dimension then value.
+    pub values: Vec<(Dim, String, Cell)>,
+    /// Per leaf (values in `leaf_dims` order, `None` where absent), sorted.
+    pub leaves: Vec<(Vec<Option<String>>, Cell)>,
+}
+
+impl BaselineFile {
+    /// The baselines `engine` has learned, with its symbols resolved through
+    /// `symbols`. Cells that have decayed to nothing are left out.
+    pub fn from_engine(engine: &Engine, symbols: &Symbols, span_ms: (i64, i64)) -> BaselineFile {
+        let b = engine.baselines();
+        let leaf_dims = engine.settings().leaf_dims.clone();
+        let mut values = Vec::new();
+        for dim in Dim::ALL {
+            for (i, cell) in b.dims[dim.index()].iter().enumerate() {
+                if cell.attempts <= 0.0 {
+                    continue;
+                }
+                if let Some(v) = symbols.resolve(dim, Sym(i as u32)) {
+                    values.push((dim, v.to_string(), *cell));
+                }
+            }
+        }
+        values.sort_by(|a, b| (a.0.index(), &a.1).cmp(&(b.0.index(), &b.1)));
+        let mut leaves: Vec<_> = b
+            .leaves
+            .iter()
+            .map(|(key, cell)| {
+                let names: Vec<Option<String>> = leaf_dims
+                    .iter()
+                    .zip(key)
+                    .map(|(d, s)| symbols.resolve(*d, *s).map(str::to_string))
+                    .collect();
+                (names, *cell)
+            })
+            .collect();
+        leaves.sort_by(|a, b| a.0.cmp(&b.0));
+        BaselineFile {
+            bucket_ms: engine.settings().bucket_ms,
+            leaf_dims,
+            buckets_learned: b.buckets_learned,
+            span_ms,
+            fleet: b.fleet,
+            values,
+            leaves,
+        }
+    }
+
+    /// Writes the file atomically.
+    pub fn save_file(&self, path: &Path) -> Result<(), CheckpointError> {
+        let payload =
+            postcard::to_stdvec(self).map_err(|e| CheckpointError::Payload(e.to_string()))?;
+        write_atomic(path, |w| write_framed(w, MAGIC, BASELINE_VERSION, &payload))
+    }
+
+    /// Reads a file written by [`BaselineFile::save_file`].
+    pub fn load_file(path: &Path) -> Result<BaselineFile, CheckpointError> {
+        let file = std::fs::File::open(path)?;
+        let payload = read_framed(&mut std::io::BufReader::new(file), MAGIC, BASELINE_VERSION)?;
+        postcard::from_bytes(&payload).map_err(|e| CheckpointError::Payload(e.to_string()))
+    }
+}
+
+impl Engine {
+    /// Replaces the baselines with those of `file`, interning its values in
+    /// `symbols`. Refused when the file was learned with another bucket
+    /// width or other leaf dimensions.
+    pub fn warm_start(
+        &mut self,
+        file: &BaselineFile,
+        symbols: &mut Symbols,
+    ) -> Result<(), CheckpointError> {
+        let s = self.settings();
+        if file.bucket_ms != s.bucket_ms {
+            return Err(CheckpointError::Settings {
+                what: "engine.bucket (ms)",
+                saved: file.bucket_ms.to_string(),
+                now: s.bucket_ms.to_string(),
+            });
+        }
+        if file.leaf_dims != s.leaf_dims {
+            let names = |d: &[Dim]| d.iter().map(|d| d.name()).collect::<Vec<_>>().join(",");
+            return Err(CheckpointError::Settings {
+                what: "engine.leaf_dims",
+                saved: names(&file.leaf_dims),
+                now: names(&s.leaf_dims),
+            });
+        }
+        let mut b = Baselines::new(s.alpha, s.shrink);
+        b.fleet = file.fleet;
+        b.buckets_learned = file.buckets_learned;
+        for (dim, value, cell) in &file.values {
+            let sym = symbols.dim_mut(*dim).intern(value);
+            let cells = &mut b.dims[dim.index()];
+            if cells.len() <= sym.index() {
+                cells.resize(sym.index() + 1, Cell::default());
+            }
+            cells[sym.index()] = *cell;
+        }
+        for (names, cell) in &file.leaves {
+            let mut key = [Sym::NONE; MAX_LEAF_DIMS];
+            for ((slot, dim), name) in key.iter_mut().zip(&file.leaf_dims).zip(names) {
+                if let Some(name) = name {
+                    *slot = symbols.dim_mut(*dim).intern(name);
+                }
+            }
+            b.leaves.insert(key, *cell);
+        }
+        self.baselines = Arc::new(b);
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use swipewatch_alert::{Incident, Silence, State, Transition};
 use swipewatch_engine::{EngineStats, WindowSnapshot};
 use swipewatch_ingest::{Batch, SharedSymbols};
-use swipewatch_monitor::Monitor;
+use swipewatch_monitor::{MaintenanceSchedule, Monitor};
 use swipewatch_server::Command;
 
 use swipewatch_model::{Cause, OutcomeClass};
@@ -74,9 +74,7 @@ pub struct Driver {
     /// Changes asked for through the HTTP API.
     commands: Option<mpsc::Receiver<Command>>,
     /// Recurring maintenance windows, and the occurrences already silenced.
-    maintenance: Vec<swipewatch_config::MaintenanceConfig>,
-    scheduled: std::collections::HashSet<(usize, i64)>,
-    next_schedule: Instant,
+    maintenance: MaintenanceSchedule,
     /// Per-dimension and per-code metrics.
     breakdown: crate::breakdown::Breakdown,
     reported: EngineStats,
@@ -110,9 +108,7 @@ impl Driver {
             window: watch::Sender::new(serde_json::Value::Null),
             history: std::collections::VecDeque::new(),
             commands: None,
-            maintenance: Vec::new(),
-            scheduled: std::collections::HashSet::new(),
-            next_schedule: Instant::now(),
+            maintenance: MaintenanceSchedule::default(),
             breakdown,
             reported: EngineStats::default(),
         }
@@ -158,48 +154,15 @@ impl Driver {
     /// Silences the occurrences of recurring maintenance windows, two days
     /// ahead, renewed every hour.
     pub fn schedule_maintenance(&mut self, windows: Vec<swipewatch_config::MaintenanceConfig>) {
-        self.maintenance = windows;
-        self.next_schedule = Instant::now();
+        self.maintenance = MaintenanceSchedule::new(windows);
         self.renew_maintenance();
     }
 
     fn renew_maintenance(&mut self) {
-        if self.maintenance.is_empty() || Instant::now() < self.next_schedule {
-            return;
-        }
         let now = self.clock.now_ms();
-        for (i, m) in self.maintenance.iter().enumerate() {
-            for (start_ms, end_ms) in m.occurrences(now - 86_400_000, now + 2 * 86_400_000) {
-                if !self.scheduled.insert((i, start_ms)) {
-                    continue;
-                }
-                let matchers = m
-                    .matchers
-                    .iter()
-                    .filter_map(|(d, v)| Some((swipewatch_model::Dim::from_name(d)?, v.clone())))
-                    .collect();
-                let cause = m
-                    .cause
-                    .as_deref()
-                    .and_then(|c| Cause::ALL.into_iter().find(|x| x.name() == c));
-                self.monitor.book.silence(Silence {
-                    id: 0,
-                    matchers,
-                    cause,
-                    start_ms,
-                    end_ms,
-                    comment: if m.comment.is_empty() {
-                        "scheduled maintenance".to_string()
-                    } else {
-                        m.comment.clone()
-                    },
-                });
-            }
+        if self.maintenance.renew(now, &mut self.monitor.book) {
+            self.publish_silences();
         }
-        self.scheduled
-            .retain(|(_, start)| *start >= now - 2 * 86_400_000);
-        self.next_schedule = Instant::now() + Duration::from_secs(3600);
-        self.publish_silences();
     }
 
     /// The latest closed window's view.

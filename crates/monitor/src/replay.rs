@@ -4,10 +4,10 @@
 //! `eval` replays the simulator's messages; offline replay feeds events
 //! typed from history files.
 
-use crate::Monitor;
+use crate::{MaintenanceSchedule, Monitor};
 use std::collections::BTreeMap;
 use swipewatch_alert::{Incident, Severity, Transition};
-use swipewatch_config::{Config, ConfigError};
+use swipewatch_config::{Config, ConfigError, MaintenanceConfig};
 use swipewatch_engine::{Engine, Settings, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::Event;
@@ -27,6 +27,7 @@ pub struct Replay {
     events: Vec<Event>,
     trace: Option<Trace>,
     windows: u64,
+    maintenance: MaintenanceSchedule,
 }
 
 impl Replay {
@@ -39,12 +40,20 @@ impl Replay {
             events: Vec::new(),
             trace: None,
             windows: 0,
+            maintenance: MaintenanceSchedule::default(),
         }
     }
 
     /// Calls `trace` with every incident transition as it happens.
     pub fn with_trace(mut self, trace: impl FnMut(i64, &Transition) + 'static) -> Replay {
         self.trace = Some(Box::new(trace));
+        self
+    }
+
+    /// Silences the occurrences of recurring maintenance windows as event
+    /// time reaches them, as the live service does with processing time.
+    pub fn with_maintenance(mut self, windows: Vec<MaintenanceConfig>) -> Replay {
+        self.maintenance = MaintenanceSchedule::new(windows);
         self
     }
 
@@ -70,6 +79,10 @@ impl Replay {
 
     /// Processes the windows the watermark has closed.
     pub fn poll(&mut self) {
+        let now_ms = self.monitor.engine.max_event_ms();
+        if now_ms != i64::MIN {
+            self.maintenance.renew(now_ms, &mut self.monitor.book);
+        }
         self.monitor.engine.poll_closed(&mut self.closed);
         self.process_closed();
     }

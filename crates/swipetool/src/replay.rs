@@ -113,7 +113,7 @@ pub fn replay(
             .warm_start(&file)
             .with_context(|| format!("cannot start from {}", path.display()))?;
     }
-    let mut replay = Replay::new(monitor);
+    let mut replay = Replay::new(monitor).with_maintenance(config.alerts.maintenance.clone());
     if opts.trace {
         replay = replay.with_trace(|at_ms, t| println!("  {at_ms} {}", transition_text(t)));
     }

@@ -144,3 +144,63 @@ fn replay_from_csv_parquet_and_ndjson_gives_the_same_incidents_as_the_direct_str
         "ndjson (heartbeats included): same incidents as the direct stream"
     );
 }
+
+#[test]
+fn maintenance_windows_from_the_config_silence_what_they_cover_in_replay() {
+    let scenario = Scenario::parse(
+        r#"
+name = "replay-maintenance"
+seed = 47
+terminals = 3000
+peak_txn_per_hour = 30
+duration = "20m"
+
+[[faults]]
+kind = "issuer_outage"
+issuer = "harbor-savings"
+start = "12m"
+duration = "4m"
+ramp = "10s"
+severity = 0.9
+"#,
+        "replay-maintenance",
+    )
+    .expect("scenario");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("history.parquet");
+    let mut generator = Generator::new(&scenario, None);
+    swipewatch_history::write_outcomes(&mut generator, &path).expect("write");
+    let opts = Options {
+        files: vec![path],
+        config: None,
+        labels: None,
+        report: None,
+        trace: false,
+        baseline: None,
+    };
+    let issuer = |config: &Config| {
+        let report = replay(config, &Mapping::default(), &opts, &[]).expect("replay");
+        report
+            .incidents
+            .into_iter()
+            .find(|i| i.key.describe() == "issuer=harbor-savings")
+            .expect("the issuer outage is found")
+    };
+    assert!(!issuer(&Config::default()).silenced);
+    // The scenario starts 2026-11-02 10:00 UTC, a Monday.
+    let config = swipewatch_config::load_str(
+        r#"
+[[alerts.maintenance]]
+matchers = { issuer = "harbor-savings" }
+at = "10:10"
+duration = "30m"
+days = ["mon"]
+"#,
+        std::path::Path::new("."),
+    )
+    .expect("config");
+    assert!(
+        issuer(&config).silenced,
+        "covered by the maintenance window"
+    );
+}

@@ -107,14 +107,14 @@ fn engine(c: &mut Criterion) {
                         e.record(ev);
                         if i % 1024 == 0 {
                             e.poll_closed(&mut out);
-                            for s in out.drain(..) {
-                                e.learn(&s, &Anomalies::default());
+                            for mut s in out.drain(..) {
+                                e.learn(&mut s, &Anomalies::default());
                             }
                         }
                     }
                     e.flush(&mut out);
-                    for s in out.drain(..) {
-                        e.learn(&s, &Anomalies::default());
+                    for mut s in out.drain(..) {
+                        e.learn(&mut s, &Anomalies::default());
                     }
                     e
                 },

@@ -136,8 +136,8 @@ fn warm_up(
     while generator.step(&mut messages) {
         monitor.ingest(&mut decoder, &mut messages, &mut events);
         monitor.engine.poll_closed(&mut closed);
-        for snap in closed.drain(..) {
-            monitor.process(&snap);
+        for mut snap in closed.drain(..) {
+            monitor.process(&mut snap);
         }
     }
     Ok(monitor)

@@ -287,7 +287,7 @@ impl Driver {
         closed: &mut Vec<WindowSnapshot>,
         on_snapshot: &mut impl FnMut(&WindowSnapshot),
     ) {
-        for snap in closed.drain(..) {
+        for mut snap in closed.drain(..) {
             on_snapshot(&snap);
             self.breakdown.bucket(&snap, self.monitor.symbols());
             let mut view = crate::views::window(&snap, self.monitor.symbols());
@@ -307,7 +307,7 @@ impl Driver {
                     .outcomes(class)
                     .inc_by(u64::from(snap.bucket.fleet.get(class)));
             }
-            let result = self.monitor.process(&snap);
+            let result = self.monitor.process(&mut snap);
             self.metrics.diagnose.windows.inc();
             for cause in Cause::ALL {
                 let n = result.findings.iter().filter(|f| f.cause == cause).count();

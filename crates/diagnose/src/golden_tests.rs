@@ -88,10 +88,10 @@ fn run(seed: u64, duration_s: i64, fault_s: i64, fault: &Fault) -> Vec<Finding> 
             }));
         }
         engine.poll_closed(&mut closed);
-        for snap in closed.drain(..) {
+        for mut snap in closed.drain(..) {
             let (found, anomalies) = detector.detect(&snap);
             findings.extend(found);
-            engine.learn(&snap, &anomalies);
+            engine.learn(&mut snap, &anomalies);
         }
     }
     findings
@@ -318,11 +318,11 @@ fn no_silence_is_reported_for_a_data_gap() {
         }
         engine.on_idle(T0 + s * 1_000);
         engine.poll_closed(&mut closed);
-        for snap in closed.drain(..) {
+        for mut snap in closed.drain(..) {
             let (found, anomalies) = detector.detect(&snap);
             silences += found.iter().filter(|f| f.signal == Signal::Silence).count();
             gaps += usize::from(snap.bucket.data_gap);
-            engine.learn(&snap, &anomalies);
+            engine.learn(&mut snap, &anomalies);
         }
     }
     assert!(

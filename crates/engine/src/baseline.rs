@@ -36,6 +36,15 @@ impl Cell {
         self.classes.iter_mut().for_each(|e| *e *= 1.0 - alpha);
     }
 
+    /// The second half of [`Cell::learn`] after [`Cell::decay`]:
+    /// `e + a(n − e) = e(1 − a) + a·n`.
+    fn add_scaled(&mut self, c: &ClassCounts, alpha: f32) {
+        self.attempts += alpha * c.attempts() as f32;
+        for (e, &n) in self.classes.iter_mut().zip(&c.0) {
+            *e += alpha * n as f32;
+        }
+    }
+
     fn raw_rate(&self, class: OutcomeClass) -> f64 {
         if self.attempts <= 0.0 {
             0.0
@@ -110,23 +119,26 @@ impl Baselines {
                     .zip(k)
                     .any(|(d, s)| skip.values.contains(&(*d, *s)))
         };
-        for (k, cell) in self.leaves.iter_mut() {
-            if !bucket.leaves.contains_key(k) && !skipped(k) {
-                cell.decay(a);
-            }
-        }
-        for (k, c) in &bucket.leaves {
-            if !skipped(k) {
-                self.leaves.entry(*k).or_default().learn(c, a);
-            }
-        }
-        // Forget leaves that have decayed to nothing (bounded memory). The
-        // floor is a hundredth of what one event adds, so a leaf that just
-        // appeared is kept while it learns (a fixed floor dropped sparse
-        // leaves after their first bucket at small `alpha`, and skewed the
+        // Every leaf decays in one pass over the table, and the bucket's
+        // leaves then add their share (`learn` = decay + add), so no leaf
+        // of the baselines is looked up by key. Leaves decayed to nothing
+        // are forgotten in the same pass (bounded memory). The floor is a
+        // hundredth of what one event adds, so a leaf that just appeared
+        // is kept while it learns (a fixed floor dropped sparse leaves
+        // after their first bucket at small `alpha`, and skewed the
         // leaves' shares of traffic toward the busy ones).
         let floor = self.alpha * 1e-2;
-        self.leaves.retain(|_, c| c.attempts > floor);
+        self.leaves.retain(|k, cell| {
+            if !skipped(k) {
+                cell.decay(a);
+            }
+            cell.attempts > floor || bucket.leaves.contains_key(k)
+        });
+        for (k, c) in &bucket.leaves {
+            if !skipped(k) {
+                self.leaves.entry(*k).or_default().add_scaled(c, a);
+            }
+        }
         self.buckets_learned += 1;
     }
 

@@ -179,9 +179,14 @@ impl Engine {
     fn open_bucket(&mut self, b: i64) -> &mut Bucket {
         let width = self.s.bucket_ms;
         let dims = &self.s.latency_dims;
-        self.open
-            .entry(b)
-            .or_insert_with(|| Bucket::new(b * width, width, dims))
+        // A new bucket expects as many leaves as the newest closed one had,
+        // so its leaf table does not grow (and rehash) step by step.
+        let leaves = self.window.back().map_or(0, |last| last.leaves.len());
+        self.open.entry(b).or_insert_with(|| {
+            let mut bucket = Bucket::new(b * width, width, dims);
+            bucket.leaves.reserve(leaves);
+            bucket
+        })
     }
 
     fn advance_event_time(&mut self, ts_ms: i64) {
@@ -358,12 +363,17 @@ impl Engine {
     }
 
     /// Lets the baselines learn from a closed bucket, except what detection
-    /// flagged. Buckets inside a data gap teach nothing.
-    pub fn learn(&mut self, snapshot: &WindowSnapshot, anomalies: &Anomalies) {
+    /// flagged. Buckets inside a data gap teach nothing. The snapshot then
+    /// carries the baselines as learned: it lets go of its reference first,
+    /// so learning updates them in place instead of copying every cell
+    /// (a copy per bucket was a tenth of the engine's time).
+    pub fn learn(&mut self, snapshot: &mut WindowSnapshot, anomalies: &Anomalies) {
         if snapshot.bucket.data_gap {
             return;
         }
+        snapshot.baselines = Arc::default();
         Arc::make_mut(&mut self.baselines).learn(&snapshot.bucket, anomalies, &self.s.leaf_dims);
+        snapshot.baselines = self.baselines.clone();
     }
 
     /// Closes everything still open, as if the watermark had passed it (end of

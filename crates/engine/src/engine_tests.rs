@@ -146,9 +146,9 @@ fn data_gap_buckets_teach_the_baseline_nothing() {
     e.set_connected(false, T0);
     e.set_connected(true, T0 + 5_000);
     e.on_idle(T0 + 50_000);
-    let snaps = closed(&mut e);
+    let mut snaps = closed(&mut e);
     assert!(snaps[0].bucket.data_gap);
-    e.learn(&snaps[0], &Anomalies::default());
+    e.learn(&mut snaps[0], &Anomalies::default());
     assert_eq!(e.baselines().buckets_learned, 0);
 }
 
@@ -376,8 +376,8 @@ fn a_checkpoint_file_round_trips_baselines_and_terminals() {
         ));
         e.poll_closed(&mut out);
     }
-    for s in out.drain(..) {
-        e.learn(&s, &Anomalies::default());
+    for mut s in out.drain(..) {
+        e.learn(&mut s, &Anomalies::default());
     }
     e.save_file(&path).expect("save");
     let r = Engine::restore_file(settings(), &path).expect("restore");

@@ -166,14 +166,23 @@ enum Values {
     Bool(BooleanChunked),
 }
 
-/// A file's columns, typed; rows are read with the position they had in
-/// the file so errors can name it.
+/// A slice of a file's columns, typed; rows are read with the position
+/// they have in the file so errors can name it.
 struct Table<'p> {
     file: &'p Path,
     values: Vec<Values>,
     columns: Vec<String>,
+    /// File row of the slice's first row (0-based).
+    base: usize,
 }
 
+/// Rows per slice when a file in replay order is read slice by slice.
+pub(crate) const SLICE_ROWS: usize = 256 * 1024;
+
+/// Reads a CSV or Parquet file in replay order. The order column is read
+/// first, alone; when the file is already in order (logs usually are) the
+/// other columns are read a slice of rows at a time, so memory holds one
+/// slice, not the file. A file out of order is read whole and reordered.
 fn read_table(
     path: &Path,
     format: Format,
@@ -182,54 +191,65 @@ fn read_table(
 ) -> Result<u64, HistoryError> {
     let mut lf = scan(path, format)?;
     let present = columns(path, &mut lf, mapping)?;
-    let df = lf
-        .select(
-            present
-                .iter()
-                .map(|(_, c)| col(c.as_str()))
-                .collect::<Vec<_>>(),
-        )
-        .collect()
-        .map_err(polars_error(path))?;
-    let mut table = Table {
-        file: path,
-        values: (0..FIELDS.len()).map(|_| Values::Absent).collect(),
-        columns: FIELDS
-            .iter()
-            .map(|f| mapping.column(f).to_string())
-            .collect(),
-    };
-    for (i, column) in &present {
-        let series = df
-            .column(column)
-            .map_err(polars_error(path))?
-            .as_materialized_series()
-            .clone();
-        table.values[*i] = table.typed(*i, series)?;
-    }
-    let rows = df.height();
-    let order_field = if matches!(table.values[at::ARRIVAL_MS], Values::Absent) {
-        at::TS
-    } else {
+    let order_field = if present.iter().any(|(i, _)| *i == at::ARRIVAL_MS) {
         at::ARRIVAL_MS
+    } else {
+        at::TS
     };
-    let keys = (0..rows)
-        .map(|r| Ok(table.time(order_field, r)?.unwrap_or(i64::MIN)))
-        .collect::<Result<Vec<i64>, HistoryError>>()?;
-    let mut order: Vec<usize> = (0..rows).collect();
-    if !keys.is_sorted() {
-        order.sort_by_key(|&r| keys[r]);
-    }
-    for r in order {
+    let has_arrival = order_field == at::ARRIVAL_MS;
+    let order_column = mapping.column(&FIELDS[order_field]).to_string();
+    let keys = {
+        let df = lf
+            .clone()
+            .select([col(order_column.as_str())])
+            .collect()
+            .map_err(polars_error(path))?;
+        let table = Table::from_frame(path, mapping, &df, &[(order_field, order_column)], 0)?;
+        (0..df.height())
+            .map(|r| Ok(table.time(order_field, r)?.unwrap_or(i64::MIN)))
+            .collect::<Result<Vec<i64>, HistoryError>>()?
+    };
+    let rows = keys.len();
+    let selected: Vec<Expr> = present.iter().map(|(_, c)| col(c.as_str())).collect();
+    let mut emit = |table: &Table<'_>, r: usize, key: i64| -> Result<(), HistoryError> {
         let raw = table.outcome(r)?;
-        let arrival_ms = match &table.values[at::ARRIVAL_MS] {
-            Values::Absent => match raw.ts {
+        let arrival_ms = if has_arrival {
+            key
+        } else {
+            match raw.ts {
                 Some(RawTs::Ms(ms)) => ms,
                 _ => 0,
-            },
-            _ => keys[r],
+            }
         };
         sink(Item::Outcome { raw, arrival_ms });
+        Ok(())
+    };
+    if keys.is_sorted() {
+        let mut offset = 0;
+        while offset < rows {
+            let df = lf
+                .clone()
+                .select(selected.clone())
+                .slice(offset as i64, SLICE_ROWS as IdxSize)
+                .collect()
+                .map_err(polars_error(path))?;
+            if df.height() == 0 {
+                break;
+            }
+            let table = Table::from_frame(path, mapping, &df, &present, offset)?;
+            for r in 0..df.height() {
+                emit(&table, r, keys[offset + r])?;
+            }
+            offset += df.height();
+        }
+    } else {
+        let df = lf.select(selected).collect().map_err(polars_error(path))?;
+        let table = Table::from_frame(path, mapping, &df, &present, 0)?;
+        let mut order: Vec<usize> = (0..rows).collect();
+        order.sort_by_key(|&r| keys[r]);
+        for r in order {
+            emit(&table, r, keys[r])?;
+        }
     }
     Ok(rows as u64)
 }
@@ -243,11 +263,39 @@ fn per_ms(unit: TimeUnit) -> i64 {
     }
 }
 
-impl Table<'_> {
+impl<'p> Table<'p> {
+    /// The `present` columns of `df`, typed; `df` starts at file row `base`.
+    fn from_frame(
+        file: &'p Path,
+        mapping: &Mapping,
+        df: &DataFrame,
+        present: &[(usize, String)],
+        base: usize,
+    ) -> Result<Table<'p>, HistoryError> {
+        let mut table = Table {
+            file,
+            values: (0..FIELDS.len()).map(|_| Values::Absent).collect(),
+            columns: FIELDS
+                .iter()
+                .map(|f| mapping.column(f).to_string())
+                .collect(),
+            base,
+        };
+        for (i, column) in present {
+            let series = df
+                .column(column)
+                .map_err(polars_error(file))?
+                .as_materialized_series()
+                .clone();
+            table.values[*i] = table.typed(*i, series)?;
+        }
+        Ok(table)
+    }
+
     fn bad(&self, field: usize, row: usize, detail: impl Into<String>) -> HistoryError {
         HistoryError::BadValue {
             file: self.file.display().to_string(),
-            row: row as u64 + 1,
+            row: (self.base + row) as u64 + 1,
             column: self.columns[field].clone(),
             detail: detail.into(),
         }

@@ -220,3 +220,38 @@ fn a_leaf_table_is_coded_per_dimension() {
     let err = read_leaves(&path, &dims, "real", "forecast").expect_err("no column");
     assert!(err.to_string().contains("no column `forecast`"), "{err}");
 }
+
+#[test]
+fn a_file_in_order_is_read_in_slices_with_rows_numbered_across_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = super::read::SLICE_ROWS + 1_000;
+    let bad = super::read::SLICE_ROWS + 500; // 1-based, in the second slice
+    let mut text = String::from("event_id,terminal_id,ts,outcome,latency_ms\n");
+    for r in 1..=rows {
+        let latency = if r == bad { "slow" } else { "120" };
+        text.push_str(&format!(
+            "e{r},t{},{},approved,{latency}\n",
+            r % 7,
+            1000 + r
+        ));
+    }
+    let path = file(dir.path(), "sliced.csv", &text);
+    let err = outcomes(&path, &Mapping::default()).expect_err("bad latency");
+    assert!(
+        err.to_string()
+            .contains(&format!("row {bad}, column `latency_ms`")),
+        "{err}"
+    );
+    let good = file(
+        dir.path(),
+        "sliced-good.csv",
+        &text.replace(",slow\n", ",130\n"),
+    );
+    let read = outcomes(&good, &Mapping::default()).expect("read");
+    assert_eq!(read.len(), rows, "every row once");
+    assert!(
+        read.windows(2).all(|w| w[0].1 < w[1].1),
+        "in file order, across slices"
+    );
+    assert_eq!(read[bad - 1].0, format!("e{bad}"));
+}

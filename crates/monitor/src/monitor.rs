@@ -182,7 +182,7 @@ impl Monitor {
 
     /// Detects on one closed window, lets the baselines learn from what was
     /// normal in it, and moves the incidents on.
-    pub fn process(&mut self, snap: &WindowSnapshot) -> WindowResult {
+    pub fn process(&mut self, snap: &mut WindowSnapshot) -> WindowResult {
         let (findings, anomalies) = self.detector.detect(snap);
         self.engine.learn(snap, &anomalies);
         let findings = self.resolve(&findings);

@@ -111,10 +111,10 @@ impl Replay {
 
     fn process_closed(&mut self) {
         let mut closed = std::mem::take(&mut self.closed);
-        for snap in closed.drain(..) {
+        for mut snap in closed.drain(..) {
             // Judged from the incidents themselves; nothing is delivered.
             self.monitor.book.take_notices();
-            let transitions = self.monitor.process(&snap).transitions;
+            let transitions = self.monitor.process(&mut snap).transitions;
             self.windows += 1;
             self.note(snap.window.end_ms, &transitions);
         }

@@ -13,7 +13,7 @@ use swipewatch_monitor::{MaintenanceSchedule, Monitor};
 use swipewatch_server::Command;
 
 use swipewatch_model::{Cause, OutcomeClass};
-use swipewatch_telemetry::Metrics;
+use swipewatch_telemetry::{EventKind, Metrics};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -253,6 +253,16 @@ impl Driver {
                                 self.report(&raised, false);
                             }
                         }
+                        let outcomes = batch
+                            .events
+                            .iter()
+                            .filter(|e| matches!(e, swipewatch_model::Event::Outcome(_)))
+                            .count() as u64;
+                        let engine = &self.metrics.engine;
+                        engine.recorded(EventKind::Outcome).inc_by(outcomes);
+                        engine
+                            .recorded(EventKind::Heartbeat)
+                            .inc_by(batch.events.len() as u64 - outcomes);
                         last_input = Instant::now();
                     }
                     None => break,

@@ -270,6 +270,12 @@ impl Service {
         sample(&self.metrics(), series).unwrap_or(0.0)
     }
 
+    /// Its process id while it runs (for the end-to-end bench).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// What it logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

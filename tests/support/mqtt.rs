@@ -29,6 +29,7 @@ pub struct Publisher {
     acked: Arc<AtomicU64>,
     published: u64,
     task: JoinHandle<()>,
+    qos: QoS,
 }
 
 impl Publisher {
@@ -59,14 +60,27 @@ impl Publisher {
             acked,
             published: 0,
             task,
+            qos: QoS::AtLeastOnce,
         }
     }
 
-    /// Queues one QoS1 publish.
+    /// Publishes at QoS 0 (`0`) instead of 1 from now on (for the
+    /// end-to-end bench).
+    #[allow(dead_code)]
+    pub fn with_qos(mut self, qos: u8) -> Publisher {
+        self.qos = if qos == 0 {
+            QoS::AtMostOnce
+        } else {
+            QoS::AtLeastOnce
+        };
+        self
+    }
+
+    /// Queues one publish (QoS1 unless set otherwise).
     pub async fn publish(&mut self, topic: &str, payload: impl Into<Vec<u8>>) {
         self.published += 1;
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload.into())
+            .publish(topic, self.qos, false, payload.into())
             .await
             .expect("publish request queued");
     }

@@ -180,9 +180,8 @@ struct Table<'p> {
 pub(crate) const SLICE_ROWS: usize = 256 * 1024;
 
 /// Reads a CSV or Parquet file in replay order. The order column is read
-/// first, alone; when the file is already in order (logs usually are) the
-/// other columns are read a slice of rows at a time, so memory holds one
-/// slice, not the file. A file out of order is read whole and reordered.
+/// first, alone; the other columns are read a slice of rows at a time
+/// (Parquet) or at once (CSV).
 fn read_table(
     path: &Path,
     format: Format,
@@ -224,31 +223,44 @@ fn read_table(
         sink(Item::Outcome { raw, arrival_ms });
         Ok(())
     };
-    if keys.is_sorted() {
-        let mut offset = 0;
-        while offset < rows {
-            let df = lf
-                .clone()
-                .select(selected.clone())
-                .slice(offset as i64, SLICE_ROWS as IdxSize)
-                .collect()
-                .map_err(polars_error(path))?;
-            if df.height() == 0 {
-                break;
-            }
-            let table = Table::from_frame(path, mapping, &df, &present, offset)?;
-            for r in 0..df.height() {
-                emit(&table, r, keys[offset + r])?;
-            }
-            offset += df.height();
-        }
-    } else {
-        let df = lf.select(selected).collect().map_err(polars_error(path))?;
-        let table = Table::from_frame(path, mapping, &df, &present, 0)?;
-        let mut order: Vec<usize> = (0..rows).collect();
+    // Rows go out in (key, file position) order. Each is read from its
+    // slice of rows, loaded when first needed and dropped once all its
+    // rows are out: a file in order, or nearly (arrival jitter,
+    // store-and-forward backlogs), holds one or two slices at a time; a
+    // file in no order at all ends up holding every slice. Parquet reads a
+    // slice from the row groups that hold it; a CSV slice would be found by
+    // parsing the file from its start, so a CSV file is one slice.
+    let slice_rows = match format {
+        Format::Csv => rows.max(1),
+        _ => SLICE_ROWS,
+    };
+    let mut order: Vec<usize> = (0..rows).collect();
+    if !keys.is_sorted() {
         order.sort_by_key(|&r| keys[r]);
-        for r in order {
-            emit(&table, r, keys[r])?;
+    }
+    let mut left: Vec<usize> = (0..rows.div_ceil(slice_rows))
+        .map(|s| slice_rows.min(rows - s * slice_rows))
+        .collect();
+    let mut loaded: std::collections::HashMap<usize, Table<'_>> = std::collections::HashMap::new();
+    for r in order {
+        let slice = r / slice_rows;
+        let base = slice * slice_rows;
+        let table = match loaded.entry(slice) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let df = lf
+                    .clone()
+                    .select(selected.clone())
+                    .slice(base as i64, slice_rows as IdxSize)
+                    .collect()
+                    .map_err(polars_error(path))?;
+                e.insert(Table::from_frame(path, mapping, &df, &present, base)?)
+            }
+        };
+        emit(table, r - base, keys[r])?;
+        left[slice] -= 1;
+        if left[slice] == 0 {
+            loaded.remove(&slice);
         }
     }
     Ok(rows as u64)

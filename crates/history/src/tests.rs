@@ -222,36 +222,57 @@ fn a_leaf_table_is_coded_per_dimension() {
 }
 
 #[test]
-fn a_file_in_order_is_read_in_slices_with_rows_numbered_across_them() {
+fn parquet_is_read_in_slices_in_replay_order_with_rows_numbered_across_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rows = super::read::SLICE_ROWS + 1_000;
     let bad = super::read::SLICE_ROWS + 500; // 1-based, in the second slice
-    let mut text = String::from("event_id,terminal_id,ts,outcome,latency_ms\n");
-    for r in 1..=rows {
-        let latency = if r == bad { "slow" } else { "120" };
-        text.push_str(&format!(
-            "e{r},t{},{},approved,{latency}\n",
-            r % 7,
-            1000 + r
-        ));
-    }
-    let path = file(dir.path(), "sliced.csv", &text);
-    let err = outcomes(&path, &Mapping::default()).expect_err("bad latency");
+    let write = |name: &str, with_bad: bool| {
+        let path = dir.path().join(name);
+        let text = |f: &dyn Fn(usize) -> String| TableColumn::Text((1..=rows).map(f).collect());
+        // Arrival order jitters across the slice boundary: each pair of
+        // rows is swapped.
+        let arrival = |r: usize| (10_000 + (r ^ 1)) as i64;
+        write_table(
+            &path,
+            vec![
+                ("event_id".into(), text(&|r| format!("e{r}"))),
+                ("terminal_id".into(), text(&|r| format!("t{}", r % 7))),
+                (
+                    "ts".into(),
+                    TableColumn::Int((1..=rows).map(|r| 1000 + r as i64).collect()),
+                ),
+                ("outcome".into(), text(&|_| "approved".to_string())),
+                (
+                    "arrival_ms".into(),
+                    TableColumn::Int((1..=rows).map(arrival).collect()),
+                ),
+                (
+                    "latency_ms".into(),
+                    text(&|r| {
+                        if with_bad && r == bad {
+                            "slow".into()
+                        } else {
+                            "120".into()
+                        }
+                    }),
+                ),
+            ],
+        )
+        .expect("write parquet");
+        path
+    };
+    let err = outcomes(&write("bad.parquet", true), &Mapping::default()).expect_err("bad latency");
     assert!(
         err.to_string()
             .contains(&format!("row {bad}, column `latency_ms`")),
         "{err}"
     );
-    let good = file(
-        dir.path(),
-        "sliced-good.csv",
-        &text.replace(",slow\n", ",130\n"),
-    );
-    let read = outcomes(&good, &Mapping::default()).expect("read");
+    let read = outcomes(&write("good.parquet", false), &Mapping::default()).expect("read");
     assert_eq!(read.len(), rows, "every row once");
     assert!(
-        read.windows(2).all(|w| w[0].1 < w[1].1),
-        "in file order, across slices"
+        read.windows(2).all(|w| w[0].2 < w[1].2),
+        "in arrival order, across slices"
     );
-    assert_eq!(read[bad - 1].0, format!("e{bad}"));
+    let boundary = super::read::SLICE_ROWS; // rows are 1-based in ids
+    assert_eq!(read[boundary - 1].0, format!("e{}", boundary ^ 1));
 }

@@ -67,6 +67,7 @@ impl IngestMetrics {
 pub struct EngineMetrics {
     /// Processing time minus the watermark, seconds.
     pub watermark_lag_seconds: Gauge,
+    recorded: [IntCounter; 2],
     /// Buckets closed.
     pub buckets_closed: IntCounter,
     /// Buckets closed that overlapped a broker disconnection.
@@ -83,6 +84,12 @@ pub struct EngineMetrics {
 }
 
 impl EngineMetrics {
+    /// Events of `kind` the engine has recorded (accepted minus this is
+    /// what waits between decoding and the engine).
+    pub fn recorded(&self, kind: EventKind) -> &IntCounter {
+        &self.recorded[kind as usize]
+    }
+
     /// Outcomes of `class` in closed buckets.
     pub fn outcomes(&self, class: OutcomeClass) -> &IntCounter {
         &self.outcomes[class.index()]
@@ -263,7 +270,12 @@ impl Metrics {
         registry
             .register(Box::new(outcomes_vec.clone()))
             .expect("unique metric");
+        let recorded = by_kind(
+            "swipewatch_engine_events_total",
+            "Events recorded by the engine; accepted minus recorded is the queue between decoding and the engine.",
+        );
         let engine = EngineMetrics {
+            recorded,
             watermark_lag_seconds: {
                 let g = Gauge::new(
                     "swipewatch_engine_watermark_lag_seconds",

@@ -128,21 +128,7 @@ impl Engine {
         let payload = read_framed(&mut r, MAGIC, VERSION)?;
         let st: State =
             postcard::from_bytes(&payload).map_err(|e| CheckpointError::Payload(e.to_string()))?;
-        if st.bucket_ms != settings.bucket_ms {
-            return Err(CheckpointError::Settings {
-                what: "engine.bucket (ms)",
-                saved: st.bucket_ms.to_string(),
-                now: settings.bucket_ms.to_string(),
-            });
-        }
-        if st.leaf_dims != settings.leaf_dims {
-            let names = |d: &[Dim]| d.iter().map(|d| d.name()).collect::<Vec<_>>().join(",");
-            return Err(CheckpointError::Settings {
-                what: "engine.leaf_dims",
-                saved: names(&st.leaf_dims),
-                now: names(&settings.leaf_dims),
-            });
-        }
+        same_meaning(st.bucket_ms, &st.leaf_dims, &settings)?;
         let mut baselines = st.baselines;
         baselines.set_params(settings.alpha, settings.shrink);
         let mut window: VecDeque<Arc<Bucket>> = st.window.into_iter().map(Arc::new).collect();
@@ -253,4 +239,30 @@ pub(crate) fn read_framed(
         return Err(CheckpointError::Checksum);
     }
     Ok(payload)
+}
+
+/// State saved with `bucket_ms` and `leaf_dims` means the same under
+/// `settings` only if they are the same there: bucket indexes and leaf
+/// keys would mean something else.
+pub(crate) fn same_meaning(
+    bucket_ms: i64,
+    leaf_dims: &[Dim],
+    settings: &Settings,
+) -> Result<(), CheckpointError> {
+    if bucket_ms != settings.bucket_ms {
+        return Err(CheckpointError::Settings {
+            what: "engine.bucket (ms)",
+            saved: bucket_ms.to_string(),
+            now: settings.bucket_ms.to_string(),
+        });
+    }
+    if leaf_dims != settings.leaf_dims {
+        let names = |d: &[Dim]| d.iter().map(|d| d.name()).collect::<Vec<_>>().join(",");
+        return Err(CheckpointError::Settings {
+            what: "engine.leaf_dims",
+            saved: names(leaf_dims),
+            now: names(&settings.leaf_dims),
+        });
+    }
+    Ok(())
 }

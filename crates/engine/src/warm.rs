@@ -7,7 +7,7 @@
 //! payload, xxh3-64). Terminal state, windows and incidents are not part of
 //! it: only what is normal.
 
-use super::checkpoint::{read_framed, write_atomic, write_framed};
+use super::checkpoint::{read_framed, same_meaning, write_atomic, write_framed};
 use crate::baseline::{Baselines, Cell};
 use crate::counts::MAX_LEAF_DIMS;
 use crate::{CheckpointError, Engine};
@@ -106,21 +106,7 @@ impl Engine {
         symbols: &mut Symbols,
     ) -> Result<(), CheckpointError> {
         let s = self.settings();
-        if file.bucket_ms != s.bucket_ms {
-            return Err(CheckpointError::Settings {
-                what: "engine.bucket (ms)",
-                saved: file.bucket_ms.to_string(),
-                now: s.bucket_ms.to_string(),
-            });
-        }
-        if file.leaf_dims != s.leaf_dims {
-            let names = |d: &[Dim]| d.iter().map(|d| d.name()).collect::<Vec<_>>().join(",");
-            return Err(CheckpointError::Settings {
-                what: "engine.leaf_dims",
-                saved: names(&file.leaf_dims),
-                now: names(&s.leaf_dims),
-            });
-        }
+        same_meaning(file.bucket_ms, &file.leaf_dims, s)?;
         let mut b = Baselines::new(s.alpha, s.shrink);
         b.fleet = file.fleet;
         b.buckets_learned = file.buckets_learned;

@@ -35,14 +35,7 @@ pub fn learn(
 
 /// Runs the command.
 pub fn run(files: &[PathBuf], config: Option<&Path>, out: &Path) -> anyhow::Result<()> {
-    let config = match config {
-        Some(path) => swipewatch_config::load_file(path)?,
-        None => Config::default(),
-    };
-    let mapping = Mapping::new(&config.history.columns)?;
-    for f in files {
-        swipewatch_history::check(f, &mapping)?;
-    }
+    let (config, mapping) = crate::replay::open(config, files)?;
     let started = Instant::now();
     let file = learn(&config, &mapping, files)?;
     file.save_file(out)

@@ -3,9 +3,9 @@
 //! where a cold start is still in its learning period.
 
 use super::*;
+use crate::replay::tests::write_parquet;
 use crate::replay::{replay, Options};
 use swipewatch_alert::Incident;
-use swipewatch_sim::{Generator, Scenario};
 
 /// Forty quiet minutes of a 3,000-terminal fleet.
 const HISTORY: &str = r#"
@@ -36,14 +36,6 @@ ramp = "10s"
 severity = 0.9
 "#;
 
-fn write(scenario: &str, name: &str, dir: &Path) -> PathBuf {
-    let scenario = Scenario::parse(scenario, name).expect("scenario");
-    let path = dir.join(format!("{name}.parquet"));
-    let mut generator = Generator::new(&scenario, None);
-    swipewatch_history::write_outcomes(&mut generator, &path).expect("write");
-    path
-}
-
 fn issuer_incidents(run: &Path, baseline: Option<PathBuf>) -> Vec<Incident> {
     let opts = Options {
         files: vec![run.to_path_buf()],
@@ -64,8 +56,8 @@ fn issuer_incidents(run: &Path, baseline: Option<PathBuf>) -> Vec<Incident> {
 #[test]
 fn a_warm_start_detects_a_fault_in_the_first_minutes_that_a_cold_start_misses() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let history = write(HISTORY, "warm-history", dir.path());
-    let run = write(RUN, "warm-run", dir.path());
+    let history = write_parquet(HISTORY, "warm-history", dir.path());
+    let run = write_parquet(RUN, "warm-run", dir.path());
 
     let learned = learn(&Config::default(), &Mapping::default(), &[history]).expect("learn");
     assert!(
@@ -99,7 +91,7 @@ fn a_warm_start_detects_a_fault_in_the_first_minutes_that_a_cold_start_misses() 
 #[test]
 fn baselines_learned_with_another_bucket_width_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let history = write(HISTORY, "warm-history", dir.path());
+    let history = write_parquet(HISTORY, "warm-history", dir.path());
     let learned = learn(&Config::default(), &Mapping::default(), &[history]).expect("learn");
     let snap = dir.path().join("baseline.snap");
     learned.save_file(&snap).expect("save");

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use swipewatch_alert::{Incident, Silence};
 use swipewatch_config::Config;
@@ -49,15 +49,7 @@ pub struct Report {
 
 /// Runs the command.
 pub fn run(opts: &Options) -> anyhow::Result<()> {
-    let config = match &opts.config {
-        Some(path) => swipewatch_config::load_file(path)?,
-        None => Config::default(),
-    };
-    let mapping = Mapping::new(&config.history.columns)?;
-    // Every file is checked before any is read.
-    for f in &opts.files {
-        swipewatch_history::check(f, &mapping)?;
-    }
+    let (config, mapping) = open(opts.config.as_deref(), &opts.files)?;
     let labels = match &opts.labels {
         Some(path) => swipewatch_sim::output::read_labels(path)
             .with_context(|| format!("cannot read labels {}", path.display()))?,
@@ -95,6 +87,20 @@ pub fn run(opts: &Options) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The config (default without a file) and its column mapping, with every
+/// history file checked before any is read.
+pub fn open(config: Option<&Path>, files: &[PathBuf]) -> anyhow::Result<(Config, Mapping)> {
+    let config = match config {
+        Some(path) => swipewatch_config::load_file(path)?,
+        None => Config::default(),
+    };
+    let mapping = Mapping::new(&config.history.columns)?;
+    for f in files {
+        swipewatch_history::check(f, &mapping)?;
+    }
+    Ok((config, mapping))
 }
 
 /// Replays `opts.files` and returns what happened.
@@ -253,4 +259,4 @@ fn backtest(labels: &[Label], incidents: &[Incident]) {
 
 #[cfg(test)]
 #[path = "replay_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -145,12 +145,11 @@ fn replay_from_csv_parquet_and_ndjson_gives_the_same_incidents_as_the_direct_str
     );
 }
 
-#[test]
-fn maintenance_windows_from_the_config_silence_what_they_cover_in_replay() {
-    let scenario = Scenario::parse(
-        r#"
-name = "replay-maintenance"
-seed = 47
+/// Twenty minutes of 3,000 terminals with an issuer outage from minute 12
+/// to 16 (from 2026-11-02 10:00 UTC, a Monday).
+pub(crate) const ISSUER_OUTAGE: &str = r#"
+name = "issuer-outage-20m"
+seed = 43
 terminals = 3000
 peak_txn_per_hour = 30
 duration = "20m"
@@ -162,16 +161,22 @@ start = "12m"
 duration = "4m"
 ramp = "10s"
 severity = 0.9
-"#,
-        "replay-maintenance",
-    )
-    .expect("scenario");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("history.parquet");
+"#;
+
+/// Writes the outcomes of `scenario` (TOML) as `dir/<name>.parquet`.
+pub(crate) fn write_parquet(scenario: &str, name: &str, dir: &Path) -> PathBuf {
+    let scenario = Scenario::parse(scenario, name).expect("scenario");
+    let path = dir.join(format!("{name}.parquet"));
     let mut generator = Generator::new(&scenario, None);
     swipewatch_history::write_outcomes(&mut generator, &path).expect("write");
+    path
+}
+
+#[test]
+fn maintenance_windows_from_the_config_silence_what_they_cover_in_replay() {
+    let dir = tempfile::tempdir().expect("tempdir");
     let opts = Options {
-        files: vec![path],
+        files: vec![write_parquet(ISSUER_OUTAGE, "history", dir.path())],
         config: None,
         labels: None,
         report: None,
@@ -187,7 +192,6 @@ severity = 0.9
             .expect("the issuer outage is found")
     };
     assert!(!issuer(&Config::default()).silenced);
-    // The scenario starts 2026-11-02 10:00 UTC, a Monday.
     let config = swipewatch_config::load_str(
         r#"
 [[alerts.maintenance]]
@@ -196,7 +200,7 @@ at = "10:10"
 duration = "30m"
 days = ["mon"]
 "#,
-        std::path::Path::new("."),
+        Path::new("."),
     )
     .expect("config");
     assert!(

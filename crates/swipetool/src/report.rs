@@ -298,14 +298,7 @@ fn incident_span(
 
 /// Runs the command.
 pub fn run(opts: &Options) -> anyhow::Result<()> {
-    let config = match &opts.config {
-        Some(path) => swipewatch_config::load_file(path)?,
-        None => Config::default(),
-    };
-    let mapping = Mapping::new(&config.history.columns)?;
-    for f in &opts.files {
-        swipewatch_history::check(f, &mapping)?;
-    }
+    let (config, mapping) = crate::replay::open(opts.config.as_deref(), &opts.files)?;
     swipewatch_history::Format::of(&opts.out)?;
     let span = match (opts.incident, &opts.from, &opts.to) {
         (Some(id), None, None) => incident_span(&config, &mapping, opts, id)?,

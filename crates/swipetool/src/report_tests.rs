@@ -1,30 +1,11 @@
 //! The drill-down of an issuer outage, from a replayed history file.
 
 use super::*;
-use swipewatch_sim::{Generator, Scenario};
 
-const SCENARIO: &str = r#"
-name = "report-issuer"
-seed = 43
-terminals = 3000
-peak_txn_per_hour = 30
-duration = "20m"
-
-[[faults]]
-kind = "issuer_outage"
-issuer = "harbor-savings"
-start = "12m"
-duration = "4m"
-ramp = "10s"
-severity = 0.9
-"#;
+use crate::replay::tests::{write_parquet, ISSUER_OUTAGE};
 
 fn history(dir: &std::path::Path) -> PathBuf {
-    let scenario = Scenario::parse(SCENARIO, "report-issuer").expect("scenario");
-    let path = dir.join("history.parquet");
-    let mut generator = Generator::new(&scenario, None);
-    swipewatch_history::write_outcomes(&mut generator, &path).expect("write");
-    path
+    write_parquet(ISSUER_OUTAGE, "history", dir)
 }
 
 /// The CSV as header → column index and rows of cells.

@@ -17,7 +17,8 @@ use serde_json::value::RawValue;
 use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
 use swipewatch_model::{
-    Dim, DimValues, Event, Heartbeat, Outcome, RejectReason, RespCode, Symbols, Taxonomy, TermError,
+    Dim, DimValues, Event, Heartbeat, Outcome, RejectReason, RespCode, Sym, Symbols, Taxonomy,
+    TermError,
 };
 use swipewatch_telemetry::{EventKind, IngestMetrics};
 
@@ -50,6 +51,12 @@ pub struct Decoder {
     templates: Vec<TopicTemplate>,
     taxonomy: Taxonomy,
     symbols: SharedSymbols,
+    /// Each known terminal's dimension values as last interned, by
+    /// terminal symbol: most of a terminal's values repeat from one
+    /// message to the next, and comparing with the remembered value's text
+    /// costs less than hashing and looking it up again (48 bytes a
+    /// terminal).
+    recent: Vec<[Sym; Dim::COUNT]>,
     dedup: Dedup,
     metrics: IngestMetrics,
     log: RejectLog,
@@ -75,6 +82,7 @@ impl Decoder {
                 .collect(),
             taxonomy,
             symbols,
+            recent: Vec::new(),
             dedup: Dedup::new(config.dedup_capacity),
             metrics,
             log: RejectLog::new(config.reject_log_interval.as_millis() as i64),
@@ -275,12 +283,17 @@ impl Decoder {
             (Dim::App, sw.and_then(|s| s.app.as_deref())),
             (Dim::EntryMode, raw.entry_mode.map(|m| m.name())),
         ];
-        fill_dims(&mut symbols, &mut dims, &values, topic)?;
+        let known = symbols.terminals.get(terminal_id);
+        let recent = known.map(|t| recent_slot(&mut self.recent, t));
+        fill_dims(&mut symbols, &mut dims, &values, topic, recent)?;
         if !self.dedup.insert(fp) {
             return Err(reject(RejectReason::Duplicate, "event_id seen before"));
         }
         let terminal = symbols.terminals.intern(terminal_id);
         drop(symbols);
+        if known.is_none() {
+            *recent_slot(&mut self.recent, terminal) = *dims.as_array();
+        }
         if classified.unknown_code {
             self.metrics.unknown_codes.inc();
         }
@@ -338,8 +351,13 @@ impl Decoder {
             (Dim::Firmware, sw.and_then(|s| s.fw.as_deref())),
             (Dim::App, sw.and_then(|s| s.app.as_deref())),
         ];
-        fill_dims(&mut symbols, &mut dims, &values, topic)?;
+        let known = symbols.terminals.get(terminal_id);
+        let recent = known.map(|t| recent_slot(&mut self.recent, t));
+        fill_dims(&mut symbols, &mut dims, &values, topic, recent)?;
         let terminal = symbols.terminals.intern(terminal_id);
+        if known.is_none() {
+            *recent_slot(&mut self.recent, terminal) = *dims.as_array();
+        }
         Ok(Heartbeat {
             terminal,
             ts_ms,
@@ -490,13 +508,38 @@ fn cell_text<'a>(net: Option<&'a RawNet>) -> Str<'a> {
     }
 }
 
+/// The remembered values of `terminal`, grown on first use.
+fn recent_slot(recent: &mut Vec<[Sym; Dim::COUNT]>, terminal: Sym) -> &mut [Sym; Dim::COUNT] {
+    let i = terminal.index();
+    if i >= recent.len() {
+        recent.resize(i + 1, [Sym::NONE; Dim::COUNT]);
+    }
+    &mut recent[i]
+}
+
 /// Interns payload values, falling back to topic levels for absent ones.
+/// `recent` holds the terminal's values as last interned: one that is the
+/// same again is taken from there without a lookup, and it is kept up to
+/// date.
 fn fill_dims(
     symbols: &mut Symbols,
     dims: &mut DimValues,
     values: &[(Dim, Option<&str>)],
     topic: &Captures,
+    mut recent: Option<&mut [Sym; Dim::COUNT]>,
 ) -> Result<(), Rejection> {
+    let mut intern = |symbols: &mut Symbols, dim: Dim, v: &str| match recent.as_deref_mut() {
+        Some(last) => {
+            let sym = last[dim.index()];
+            if sym.is_some() && symbols.resolve(dim, sym) == Some(v) {
+                return sym;
+            }
+            let sym = symbols.dim_mut(dim).intern(v);
+            last[dim.index()] = sym;
+            sym
+        }
+        None => symbols.dim_mut(dim).intern(v),
+    };
     for &(dim, v) in values {
         if let Some(v) = v.filter(|v| !v.is_empty()).or(topic.dim(dim)) {
             if v.len() > MAX_VALUE_BYTES {
@@ -505,14 +548,14 @@ fn fill_dims(
                     format!("{dim} longer than {MAX_VALUE_BYTES} bytes"),
                 ));
             }
-            dims.set(dim, symbols.dim_mut(dim).intern(v));
+            dims.set(dim, intern(symbols, dim, v));
         }
     }
     // Topic levels for dimensions the payload shape has no field for.
     for dim in Dim::ALL {
         if !dims.get(dim).is_some() {
             if let Some(v) = topic.dim(dim) {
-                dims.set(dim, symbols.dim_mut(dim).intern(v));
+                dims.set(dim, intern(symbols, dim, v));
             }
         }
     }

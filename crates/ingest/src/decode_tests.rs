@@ -291,3 +291,38 @@ proptest! {
         prop_assert_eq!(f.rejected(RejectReason::MissingField), valid.len() as u64 - good);
     }
 }
+
+#[test]
+fn a_terminal_s_changed_values_are_interned_and_its_repeated_ones_reused() {
+    let mut f = fixture();
+    let values = |f: &Fixture, o: &Outcome| {
+        let s = f.decoder.symbols().read().expect("lock");
+        [Dim::Firmware, Dim::Carrier, Dim::Merchant, Dim::Region]
+            .map(|d| s.resolve(d, o.dims.get(d)).unwrap_or("-").to_string())
+    };
+    f.feed(TOPIC, &outcome("e-1"));
+    let first = f.only_outcome();
+    f.out.clear();
+    f.feed(TOPIC, &outcome("e-2"));
+    let again = f.only_outcome();
+    assert_eq!(again.dims, first.dims, "the same values, the same symbols");
+    f.out.clear();
+    // A firmware upgrade and a roaming change on the same terminal.
+    let changed = outcome("e-3")
+        .replace("\"4.2.1\"", "\"4.3.0\"")
+        .replace("vodafone", "orange");
+    f.feed(TOPIC, &changed);
+    let after = f.only_outcome();
+    assert_eq!(values(&f, &after), ["4.3.0", "orange", "M-17", "north"]);
+    assert_eq!(after.dims.get(Dim::Merchant), first.dims.get(Dim::Merchant));
+    f.out.clear();
+    // Another terminal with the first one's old values gets their symbols.
+    let other = outcome("e-4").replace("T-0001", "T-0002");
+    f.feed("dt/pos/v1/north/acq-1/T-0002/txn", &other);
+    let o = f.only_outcome();
+    assert_eq!(o.dims.get(Dim::Firmware), first.dims.get(Dim::Firmware));
+    assert_eq!(values(&f, &o), ["4.2.1", "vodafone", "M-17", "north"]);
+    f.out.clear();
+    f.feed(TOPIC, &outcome("e-5"));
+    assert_eq!(f.only_outcome().dims, first.dims, "and back again");
+}

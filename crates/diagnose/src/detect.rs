@@ -123,9 +123,15 @@ impl Detector {
         let w = &snap.window;
         let dims = self.leaf_dims.len();
         let mut values = Vec::with_capacity(w.leaves.len() * dims);
+        // Each leaf's counts and baseline cell, looked up once for every
+        // class (a lookup per leaf and class was half of detection's time).
         let mut keys = Vec::with_capacity(w.leaves.len());
-        for key in w.leaves.keys() {
+        let mut counts = Vec::with_capacity(w.leaves.len());
+        let mut cells = Vec::with_capacity(w.leaves.len());
+        for (key, c) in &w.leaves {
             keys.push(*key);
+            counts.push(*c);
+            cells.push(snap.baselines.leaf_cell(key));
             values.extend(key[..dims].iter().map(|s| {
                 if s.is_some() {
                     s.0.min(MAX_CODE - 2)
@@ -137,13 +143,11 @@ impl Detector {
         // element → (class → (real, expected))
         let mut hits: BTreeMap<Element, BTreeMap<OutcomeClass, (f64, f64)>> = BTreeMap::new();
         for class in CLASSES {
-            let real: Vec<f64> = keys
+            let real: Vec<f64> = counts.iter().map(|c| f64::from(c.get(class))).collect();
+            let forecast: Vec<f64> = cells
                 .iter()
-                .map(|k| f64::from(w.leaves[k].get(class)))
-                .collect();
-            let forecast: Vec<f64> = keys
-                .iter()
-                .map(|k| snap.baselines.leaf_rate(k, class) * w.leaves[k].attempts() as f64)
+                .zip(&counts)
+                .map(|(cell, c)| snap.baselines.cell_rate(*cell, class) * c.attempts() as f64)
                 .collect();
             let (v, f): (f64, f64) = (real.iter().sum(), forecast.iter().sum());
             if v < self.spike.min_failures as f64 || poisson_upper_tail(v as u64, f) > self.fleet_p

@@ -174,6 +174,18 @@ impl Baselines {
     pub fn leaf_rate(&self, key: &LeafKey, class: OutcomeClass) -> f64 {
         self.shrunk(self.leaves.get(key), class)
     }
+
+    /// A leaf's cell, to read several classes' rates with one lookup
+    /// ([`Baselines::cell_rate`]).
+    pub fn leaf_cell(&self, key: &LeafKey) -> Option<&Cell> {
+        self.leaves.get(key)
+    }
+
+    /// Expected rate of `class` for `cell` (none: never seen), shrunk
+    /// toward the fleet; `leaf_rate(k, c) == cell_rate(leaf_cell(k), c)`.
+    pub fn cell_rate(&self, cell: Option<&Cell>, class: OutcomeClass) -> f64 {
+        self.shrunk(cell, class)
+    }
 }
 
 #[cfg(test)]

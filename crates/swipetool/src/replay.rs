@@ -153,6 +153,38 @@ pub struct Fed {
     pub span_ms: Option<(i64, i64)>,
 }
 
+/// Reads `files` in order through `decoder` and hands `on_row` the events
+/// each row or line gave (none when it was rejected); returns the rows
+/// and lines read.
+pub fn decode_files(
+    files: &[PathBuf],
+    mapping: &Mapping,
+    decoder: &mut Decoder,
+    mut on_row: impl FnMut(&[Event]),
+) -> anyhow::Result<u64> {
+    let mut rows = 0u64;
+    let mut events = Vec::new();
+    for file in files {
+        rows += swipewatch_history::read(file, mapping, |item| {
+            events.clear();
+            match item {
+                Item::Message {
+                    topic,
+                    payload,
+                    arrival_ms,
+                } => decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events),
+                Item::Outcome { raw, arrival_ms } => {
+                    if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
+                        events.push(Event::Outcome(o));
+                    }
+                }
+            }
+            on_row(&events);
+        })?;
+    }
+    Ok(rows)
+}
+
 /// Reads `files` in order through `decoder` into `replay`, processing
 /// windows as they close.
 pub fn feed(
@@ -161,36 +193,15 @@ pub fn feed(
     decoder: &mut Decoder,
     replay: &mut Replay,
 ) -> anyhow::Result<Fed> {
-    let mut rows = 0u64;
     let mut span: Option<(i64, i64)> = None;
-    let mut seen = |ts: i64| {
-        span = Some(span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
-    };
-    let mut events = Vec::new();
-    for file in files {
-        rows += swipewatch_history::read(file, mapping, |item| {
-            match item {
-                Item::Message {
-                    topic,
-                    payload,
-                    arrival_ms,
-                } => {
-                    decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
-                    for e in events.drain(..) {
-                        seen(event_ms(&e));
-                        replay.event(&e);
-                    }
-                }
-                Item::Outcome { raw, arrival_ms } => {
-                    if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
-                        seen(o.ts_ms);
-                        replay.event(&Event::Outcome(o));
-                    }
-                }
-            }
-            replay.poll();
-        })?;
-    }
+    let rows = decode_files(files, mapping, decoder, |events| {
+        for e in events {
+            let ts = event_ms(e);
+            span = Some(span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+            replay.event(e);
+        }
+        replay.poll();
+    })?;
     Ok(Fed {
         rows,
         span_ms: span,

@@ -5,16 +5,16 @@
 //! counts per outcome class, and the most frequent failure codes. Written
 //! as CSV or Parquet; the top rows are printed.
 
-use crate::replay::{replay, Options as ReplayOptions};
+use crate::replay::{decode_files, replay, Options as ReplayOptions};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use swipewatch_config::Config;
 use swipewatch_engine::Settings;
-use swipewatch_history::{Item, Mapping, TableColumn};
+use swipewatch_history::{Mapping, TableColumn};
 use swipewatch_ingest::Decoder;
-use swipewatch_model::{Dim, Outcome, OutcomeClass, Sym};
+use swipewatch_model::{Dim, Event, Outcome, OutcomeClass, Sym};
 use swipewatch_monitor::offline;
 
 /// Failure codes listed per row.
@@ -135,7 +135,6 @@ pub fn drill_down(
     let start = from.saturating_sub(before_ms);
     let mut fleet = Tally::default();
     let mut values: HashMap<(Dim, Sym), Tally> = HashMap::new();
-    let mut events = Vec::new();
     let mut add = |o: &Outcome| {
         if o.ts_ms < start || o.ts_ms >= to {
             return;
@@ -149,27 +148,13 @@ pub fn drill_down(
             }
         }
     };
-    for file in files {
-        swipewatch_history::read(file, mapping, |item| match item {
-            Item::Message {
-                topic,
-                payload,
-                arrival_ms,
-            } => {
-                decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
-                for e in events.drain(..) {
-                    if let swipewatch_model::Event::Outcome(o) = e {
-                        add(&o);
-                    }
-                }
+    decode_files(files, mapping, &mut decoder, |events| {
+        for e in events {
+            if let Event::Outcome(o) = e {
+                add(o);
             }
-            Item::Outcome { raw, arrival_ms } => {
-                if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
-                    add(&o);
-                }
-            }
-        })?;
-    }
+        }
+    })?;
     Ok(rows(&decoder, fleet, values))
 }
 

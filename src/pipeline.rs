@@ -242,8 +242,10 @@ impl Driver {
             tokio::select! {
                 batch = batches.recv() => match batch {
                     Some(batch) => {
+                        let mut outcomes = 0;
                         for e in &batch.events {
                             if let swipewatch_model::Event::Outcome(o) = e {
+                                outcomes += 1;
                                 if let Some(rc) = o.rc {
                                     self.breakdown.code(rc);
                                 }
@@ -253,11 +255,6 @@ impl Driver {
                                 self.report(&raised, false);
                             }
                         }
-                        let outcomes = batch
-                            .events
-                            .iter()
-                            .filter(|e| matches!(e, swipewatch_model::Event::Outcome(_)))
-                            .count() as u64;
                         let engine = &self.metrics.engine;
                         engine.recorded(EventKind::Outcome).inc_by(outcomes);
                         engine

@@ -46,26 +46,28 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         },
         None => None,
     };
-    let warm = restored.is_none();
+    let fresh = restored.is_none();
     let (mut engine, symbols) =
         restored.unwrap_or_else(|| (Engine::new(settings), SharedSymbols::default()));
-    if let (true, Some(path)) = (warm, &config.engine.baseline_file) {
-        let mut table = symbols.write().unwrap_or_else(|p| p.into_inner());
-        match BaselineFile::load_file(path).and_then(|f| engine.warm_start(&f, &mut table)) {
-            Ok(()) => tracing::info!(file = %path.display(), "started from learned baselines"),
-            // As with a bad checkpoint: learn afresh rather than stay down.
-            Err(e) => {
-                tracing::error!(file = %path.display(), "cannot start from baselines: {e}; learning from scratch")
-            }
-        }
-    }
     // From the newest event the checkpoint holds until ingest connects,
     // swipewatch was not listening: a data gap.
     let since = engine.max_event_ms();
     if since != i64::MIN {
         engine.set_connected(false, since);
     }
-    let monitor = Monitor::new(engine, symbols.clone());
+    let mut monitor = Monitor::new(engine, symbols.clone());
+    // A checkpoint is newer than any baseline file: the file only serves a
+    // fresh start.
+    if let Some(path) = config.engine.baseline_file.as_ref().filter(|_| fresh) {
+        match BaselineFile::load_file(path).and_then(|f| monitor.warm_start(&f)) {
+            Ok(()) => tracing::info!(file = %path.display(), "started from learned baselines"),
+            // As with a bad checkpoint: learn afresh rather than stay down.
+            Err(e) => tracing::error!(
+                file = %path.display(),
+                "cannot start from baselines: {e}; learning from scratch"
+            ),
+        }
+    }
     runtime.block_on(serve(config, symbols, monitor))
 }
 

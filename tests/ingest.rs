@@ -368,3 +368,36 @@ fn a_restart_resumes_from_the_checkpoint_with_every_terminal_known() {
     );
     assert!(svc.log_text().contains("restored the engine checkpoint"));
 }
+
+#[test]
+fn a_fresh_service_starts_from_a_baseline_file_and_learns_afresh_when_it_is_broken() {
+    use swipewatch_engine::{BaselineFile, Engine, Settings};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Mosquitto::start(dir.path());
+    let good = dir.path().join("baseline.snap");
+    let engine = Engine::new(Settings::from(&swipewatch_config::EngineConfig::default()));
+    BaselineFile::from_engine(&engine, &swipewatch_model::Symbols::default(), (0, 0))
+        .save_file(&good)
+        .expect("write baselines");
+    let broken = dir.path().join("broken.snap");
+    std::fs::write(&broken, b"not baselines at all").expect("write");
+    for (file, expected) in [
+        (&good, "started from learned baselines"),
+        (
+            &broken,
+            "cannot start from baselines: not a swipewatch baseline file",
+        ),
+    ] {
+        let run_dir = dir.path().join(file.file_stem().expect("stem"));
+        std::fs::create_dir_all(&run_dir).expect("dir");
+        let config = format!(
+            "{}[engine]\nbaseline_file = \"{}\"\n",
+            service_config(&broker, "sw-baseline"),
+            file.display()
+        );
+        let mut svc = Service::start(&run_dir, &config);
+        svc.wait_ready(Duration::from_secs(20));
+        assert!(svc.log_text().contains(expected), "{}", svc.log_text());
+        assert!(svc.terminate().expect("stops on SIGTERM").success());
+    }
+}

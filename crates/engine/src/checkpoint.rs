@@ -18,19 +18,26 @@ use std::path::Path;
 use std::sync::Arc;
 use swipewatch_model::Dim;
 
-const MAGIC: &[u8; 8] = b"SWENGCK\0";
 /// Format version written by this build.
 pub const VERSION: u32 = 2;
+const FRAME: Frame = Frame {
+    magic: b"SWENGCK\0",
+    version: VERSION,
+    kind: "engine checkpoint",
+};
 
 /// Why a checkpoint or baseline file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// Reading or writing failed.
-    #[error("checkpoint i/o: {0}")]
+    #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     /// The file is not of the expected kind.
-    #[error("not a swipewatch engine checkpoint or baseline file of this kind")]
-    Magic,
+    #[error("not a swipewatch {expected}")]
+    Magic {
+        /// What the file should have been.
+        expected: &'static str,
+    },
     /// Written by an incompatible build.
     #[error("format version {found} is not supported (this build reads {supported})")]
     Version {
@@ -43,7 +50,7 @@ pub enum CheckpointError {
     #[error("file is corrupt: checksum mismatch")]
     Checksum,
     /// Taken under settings that change what the state means.
-    #[error("checkpoint was taken with {what} = {saved}, the config says {now}")]
+    #[error("saved with {what} = {saved}, the config says {now}")]
     Settings {
         /// Which setting.
         what: &'static str,
@@ -120,12 +127,12 @@ impl Engine {
         };
         let payload =
             postcard::to_stdvec(&state).map_err(|e| CheckpointError::Payload(e.to_string()))?;
-        write_framed(&mut w, MAGIC, VERSION, &payload)
+        write_framed(&mut w, &FRAME, &payload)
     }
 
     /// Reads a state written by [`Engine::save`], under `settings`.
     pub fn restore(settings: Settings, mut r: impl Read) -> Result<Engine, CheckpointError> {
-        let payload = read_framed(&mut r, MAGIC, VERSION)?;
+        let payload = read_framed(&mut r, &FRAME)?;
         let st: State =
             postcard::from_bytes(&payload).map_err(|e| CheckpointError::Payload(e.to_string()))?;
         same_meaning(st.bucket_ms, &st.leaf_dims, &settings)?;
@@ -189,16 +196,22 @@ pub(crate) fn write_atomic(
     Ok(())
 }
 
-/// Writes the frame: `magic`, `version` (u32 LE), payload length (u64 LE),
+/// What a framed file is: its magic, format version and name.
+pub(crate) struct Frame {
+    pub magic: &'static [u8; 8],
+    pub version: u32,
+    pub kind: &'static str,
+}
+
+/// Writes the frame: magic, version (u32 LE), payload length (u64 LE),
 /// payload, xxh3-64 of the payload (u64 LE).
 pub(crate) fn write_framed(
     w: &mut impl Write,
-    magic: &[u8; 8],
-    version: u32,
+    frame: &Frame,
     payload: &[u8],
 ) -> Result<(), CheckpointError> {
-    w.write_all(magic)?;
-    w.write_all(&version.to_le_bytes())?;
+    w.write_all(frame.magic)?;
+    w.write_all(&frame.version.to_le_bytes())?;
     w.write_all(&(payload.len() as u64).to_le_bytes())?;
     w.write_all(payload)?;
     w.write_all(&xxhash_rust::xxh3::xxh3_64(payload).to_le_bytes())?;
@@ -208,22 +221,20 @@ pub(crate) fn write_framed(
 
 /// Reads a frame written by [`write_framed`] and returns its payload once
 /// magic, version and checksum hold.
-pub(crate) fn read_framed(
-    r: &mut impl Read,
-    magic: &[u8; 8],
-    version: u32,
-) -> Result<Vec<u8>, CheckpointError> {
+pub(crate) fn read_framed(r: &mut impl Read, frame: &Frame) -> Result<Vec<u8>, CheckpointError> {
+    let not_this = || CheckpointError::Magic {
+        expected: frame.kind,
+    };
     let mut head = [0u8; 20];
-    r.read_exact(&mut head)
-        .map_err(|_| CheckpointError::Magic)?;
-    if &head[..8] != magic {
-        return Err(CheckpointError::Magic);
+    r.read_exact(&mut head).map_err(|_| not_this())?;
+    if &head[..8] != frame.magic {
+        return Err(not_this());
     }
     let found = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
-    if found != version {
+    if found != frame.version {
         return Err(CheckpointError::Version {
             found,
-            supported: version,
+            supported: frame.version,
         });
     }
     let mut len = [0u8; 8];

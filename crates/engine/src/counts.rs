@@ -30,7 +30,11 @@ impl ClassCounts {
 
     /// Payment attempts: every outcome except cancellations.
     pub fn attempts(&self) -> u64 {
-        self.total() - u64::from(self.get(OutcomeClass::Cancelled))
+        OutcomeClass::ALL
+            .iter()
+            .filter(|c| c.is_attempt())
+            .map(|c| u64::from(self.get(*c)))
+            .sum()
     }
 
     /// Outcomes in failure classes.

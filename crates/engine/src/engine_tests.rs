@@ -410,7 +410,7 @@ fn a_corrupt_or_foreign_checkpoint_is_refused() {
     ));
     assert!(matches!(
         Engine::restore(settings(), &b"hello world, not a checkpoint"[..]),
-        Err(checkpoint::CheckpointError::Magic)
+        Err(checkpoint::CheckpointError::Magic { .. })
     ));
     let mut other = settings();
     other.bucket_ms = 5_000;

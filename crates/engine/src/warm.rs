@@ -7,7 +7,7 @@
 //! payload, xxh3-64). Terminal state, windows and incidents are not part of
 //! it: only what is normal.
 
-use super::checkpoint::{read_framed, same_meaning, write_atomic, write_framed};
+use super::checkpoint::{read_framed, same_meaning, write_atomic, write_framed, Frame};
 use crate::baseline::{Baselines, Cell};
 use crate::counts::MAX_LEAF_DIMS;
 use crate::{CheckpointError, Engine};
@@ -16,9 +16,13 @@ use std::path::Path;
 use std::sync::Arc;
 use swipewatch_model::{Dim, Sym, Symbols};
 
-const MAGIC: &[u8; 8] = b"SWBASEL\0";
 /// Baseline file format version written by this build.
 pub const BASELINE_VERSION: u32 = 1;
+const FRAME: Frame = Frame {
+    magic: b"SWBASEL\0",
+    version: BASELINE_VERSION,
+    kind: "baseline file",
+};
 
 /// Baselines by value string, with the settings they were learned under.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,13 +89,13 @@ impl BaselineFile {
     pub fn save_file(&self, path: &Path) -> Result<(), CheckpointError> {
         let payload =
             postcard::to_stdvec(self).map_err(|e| CheckpointError::Payload(e.to_string()))?;
-        write_atomic(path, |w| write_framed(w, MAGIC, BASELINE_VERSION, &payload))
+        write_atomic(path, |w| write_framed(w, &FRAME, &payload))
     }
 
     /// Reads a file written by [`BaselineFile::save_file`].
     pub fn load_file(path: &Path) -> Result<BaselineFile, CheckpointError> {
         let file = std::fs::File::open(path)?;
-        let payload = read_framed(&mut std::io::BufReader::new(file), MAGIC, BASELINE_VERSION)?;
+        let payload = read_framed(&mut std::io::BufReader::new(file), &FRAME)?;
         postcard::from_bytes(&payload).map_err(|e| CheckpointError::Payload(e.to_string()))
     }
 }

@@ -79,6 +79,11 @@ impl OutcomeClass {
         }
     }
 
+    /// True for payment attempts: every outcome except a cancellation.
+    pub fn is_attempt(self) -> bool {
+        self != OutcomeClass::Cancelled
+    }
+
     /// True for classes that count against the fleet: everything except
     /// approvals, cancellations and ordinary cardholder declines.
     pub fn is_failure(self) -> bool {

@@ -27,28 +27,7 @@ enum Command {
     /// Replay outcome logs (CSV, Parquet, NDJSON) through the live
     /// detection path in event time; print the incidents and the
     /// throughput. With --labels, score them like `swipewatch eval`.
-    Replay {
-        /// History files, replayed in the order given.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// swipewatch config (engine, codes, `[history.columns]`).
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// Ground-truth labels (JSON, as `simulate` writes them): score
-        /// the run; labelled maintenance windows are declared as such.
-        #[arg(long)]
-        labels: Option<PathBuf>,
-        /// Write incidents, counts and throughput here as JSON.
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Print every incident transition as it happens.
-        #[arg(long)]
-        trace: bool,
-        /// Start from these baselines (written by `swipetool baseline`)
-        /// instead of learning first.
-        #[arg(long)]
-        baseline: Option<PathBuf>,
-    },
+    Replay(replay::Options),
     /// Localize the root cause in leaf tables (one row per leaf: dimension
     /// columns, a real and a forecast value); one line per file, as
     /// `a=x&b=y;c=z`.
@@ -97,53 +76,13 @@ enum Command {
     /// Export the drill-down behind an incident (or a span of time) from
     /// history files: per dimension value, failure rates before and during,
     /// outcome classes and failure codes, as CSV or Parquet.
-    Report {
-        /// History files, in time order.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// swipewatch config (engine, codes, `[history.columns]`).
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// An incident id from `swipetool replay` of the same files.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        incident: Option<u64>,
-        /// Baselines the replay that finds --incident starts from, as
-        /// given to `swipetool replay --baseline`.
-        #[arg(long, requires = "incident")]
-        baseline: Option<PathBuf>,
-        /// Start of the span (RFC 3339 or epoch ms).
-        #[arg(long, requires = "to")]
-        from: Option<String>,
-        /// End of the span, exclusive (RFC 3339 or epoch ms).
-        #[arg(long, requires = "from")]
-        to: Option<String>,
-        /// Length of the comparison period before the span.
-        #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
-        before: std::time::Duration,
-        /// Output file (.csv or .parquet).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Report(report::Options),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Replay {
-            files,
-            config,
-            labels,
-            report,
-            trace,
-            baseline,
-        } => replay::run(&replay::Options {
-            files,
-            config,
-            labels,
-            report,
-            trace,
-            baseline,
-        }),
+        Command::Replay(opts) => replay::run(&opts),
         Command::Baseline { files, config, out } => baseline::run(&files, config.as_deref(), &out),
         Command::Explain {
             inputs,
@@ -153,25 +92,7 @@ fn main() -> ExitCode {
             json,
         } => explain::run(&inputs, &dims, &real, &forecast, json),
         Command::Simulate { scenario, out } => simulate(&scenario, &out),
-        Command::Report {
-            files,
-            config,
-            incident,
-            baseline,
-            from,
-            to,
-            before,
-            out,
-        } => report::run(&report::Options {
-            files,
-            config,
-            incident,
-            baseline,
-            from,
-            to,
-            before,
-            out,
-        }),
+        Command::Report(opts) => report::run(&opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

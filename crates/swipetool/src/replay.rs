@@ -18,13 +18,27 @@ use swipewatch_sim::Label;
 use swipewatch_telemetry::EventKind;
 
 /// What `replay` was asked.
+#[derive(clap::Args)]
 pub struct Options {
+    /// History files, replayed in the order given.
+    #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// swipewatch config (engine, codes, `[history.columns]`).
+    #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Ground-truth labels (JSON, as `simulate` writes them): score the
+    /// run; labelled maintenance windows are declared as such.
+    #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Write incidents, counts and throughput here as JSON.
+    #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Print every incident transition as it happens.
+    #[arg(long)]
     pub trace: bool,
-    /// Baselines to start from (`swipetool baseline`).
+    /// Start from these baselines (written by `swipetool baseline`)
+    /// instead of learning first.
+    #[arg(long)]
     pub baseline: Option<PathBuf>,
 }
 

@@ -14,26 +14,39 @@ use swipewatch_config::Config;
 use swipewatch_engine::Settings;
 use swipewatch_history::{Mapping, TableColumn};
 use swipewatch_ingest::Decoder;
-use swipewatch_model::{Dim, Event, Outcome, OutcomeClass, Sym};
+use swipewatch_model::{Dim, Event, Outcome, OutcomeClass, RespCode, Sym, TermError, TxnStatus};
 use swipewatch_monitor::offline;
 
 /// Failure codes listed per row.
 const TOP_CODES: usize = 5;
 
 /// What `report` was asked.
+#[derive(clap::Args)]
 pub struct Options {
+    /// History files, in time order.
+    #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// swipewatch config (engine, codes, `[history.columns]`).
+    #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// An incident of a replay of `files` (ids are those `replay` prints).
+    /// An incident id from `swipetool replay` of the same files.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
     pub incident: Option<u64>,
-    /// Baselines for the replay that finds `incident`.
+    /// Baselines the replay that finds --incident starts from, as given to
+    /// `swipetool replay --baseline`.
+    #[arg(long, requires = "incident")]
     pub baseline: Option<PathBuf>,
     /// Start of the span (RFC 3339 or epoch ms).
+    #[arg(long, requires = "to")]
     pub from: Option<String>,
-    /// End of the span (exclusive).
+    /// End of the span, exclusive (RFC 3339 or epoch ms).
+    #[arg(long, requires = "from")]
     pub to: Option<String>,
-    /// How far before the span the comparison period reaches.
+    /// Length of the comparison period before the span.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub before: Duration,
+    /// Output file (.csv or .parquet).
+    #[arg(long)]
     pub out: PathBuf,
 }
 
@@ -41,44 +54,68 @@ pub struct Options {
 const BEFORE: usize = 0;
 const DURING: usize = 1;
 
+/// What a failure was answered with: the response code, else the
+/// terminal's own error, else the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Code {
+    Rc(RespCode),
+    Error(TermError),
+    Status(TxnStatus),
+}
+
+impl Code {
+    fn of(o: &Outcome) -> Code {
+        match (o.rc, o.term_error) {
+            (Some(rc), _) => Code::Rc(rc),
+            (None, Some(e)) => Code::Error(e),
+            (None, None) => Code::Status(o.status),
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Code::Rc(rc) => rc.fmt(f),
+            Code::Error(e) => f.write_str(e.name()),
+            Code::Status(s) => f.write_str(s.name()),
+        }
+    }
+}
+
 /// One dimension value's counts in both periods.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     /// Outcomes per class, before and during.
-    pub classes: [[u64; OutcomeClass::COUNT]; 2],
-    /// Failures by response code or terminal error, before and during.
-    pub codes: [HashMap<String, u64>; 2],
+    classes: [[u64; OutcomeClass::COUNT]; 2],
+    /// Failures by code, before and during.
+    codes: [HashMap<Code, u64>; 2],
 }
 
 impl Tally {
-    fn add(&mut self, phase: usize, o: &Outcome) {
+    fn add(&mut self, phase: usize, o: &Outcome, code: Code) {
         self.classes[phase][o.class.index()] += 1;
         if o.class.is_failure() {
-            let code = match (o.rc, o.term_error) {
-                (Some(rc), _) => rc.to_string(),
-                (None, Some(e)) => e.name().to_string(),
-                (None, None) => o.status.name().to_string(),
-            };
             *self.codes[phase].entry(code).or_default() += 1;
         }
     }
 
-    /// Payment attempts (cancellations excluded).
-    pub fn attempts(&self, phase: usize) -> u64 {
+    fn sum(&self, phase: usize, which: impl Fn(OutcomeClass) -> bool) -> u64 {
         OutcomeClass::ALL
             .iter()
-            .filter(|c| **c != OutcomeClass::Cancelled)
+            .filter(|c| which(**c))
             .map(|c| self.classes[phase][c.index()])
             .sum()
     }
 
+    /// Payment attempts.
+    pub fn attempts(&self, phase: usize) -> u64 {
+        self.sum(phase, OutcomeClass::is_attempt)
+    }
+
     /// Outcomes in failure classes.
     pub fn failures(&self, phase: usize) -> u64 {
-        OutcomeClass::ALL
-            .iter()
-            .filter(|c| c.is_failure())
-            .map(|c| self.classes[phase][c.index()])
-            .sum()
+        self.sum(phase, OutcomeClass::is_failure)
     }
 
     /// Failures per attempt; `None` without attempts.
@@ -96,8 +133,11 @@ impl Tally {
 
     /// The most frequent failure codes, as `91=120;05=3`.
     fn top_codes(&self, phase: usize) -> String {
-        let mut codes: Vec<(&String, &u64)> = self.codes[phase].iter().collect();
-        codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut codes: Vec<(&Code, &u64)> = self.codes[phase].iter().collect();
+        codes.sort_by(|a, b| {
+            b.1.cmp(a.1)
+                .then_with(|| a.0.to_string().cmp(&b.0.to_string()))
+        });
         codes
             .iter()
             .take(TOP_CODES)
@@ -140,11 +180,12 @@ pub fn drill_down(
             return;
         }
         let phase = if o.ts_ms < from { BEFORE } else { DURING };
-        fleet.add(phase, o);
+        let code = Code::of(o);
+        fleet.add(phase, o, code);
         for dim in Dim::ALL {
             let sym = o.dims.get(dim);
             if sym.is_some() {
-                values.entry((dim, sym)).or_default().add(phase, o);
+                values.entry((dim, sym)).or_default().add(phase, o, code);
             }
         }
     };

@@ -366,7 +366,7 @@ impl Engine {
     /// flagged. Buckets inside a data gap teach nothing. The snapshot then
     /// carries the baselines as learned: it lets go of its reference first,
     /// so learning updates them in place instead of copying every cell
-    /// (a copy per bucket was a tenth of the engine's time).
+    /// (a copy per bucket: 7 % of the engine bench's time in a profile).
     pub fn learn(&mut self, snapshot: &mut WindowSnapshot, anomalies: &Anomalies) {
         if snapshot.bucket.data_gap {
             return;

@@ -4,7 +4,7 @@
 
 use crate::support::mqtt::retained;
 use crate::support::webhook::Receiver;
-use crate::support::{free_port, http_get, spawn_server, swipewatch, wait_for, Killed};
+use crate::support::{free_port, http_get, start_alertmanager, swipewatch, wait_for, Killed};
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
@@ -53,26 +53,7 @@ fn incidents(addr: SocketAddr) -> Vec<serde_json::Value> {
 #[test]
 fn a_bank_outage_is_one_alert_and_one_webhook_notice_each_way_with_its_devices_inhibited() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let am_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let am_config = dir.path().join("alertmanager.yml");
-    std::fs::write(
-        &am_config,
-        "route:\n  receiver: ops\n  group_wait: 1s\nreceivers:\n  - name: ops\n",
-    )
-    .expect("write alertmanager config");
-    let _am = spawn_server(
-        "prometheus-alertmanager",
-        &[
-            format!("--config.file={}", am_config.display()),
-            format!("--storage.path={}", dir.path().join("am").display()),
-            format!("--web.listen-address={am_addr}"),
-            "--cluster.listen-address=".to_string(),
-        ],
-    );
-    let ready = wait_for(Duration::from_secs(30), || {
-        matches!(http_get(am_addr, "/-/ready"), Ok((200, _)))
-    });
-    assert!(ready, "alertmanager did not start");
+    let (_am, am_addr) = start_alertmanager(dir.path()).expect("alertmanager did not start");
 
     let scenario = dir.path().join("bank-outage.toml");
     std::fs::write(&scenario, BANK_OUTAGE).expect("write scenario");
@@ -105,7 +86,12 @@ fn a_bank_outage_is_one_alert_and_one_webhook_notice_each_way_with_its_devices_i
     // Give a second window the chance to add duplicates; there must be none.
     std::thread::sleep(Duration::from_secs(12));
     let seen = alerts(am_addr);
-    assert_eq!(seen.len(), 1, "exactly one alert: {seen:#?}");
+    assert_eq!(
+        seen.len(),
+        1,
+        "exactly one alert: {seen:#?}\nlog:\n{}",
+        log_text()
+    );
     let labels = &seen[0]["labels"];
     assert_eq!(labels["alertname"], "SwipewatchIncident");
     assert_eq!(labels["cause"], "bank-acquirer");

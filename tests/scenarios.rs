@@ -142,6 +142,8 @@ fn every_shipped_scenario_parses_and_the_suite_passes_its_thresholds() {
         "merchant_misconfig",
         "bank_cutover",
         "decline_surge",
+        "issuer_slowdown",
+        "reader_wear",
     ] {
         assert!(stdout.contains(fault), "{fault} missing from:\n{stdout}");
     }

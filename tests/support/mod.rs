@@ -325,3 +325,30 @@ pub fn spawn_server(program: &str, args: &[String]) -> Killed {
             .unwrap_or_else(|e| panic!("start {program}: {e}")),
     )
 }
+
+/// Starts a real Alertmanager (Debian `prometheus-alertmanager`) on a free
+/// loopback port with its data in `dir`, routing every alert to one
+/// receiver that sends nothing; `None` if it is not ready within 30 s.
+/// Killed when the handle drops.
+pub fn start_alertmanager(dir: &Path) -> Option<(Killed, SocketAddr)> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let config = dir.join("alertmanager.yml");
+    std::fs::write(
+        &config,
+        "route:\n  receiver: ops\n  group_wait: 1s\nreceivers:\n  - name: ops\n",
+    )
+    .ok()?;
+    let server = spawn_server(
+        "prometheus-alertmanager",
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.path={}", dir.join("am").display()),
+            format!("--web.listen-address={addr}"),
+            "--cluster.listen-address=".to_string(),
+        ],
+    );
+    let ready = wait_for(Duration::from_secs(30), || {
+        matches!(http_get(addr, "/-/ready"), Ok((200, _)))
+    });
+    ready.then_some((server, addr))
+}

@@ -55,11 +55,15 @@ fn alert(i: &Incident, console_url: &str) -> Value {
         .iter()
         .map(|(c, n)| format!("{c}×{n}"))
         .collect();
+    let latency = match i.latest.p95_ms {
+        Some((now, normal)) => format!(" (p95 {now:.0} ms, normally {normal:.0} ms)"),
+        None => String::new(),
+    };
     let description = format!(
-        "{} failures where {:.1} were expected in the latest window{}. {} failed transactions so far, {} terminals, {} merchants, amount {:.2}; top codes: {}.",
+        "{} {} where {:.1} were expected in the latest window{latency}. {} failed transactions so far, {} terminals, {} merchants, amount {:.2}; top codes: {}.",
         i.latest.observed,
+        i.latest.signal.unit(),
         i.latest.expected,
-        if i.latest.silence { " (traffic missing)" } else { "" },
         e.failed,
         e.terminals,
         e.merchants,

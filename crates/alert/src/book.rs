@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
-use swipewatch_model::{Cause, Dim, OutcomeClass};
+use swipewatch_model::{Cause, Dim, OutcomeClass, Signal};
 
 /// One window's finding, with interned values already resolved to text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,8 +19,12 @@ pub struct FindingView {
     pub classes: Vec<(OutcomeClass, f64)>,
     /// 0–1.
     pub confidence: f64,
-    /// Based on missing traffic (the element went quiet), not failures.
-    pub silence: bool,
+    /// What the finding is based on: failures, missing traffic, latency,
+    /// fallbacks.
+    pub signal: Signal,
+    /// For a latency finding: the window's p95 and the baseline's, ms.
+    #[serde(default)]
+    pub p95_ms: Option<(f64, f64)>,
     /// For a single device: where the terminal is (region, carrier, link,
     /// acquirer, merchant, model, software), to tell which outage explains it.
     #[serde(default)]
@@ -54,6 +58,10 @@ pub struct Key {
     pub element: Vec<(Dim, String)>,
     /// The terminal, for a single device.
     pub terminal: Option<String>,
+    /// The element got slow (a latency finding): an early warning kept
+    /// apart from the failures that may follow, which page on their own.
+    #[serde(default)]
+    pub slow: bool,
 }
 
 impl Key {
@@ -67,7 +75,11 @@ impl Key {
         if let Some(t) = &self.terminal {
             parts.push(format!("terminal={t}"));
         }
-        parts.join("&")
+        let mut text = parts.join("&");
+        if self.slow {
+            text.push_str(" (slow)");
+        }
+        text
     }
 }
 
@@ -148,7 +160,7 @@ pub struct Incident {
 
 impl Incident {
     /// Failures beyond expectation per minute in the latest window (for a
-    /// silence: transactions missing per minute).
+    /// silence: transactions missing per minute; for latency: slow ones).
     pub fn impact_per_min(&self, window_ms: i64) -> f64 {
         let minutes = (window_ms as f64 / 60_000.0).max(1e-9);
         let f = &self.latest;
@@ -195,6 +207,13 @@ pub struct Policy {
     /// needs a run of errors); other single-terminal findings wait
     /// `fire_after` windows.
     pub device_fire_after: u32,
+    /// Other single-terminal findings also wait this long after they
+    /// opened, ms. A terminal's run of failures is read live, as far as
+    /// the newest event, while the window that would show the outage
+    /// behind it still lags by the allowed lateness: the hold (lateness
+    /// plus a bucket) lets that window close and list the terminal under
+    /// the outage before the terminal is sent as a ticket of its own.
+    pub device_hold_ms: i64,
     /// Windows in a row without the finding before an incident resolves.
     pub resolve_after: u32,
     /// The same for a single device: a broken terminal that is simply not
@@ -202,6 +221,9 @@ pub struct Policy {
     pub device_resolve_after: u32,
     /// Resolved incidents kept for the API.
     pub keep_resolved: usize,
+    /// How long after it resolved an outage still explains terminals that
+    /// fail inside it with its classes (their long memory holds it).
+    pub aftermath_ms: i64,
     /// Evaluation window, ms (impact per minute is taken over it).
     pub window_ms: i64,
     /// A bank or network incident pages from this many excess failures
@@ -220,9 +242,11 @@ impl Default for Policy {
         Policy {
             fire_after: 2,
             device_fire_after: 1,
+            device_hold_ms: 40_000,
             resolve_after: 3,
             device_resolve_after: 30,
             keep_resolved: 200,
+            aftermath_ms: 30 * 60_000,
             window_ms: 60_000,
             page_failed_per_min: 5.0,
             page_terminals: 20,
@@ -393,7 +417,7 @@ impl IncidentBook {
         for (key, f) in seen {
             self.observe(window_end_ms, key, f, &mut out);
         }
-        self.settle();
+        self.settle(window_end_ms);
         out
     }
 
@@ -413,7 +437,7 @@ impl IncidentBook {
             let key = self.key_for(f);
             self.observe(at_ms, key, f, &mut out);
         }
-        self.settle();
+        self.settle(at_ms);
         out
     }
 
@@ -430,6 +454,7 @@ impl IncidentBook {
             cause: f.cause,
             element: f.element.clone(),
             terminal: f.terminal.clone(),
+            slow: f.signal == Signal::Latency && f.terminal.is_none(),
         }
     }
 
@@ -477,18 +502,30 @@ impl IncidentBook {
     /// sinks have been told, and queues the notices of incidents that fired
     /// (not silenced, not inhibited). An inhibition outlives its parent
     /// while the child stays open, so an outage's tail never pages; it is
-    /// lifted only if the parent was a blip that never fired.
-    fn settle(&mut self) {
+    /// lifted only if the parent was a blip that never fired. A parent
+    /// resolved less than `aftermath_ms` ago still explains terminals that
+    /// fail inside it with its own classes: their per-terminal memory still
+    /// holds the outage.
+    fn settle(&mut self, now_ms: i64) {
         // Failing elements (a bank, a network, also a merchant's setup or
         // a software cohort, which explain their own terminals), the most
         // specific first.
         let mut parents: Vec<(u64, Key, FindingView)> = self
             .open
             .values()
-            .filter(|i| i.key.terminal.is_none() && !i.latest.silence)
+            .filter(|i| i.key.terminal.is_none() && !i.latest.signal.is_silence() && !i.key.slow)
             .map(|i| (i.id, i.key.clone(), i.latest.clone()))
             .collect();
         parents.sort_by_key(|p| (std::cmp::Reverse(p.1.element.len()), p.0));
+        let aftermath = self.policy.aftermath_ms;
+        let recent: Vec<(u64, Key, FindingView)> = self
+            .resolved
+            .iter()
+            .filter(|i| i.key.terminal.is_none() && !i.latest.signal.is_silence() && !i.key.slow)
+            .filter(|i| i.fired_ms.is_some())
+            .filter(|i| i.resolved_ms.is_some_and(|r| now_ms - r <= aftermath))
+            .map(|i| (i.id, i.key.clone(), i.latest.clone()))
+            .collect();
         let live: std::collections::BTreeSet<u64> = self
             .open
             .values()
@@ -501,10 +538,19 @@ impl IncidentBook {
             if inc.inhibited_by.is_some_and(|p| !live.contains(&p)) {
                 inc.inhibited_by = None;
             }
-            if inc.inhibited_by.is_none() && (inc.key.terminal.is_some() || inc.latest.silence) {
+            if inc.inhibited_by.is_none()
+                && (inc.key.terminal.is_some() || inc.latest.signal.is_silence())
+            {
                 inc.inhibited_by = parents
                     .iter()
                     .find(|(id, key, latest)| *id != inc.id && explains(key, latest, inc))
+                    .or_else(|| {
+                        recent.iter().find(|(_, key, latest)| {
+                            inc.key.terminal.is_some()
+                                && explains(key, latest, inc)
+                                && same_classes(latest, inc)
+                        })
+                    })
                     .map(|p| p.0);
             }
             if !inc.notified {
@@ -535,18 +581,25 @@ impl IncidentBook {
             .silences
             .iter()
             .any(|s| s.covers(&key, &f.context, at_ms, grace));
-        // A dead reader or PIN pad fires at once: its own test already
-        // needs a run of errors, and no outage elsewhere explains it. A
+        // A dead or worn reader or PIN pad fires at once: its own test
+        // already needs a run of errors (or a rate far off its model's over
+        // the terminal's long memory), and no outage elsewhere explains it. A
         // terminal that merely fails everything waits like any other
-        // finding, so the outage behind it is seen first and holds it back.
-        let reader = f
-            .classes
-            .iter()
-            .any(|(c, _)| *c == OutcomeClass::DeviceFault);
+        // finding and then the device hold, so the outage behind it is seen
+        // first and holds it back.
+        let reader = f.signal == Signal::Fallbacks
+            || f.classes
+                .iter()
+                .any(|(c, _)| *c == OutcomeClass::DeviceFault);
         let fire_after = if key.terminal.is_some() && reader {
             self.policy.device_fire_after
         } else {
             self.policy.fire_after
+        };
+        let hold_ms = if key.terminal.is_some() && !reader {
+            self.policy.device_hold_ms
+        } else {
+            0
         };
         let inc = match self.open.get_mut(&key) {
             Some(inc) => {
@@ -587,7 +640,10 @@ impl IncidentBook {
                 self.open.entry(key).or_insert(inc)
             }
         };
-        if inc.state == State::Pending && inc.streak >= fire_after {
+        if inc.state == State::Pending
+            && inc.streak >= fire_after
+            && at_ms - inc.first_ms >= hold_ms
+        {
             inc.state = State::Firing;
             inc.fired_ms = Some(at_ms);
             inc.streak = 0;
@@ -597,11 +653,14 @@ impl IncidentBook {
 }
 
 /// Routing from impact: a single terminal is a field-service ticket; a
+/// slow element is a warning (transactions still go through); a
 /// bank or network incident pages when enough fails (or goes missing) per
 /// minute or enough terminals are hit; everything else is a warning.
 fn severity(policy: &Policy, inc: &Incident) -> Severity {
     if inc.key.terminal.is_some() {
         Severity::Ticket
+    } else if inc.key.slow {
+        Severity::Warning
     } else if inc.key.cause.pages()
         && (inc.impact_per_min(policy.window_ms) >= policy.page_failed_per_min
             || inc.evidence.terminals >= policy.page_terminals)
@@ -628,7 +687,7 @@ fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> bool {
     if !parent.element.is_empty() && parent.element.iter().all(|p| place.contains(&p)) {
         return true;
     }
-    if child.latest.silence {
+    if child.latest.signal.is_silence() {
         let shared: Vec<&(Dim, String)> = parent
             .element
             .iter()
@@ -646,6 +705,16 @@ fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> bool {
             .classes
             .iter()
             .all(|(c, _)| latest.classes.iter().any(|(pc, _)| pc == c))
+}
+
+/// Every class of `child`'s latest finding is among `parent`'s.
+fn same_classes(parent: &FindingView, child: &Incident) -> bool {
+    !child.latest.classes.is_empty()
+        && child
+            .latest
+            .classes
+            .iter()
+            .all(|(c, _)| parent.classes.iter().any(|(pc, _)| pc == c))
 }
 
 #[cfg(test)]

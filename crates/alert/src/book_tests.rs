@@ -9,7 +9,8 @@ fn finding(cause: Cause, value: &str) -> FindingView {
         expected: 5.0,
         classes: vec![(OutcomeClass::IssuerUnavailable, 45.0)],
         confidence: 0.9,
-        silence: false,
+        signal: Signal::Failures,
+        p95_ms: None,
         context: Vec::new(),
     }
 }
@@ -80,16 +81,49 @@ fn a_dead_device_fires_in_its_first_window() {
 }
 
 #[test]
-fn a_terminal_that_only_fails_waits_a_second_window_like_any_finding() {
+fn a_terminal_that_only_fails_waits_for_the_windows_behind_its_live_run() {
     let mut book = IncidentBook::new(Policy::default());
     let mut f = finding(Cause::DeviceHardware, "px3-5.2.1");
     f.terminal = Some("pos-000001".into());
     f.classes = vec![(OutcomeClass::HostTimeout, 8.0)];
-    assert_eq!(
-        states(&book.update(10_000, std::slice::from_ref(&f))),
-        ["opened"]
+    let f = [f];
+    assert_eq!(states(&book.update(10_000, &f)), ["opened"]);
+    // Two windows are not enough: the run was read ahead of them.
+    for at in [20_000, 30_000, 40_000] {
+        assert!(book.update(at, &f).is_empty(), "fired at {at}");
+    }
+    assert_eq!(states(&book.update(50_000, &f)), ["fired"]);
+}
+
+#[test]
+fn a_terminal_seen_failing_before_its_acquirers_outage_is_found_is_listed_under_it() {
+    let mut book = IncidentBook::new(Policy::default());
+    let terminal = device(
+        "T1",
+        OutcomeClass::AcquirerSwitchError,
+        &[(Dim::Acquirer, "acq-gamma")],
     );
-    assert_eq!(states(&book.update(20_000, &[f])), ["fired"]);
+    let mut outage = finding(Cause::BankAcquirer, "acq-gamma");
+    outage.element = vec![(Dim::Acquirer, "acq-gamma".to_string())];
+    outage.classes = vec![
+        (OutcomeClass::AcquirerSwitchError, 170.0),
+        (OutcomeClass::HostTimeout, 50.0),
+    ];
+    // The terminal's live run shows the outage three windows before the
+    // windows do (the allowed lateness).
+    for at in [10_000, 20_000, 30_000] {
+        book.update(at, std::slice::from_ref(&terminal));
+    }
+    for at in [40_000, 50_000, 60_000] {
+        book.update(at, &[terminal.clone(), outage.clone()]);
+    }
+    let told: Vec<String> = notices(&mut book).into_iter().map(|n| n.1).collect();
+    assert_eq!(told, ["acquirer=acq-gamma"]);
+    let bank = book.open().find(|i| i.key.terminal.is_none()).map(|i| i.id);
+    assert!(book
+        .open()
+        .filter(|i| i.key.terminal.is_some())
+        .all(|i| i.inhibited_by == bank && bank.is_some()));
 }
 
 #[test]
@@ -203,7 +237,8 @@ fn device(terminal: &str, class: OutcomeClass, context: &[(Dim, &str)]) -> Findi
         expected: 0.0,
         classes: vec![(class, 8.0)],
         confidence: 0.5,
-        silence: false,
+        signal: Signal::Failures,
+        p95_ms: None,
         context: context.iter().map(|(d, v)| (*d, v.to_string())).collect(),
     }
 }
@@ -221,8 +256,22 @@ fn network(pairs: &[(Dim, &str)], silence: bool) -> FindingView {
             vec![(OutcomeClass::Comms, 390.0)]
         },
         confidence: 0.9,
-        silence,
+        signal: if silence {
+            Signal::Silence
+        } else {
+            Signal::Failures
+        },
+        p95_ms: None,
         context: Vec::new(),
+    }
+}
+
+/// The default policy with no device hold: terminals that only fail
+/// fire after two windows, as behind an engine without lateness.
+fn without_hold() -> Policy {
+    Policy {
+        device_hold_ms: 0,
+        ..Policy::default()
     }
 }
 
@@ -235,7 +284,7 @@ fn notices(book: &mut IncidentBook) -> Vec<(NoticeKind, String)> {
 
 #[test]
 fn devices_and_silences_inside_a_network_outage_are_listed_under_it_and_never_notified() {
-    let mut book = IncidentBook::new(Policy::default());
+    let mut book = IncidentBook::new(without_hold());
     let outage = network(&[(Dim::Carrier, "telco"), (Dim::Region, "north")], false);
     let on_it = device(
         "T1",
@@ -278,7 +327,7 @@ fn devices_and_silences_inside_a_network_outage_are_listed_under_it_and_never_no
     );
     let parent = book
         .open()
-        .find(|i| i.key.cause == Cause::Network && !i.latest.silence)
+        .find(|i| i.key.cause == Cause::Network && !i.latest.signal.is_silence())
         .map(|i| i.id)
         .expect("outage open");
     let mut children: Vec<String> = book.children(parent).map(|i| i.key.describe()).collect();
@@ -311,7 +360,7 @@ fn devices_and_silences_inside_a_network_outage_are_listed_under_it_and_never_no
 
 #[test]
 fn an_inhibition_by_an_outage_that_never_fired_is_lifted() {
-    let mut book = IncidentBook::new(Policy::default());
+    let mut book = IncidentBook::new(without_hold());
     let blip = network(&[(Dim::Carrier, "telco")], false);
     let on_it = device("T1", OutcomeClass::Comms, &[(Dim::Carrier, "telco")]);
     book.update(10_000, &[blip, on_it.clone()]);
@@ -384,7 +433,7 @@ fn a_silenced_incident_is_not_notified_until_its_silence_ends() {
 
 #[test]
 fn a_device_whose_failure_class_changes_stays_one_incident() {
-    let mut book = IncidentBook::new(Policy::default());
+    let mut book = IncidentBook::new(without_hold());
     let first = device("T1", OutcomeClass::AcquirerSwitchError, &[]);
     let mut later = device("T1", OutcomeClass::HostTimeout, &[]);
     later.cause = Cause::MerchantConfig;
@@ -446,4 +495,72 @@ fn a_terminal_of_a_misconfigured_merchant_is_listed_under_the_merchant() {
     book.update(20_000, &[merchant, t]);
     let told: Vec<String> = notices(&mut book).into_iter().map(|n| n.1).collect();
     assert_eq!(told, ["merchant=m-1"]);
+}
+
+#[test]
+fn after_an_outage_resolves_its_terminals_are_still_listed_under_it_for_a_while_but_not_other_faults(
+) {
+    let mut book = IncidentBook::new(Policy::default());
+    let place = [(Dim::Carrier, "telco"), (Dim::Region, "north")];
+    let outage = network(&place, false);
+    let mut t = 10_000;
+    for _ in 0..3 {
+        book.update(t, std::slice::from_ref(&outage));
+        t += 10_000;
+    }
+    for _ in 0..3 {
+        book.update(t, &[]);
+        t += 10_000;
+    }
+    assert!(book.open().next().is_none(), "the outage resolved");
+    let parent = book.resolved().next().map(|i| i.id);
+    // Ten minutes later a terminal there still fails its per-terminal test
+    // with the outage's class: listed under the resolved outage, not told.
+    t += 600_000;
+    let stale = device("T1", OutcomeClass::Comms, &place);
+    let reader = device("T2", OutcomeClass::DeviceFault, &place);
+    for _ in 0..3 {
+        book.update(t, &[stale.clone(), reader.clone()]);
+        t += 10_000;
+    }
+    let by_terminal = |id: &str| {
+        book.open()
+            .find(|i| i.key.terminal.as_deref() == Some(id))
+            .map(|i| i.inhibited_by)
+    };
+    assert_eq!(by_terminal("T1"), Some(parent));
+    // A dead reader there is a fault of its own.
+    assert_eq!(by_terminal("T2"), Some(None));
+    assert_eq!(
+        notices(&mut book)
+            .into_iter()
+            .filter(|(k, _)| *k == NoticeKind::Fired)
+            .map(|(_, d)| d)
+            .collect::<Vec<_>>()
+            .iter()
+            .filter(|d| d.contains("terminal="))
+            .count(),
+        1,
+        "only the dead reader is told"
+    );
+    // Past the aftermath, the same finding is a terminal's own.
+    let mut late = IncidentBook::new(Policy::default());
+    let mut t = 10_000;
+    for f in [
+        vec![outage.clone()],
+        vec![outage.clone()],
+        vec![],
+        vec![],
+        vec![],
+    ] {
+        late.update(t, &f);
+        t += 10_000;
+    }
+    t += Policy::default().aftermath_ms + 60_000;
+    for _ in 0..3 {
+        late.update(t, std::slice::from_ref(&stale));
+        t += 10_000;
+    }
+    let inc = late.open().next().expect("device open");
+    assert_eq!(inc.inhibited_by, None);
 }

@@ -20,7 +20,7 @@ pub use book::{
 #[cfg(test)]
 mod fixtures {
     use crate::FindingView;
-    use swipewatch_model::{Cause, Dim, OutcomeClass};
+    use swipewatch_model::{Cause, Dim, OutcomeClass, Signal};
 
     /// An issuer outage at `value`: 50 failures where 1 was expected.
     pub(crate) fn issuer_finding(value: &str) -> FindingView {
@@ -32,7 +32,8 @@ mod fixtures {
             expected: 1.0,
             classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
             confidence: 1.0,
-            silence: false,
+            signal: Signal::Failures,
+            p95_ms: None,
             context: Vec::new(),
         }
     }

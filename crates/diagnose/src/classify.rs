@@ -34,6 +34,12 @@ fn claims_dim(cause: Cause, dim: Dim) -> bool {
     }
 }
 
+/// The side a dimension alone points at (the first cause claiming it):
+/// what a latency finding on one value blames.
+pub fn cause_of_dim(dim: Dim) -> Option<Cause> {
+    Cause::ALL.into_iter().find(|c| claims_dim(*c, dim))
+}
+
 fn claims_class(cause: Cause, class: OutcomeClass) -> bool {
     use OutcomeClass::*;
     match cause {

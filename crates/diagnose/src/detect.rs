@@ -7,12 +7,13 @@
 //! classified. Findings also say what the baselines must not learn from.
 //! Nothing is reported while the baselines are still learning.
 
-use crate::classify::{classify, Spread};
+use crate::classify::{cause_of_dim, classify, Spread};
+use crate::latency::{slow, LatencyParams};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
-use crate::silence::{silent, SilenceParams};
-use crate::spike::{is_spike, poisson_upper_tail, SpikeParams};
+use crate::silence::{silent, SilenceParams, Volume};
+use crate::spike::{beta_binomial_upper_tail, is_spike, poisson_upper_tail, SpikeParams};
 use std::collections::BTreeMap;
-use swipewatch_engine::{Anomalies, WindowSnapshot};
+use swipewatch_engine::{is_own_failure, Anomalies, WindowSnapshot};
 use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
 
 /// Classes detection looks at (the failure classes with a known side).
@@ -26,6 +27,15 @@ pub const CLASSES: [OutcomeClass; 7] = [
     OutcomeClass::DeviceFault,
 ];
 
+/// A terminal's tallies summed over a window.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    attempts: u32,
+    own_failures: u32,
+    hw_errors: u32,
+    fallbacks: u32,
+}
+
 /// Cohort dimensions tested value by value (they are usually not leaf
 /// dimensions: too many values), with the failure class that implicates them.
 pub const COHORTS: [(Dim, OutcomeClass); 5] = [
@@ -36,14 +46,32 @@ pub const COHORTS: [(Dim, OutcomeClass); 5] = [
     (Dim::Merchant, OutcomeClass::TerminalConfig),
 ];
 
-/// What a finding is based on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Signal {
-    /// More failures than expected.
-    #[default]
-    Failures,
-    /// Fewer outcomes arrived than expected (the element went quiet).
-    Silence,
+pub use swipewatch_model::Signal;
+
+/// Thresholds of the per-terminal rate tests.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceParams {
+    /// Beta-binomial tail probability below which a terminal is odd (many
+    /// terminals are tested every window: it is small).
+    pub p_value: f64,
+    /// Fewer own failures (or fallbacks) than this never count.
+    pub min_count: f64,
+    /// The terminal's rate must be at least this multiple of its model's.
+    pub min_ratio: f64,
+    /// Strength of the beta prior in pseudo-attempts: how far a healthy
+    /// terminal's rate may stray from its model's.
+    pub prior_attempts: f64,
+}
+
+impl Default for DeviceParams {
+    fn default() -> Self {
+        DeviceParams {
+            p_value: 1e-8,
+            min_count: 6.0,
+            min_ratio: 3.0,
+            prior_attempts: 500.0,
+        }
+    }
 }
 
 /// One localized, classified anomaly in one window.
@@ -70,6 +98,8 @@ pub struct Finding {
     /// The terminal, for single-device findings (the element is then its
     /// firmware and model, for context).
     pub terminal: Option<Sym>,
+    /// For a latency finding: the window's p95 and the baseline's, ms.
+    pub p95_ms: Option<(f64, f64)>,
 }
 
 /// Detection parameters.
@@ -96,6 +126,10 @@ pub struct Detector {
     pub max_failing_terminals: usize,
     /// Volume-drop thresholds.
     pub silence: SilenceParams,
+    /// Latency thresholds.
+    pub latency: LatencyParams,
+    /// Per-terminal rate tests.
+    pub device: DeviceParams,
 }
 
 impl Detector {
@@ -111,6 +145,8 @@ impl Detector {
             failure_run: 8,
             max_failing_terminals: 100,
             silence: SilenceParams::default(),
+            latency: LatencyParams::default(),
+            device: DeviceParams::default(),
         }
     }
 
@@ -211,17 +247,20 @@ impl Detector {
                 confidence: verdict.confidence,
                 window_end_ms: w.end_ms,
                 terminal: None,
+                p95_ms: None,
             });
         }
         self.cohorts(snap, &mut findings, &mut anomalies);
-        self.devices(snap, &mut findings);
         for s in silent(snap, &self.leaf_dims, &self.silence) {
             for &pair in &s.element {
                 anomalies.values.insert(pair);
             }
             anomalies.fleet |= s.element.is_empty();
             findings.push(Finding {
-                signal: Signal::Silence,
+                signal: match s.volume {
+                    Volume::Outcomes => Signal::Silence,
+                    Volume::Heartbeats => Signal::MissingHeartbeats,
+                },
                 cause: Cause::Network,
                 element: s.element,
                 observed: s.observed,
@@ -231,8 +270,39 @@ impl Detector {
                 confidence: (1.0 - s.observed / s.expected.max(1.0)).clamp(0.5, 1.0),
                 window_end_ms: snap.window.end_ms,
                 terminal: None,
+                p95_ms: None,
             });
         }
+        for s in slow(snap, &self.leaf_dims, &self.latency) {
+            let Some(cause) = cause_of_dim(s.dim) else {
+                continue;
+            };
+            // A value already failing says more than its being slow.
+            let failing = findings.iter().any(|f| {
+                f.signal == Signal::Failures
+                    && f.terminal.is_none()
+                    && f.element.contains(&(s.dim, s.sym))
+            });
+            if failing {
+                continue;
+            }
+            anomalies.values.insert((s.dim, s.sym));
+            findings.push(Finding {
+                signal: Signal::Latency,
+                cause,
+                element: vec![(s.dim, s.sym)],
+                observed: s.slow,
+                expected: s.expected,
+                classes: Vec::new(),
+                spread: Vec::new(),
+                confidence: (1.0 - s.expected / s.slow.max(1.0)).clamp(0.5, 1.0),
+                window_end_ms: snap.window.end_ms,
+                terminal: None,
+                p95_ms: Some((s.p95_ms, s.baseline_p95_ms)),
+            });
+        }
+        // Single terminals last: an outage found above explains theirs.
+        self.devices(snap, &mut findings);
         (findings, anomalies)
     }
 
@@ -261,27 +331,44 @@ impl Detector {
             confidence: (run / f64::from(2 * self.hw_error_run)).clamp(0.5, 1.0),
             window_end_ms: at_ms,
             terminal: Some(terminal),
+            p95_ms: None,
         }
     }
 
-    /// Single terminals whose reader or PIN pad keeps failing, unless a
-    /// device-software finding on their firmware, app or model explains it.
+    /// Single terminals: a reader or PIN pad that keeps failing (unless a
+    /// device-software finding on its firmware, app or model explains it);
+    /// failures of its own or chip-to-stripe fallbacks far above its model's
+    /// rate; or every transaction failing. A terminal inside the element of
+    /// a bank or network finding of the same window is left to that
+    /// finding (the incident book lists failing terminals under it too).
     fn devices(&self, snap: &WindowSnapshot, findings: &mut Vec<Finding>) {
+        let inside = |state: &swipewatch_engine::TerminalState, f: &Finding| {
+            f.terminal.is_none()
+                && !f.element.is_empty()
+                && f.element.iter().all(|&(d, s)| state.dims.get(d) == s)
+        };
+        // Reader errors are explained only by the terminal's software.
+        let cohort = |state: &swipewatch_engine::TerminalState, found: &[Finding]| {
+            found
+                .iter()
+                .any(|f| f.cause == Cause::DeviceSoftware && inside(state, f))
+        };
         let explained = |state: &swipewatch_engine::TerminalState, found: &[Finding]| {
-            found.iter().any(|f| {
-                f.cause == Cause::DeviceSoftware
-                    && f.element.iter().all(|&(d, s)| state.dims.get(d) == s)
-            })
+            found
+                .iter()
+                .any(|f| f.signal != Signal::Latency && inside(state, f))
         };
         let mut new = Vec::new();
         let mut failing = Vec::new();
         for (terminal, state) in &snap.devices {
             if state.consecutive_hw_errors >= self.hw_error_run {
-                if !explained(state, findings) {
+                if !cohort(state, findings) {
                     new.push(self.device_finding(*terminal, state, snap.window.end_ms));
                 }
             } else if state.consecutive_failures >= self.failure_run {
                 failing.push((*terminal, state));
+            } else if !explained(state, findings) {
+                new.extend(self.rate_findings(snap, *terminal, state));
             }
         }
         failing.sort_by_key(|(t, s)| (std::cmp::Reverse(s.consecutive_failures), *t));
@@ -289,6 +376,134 @@ impl Detector {
             new.push(self.failing_terminal(terminal, state, snap.window.end_ms));
         }
         findings.extend(new);
+    }
+
+    /// The beta-binomial tests of one terminal against its model's baseline
+    /// (the fleet's when the model is unknown): failures of its own, and
+    /// chip-to-stripe fallbacks (a worn chip reader: the card still pays by
+    /// stripe, so nothing fails, but the reader is going). Each is tested
+    /// over two spans: the window's buckets, which catch a busy terminal
+    /// breaking at once, and the terminal's long memory, which gathers
+    /// enough of a quiet terminal's traffic (and in which a sudden fault is
+    /// diluted by the healthy past).
+    pub fn rate_findings(
+        &self,
+        snap: &WindowSnapshot,
+        terminal: Sym,
+        state: &swipewatch_engine::TerminalState,
+    ) -> Vec<Finding> {
+        let p = &self.device;
+        let base = &snap.baselines;
+        let model = state.dims.get(Dim::Model);
+        let cell = base.cell(Dim::Model, model).filter(|_| model.is_some());
+        let long = &state.long;
+        let short = self.window_tallies(snap, state);
+        // (observed, expected) over the first span where `k` of `n` is odd.
+        // The long memory is only read while the window shows the same kind
+        // of event: after a fault ends, the memory still holds it for a
+        // while, but the terminal is no longer failing.
+        let odd = |spans: [(f64, f64); 2], rate: f64| {
+            let rate = rate.clamp(1e-4, 0.5);
+            let ongoing = spans[0].0 >= 1.0;
+            spans
+                .into_iter()
+                .take(if ongoing { 2 } else { 1 })
+                .find_map(|(k, n)| {
+                    let (k, n) = (k.round().max(0.0), n.round().max(0.0));
+                    let expected = rate * n;
+                    // The cheap tests first: most listed terminals fail them.
+                    let odd = k >= p.min_count
+                        && k >= p.min_ratio * expected
+                        && beta_binomial_upper_tail(
+                            k as u64,
+                            n as u64,
+                            rate * p.prior_attempts,
+                            (1.0 - rate) * p.prior_attempts,
+                        ) < p.p_value;
+                    odd.then_some((k, expected))
+                })
+        };
+        let element: Vec<(Dim, Sym)> = [Dim::Firmware, Dim::Model]
+            .into_iter()
+            .filter(|d| state.dims.get(*d).is_some())
+            .map(|d| (d, state.dims.get(d)))
+            .collect();
+        let finding = |signal, cause, (observed, expected): (f64, f64), class: Option<_>| Finding {
+            signal,
+            cause,
+            element: element.clone(),
+            observed,
+            expected,
+            classes: class
+                .map(|c| (c, observed - expected))
+                .into_iter()
+                .collect(),
+            spread: Vec::new(),
+            confidence: (1.0 - expected / observed.max(1.0)).clamp(0.5, 1.0),
+            window_end_ms: snap.window.end_ms,
+            terminal: Some(terminal),
+            p95_ms: None,
+        };
+        let mut out = Vec::new();
+        let own_rate: f64 = OutcomeClass::ALL
+            .into_iter()
+            .filter(|c| is_own_failure(*c))
+            .map(|c| base.cell_rate(cell, c))
+            .sum();
+        let spans = [
+            (f64::from(short.own_failures), f64::from(short.attempts)),
+            (f64::from(long.own_failures), f64::from(long.attempts)),
+        ];
+        if let Some(counts) = odd(spans, own_rate) {
+            let class = if is_own_failure(state.last_failure) {
+                state.last_failure
+            } else {
+                OutcomeClass::DeviceFault
+            };
+            let cause = match class {
+                OutcomeClass::TerminalConfig => Cause::MerchantConfig,
+                OutcomeClass::DeviceFault if 2 * short.hw_errors < short.own_failures => {
+                    Cause::DeviceSoftware
+                }
+                _ => Cause::DeviceHardware,
+            };
+            out.push(finding(Signal::Failures, cause, counts, Some(class)));
+        }
+        let fallback_rate = match cell {
+            Some(c) if c.attempts > 0.0 => c.fallback_rate(),
+            _ => base.fleet.fallback_rate(),
+        };
+        let spans = [
+            (f64::from(short.fallbacks), f64::from(short.attempts)),
+            (f64::from(long.fallbacks), f64::from(long.attempts)),
+        ];
+        if let Some(counts) = odd(spans, fallback_rate) {
+            out.push(finding(
+                Signal::Fallbacks,
+                Cause::DeviceHardware,
+                counts,
+                None,
+            ));
+        }
+        out
+    }
+
+    /// The tallies of `state` summed over the window's buckets.
+    fn window_tallies(
+        &self,
+        snap: &WindowSnapshot,
+        state: &swipewatch_engine::TerminalState,
+    ) -> Sums {
+        let width = (snap.bucket.end_ms - snap.bucket.start_ms).max(1);
+        let (first, last) = (snap.window.start_ms / width, snap.window.end_ms / width);
+        (first..last)
+            .filter_map(|b| state.tally(b))
+            .fold(Sums::default(), |sum, t| Sums {
+                attempts: sum.attempts + u32::from(t.attempts),
+                own_failures: sum.own_failures + u32::from(t.own_failures),
+                hw_errors: sum.hw_errors + u32::from(t.hw_errors),
+                fallbacks: sum.fallbacks + u32::from(t.fallbacks),
+            })
     }
 
     /// The finding for one terminal whose transactions have all failed
@@ -330,6 +545,7 @@ impl Detector {
             confidence: (run / f64::from(2 * self.failure_run)).clamp(0.5, 1.0),
             window_end_ms: at_ms,
             terminal: Some(terminal),
+            p95_ms: None,
         }
     }
 
@@ -403,6 +619,7 @@ impl Detector {
                     confidence: verdict.confidence,
                     window_end_ms: w.end_ms,
                     terminal: None,
+                    p95_ms: None,
                 });
             }
         }

@@ -38,31 +38,77 @@ impl Default for SilenceParams {
     }
 }
 
+/// What went missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Volume {
+    /// Transaction outcomes.
+    Outcomes,
+    /// Heartbeats: they keep coming at night, when too few transactions
+    /// flow for their absence to mean anything.
+    Heartbeats,
+}
+
 /// One silent element.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Silent {
     /// `(dimension, value)` pairs; empty for the whole fleet.
     pub element: Vec<(Dim, Sym)>,
-    /// Outcomes that arrived in the bucket.
+    /// What went missing.
+    pub volume: Volume,
+    /// Outcomes (or heartbeats) that arrived in the bucket.
     pub observed: f64,
-    /// Outcomes its baseline share predicted.
+    /// What their baseline share predicted.
     pub expected: f64,
 }
 
 /// Dimensions whose values are tested alone.
 const SINGLE: [Dim; 3] = [Dim::Region, Dim::Carrier, Dim::NetType];
 
-/// Silent elements of the snapshot's latest bucket, most missing first.
+/// Silent elements of the snapshot's latest bucket: outcomes first, most
+/// missing first, then heartbeats where no outcome silence overlaps.
 pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Vec<Silent> {
-    let b = &snap.bucket;
-    let base = &snap.baselines;
-    if b.data_gap {
+    if snap.bucket.data_gap {
         return Vec::new();
     }
+    let mut found = silent_by(snap, leaf_dims, p, Volume::Outcomes);
+    if snap.baselines.fleet.heartbeats <= 0.0 {
+        return found; // no heartbeats were ever learned
+    }
+    let overlaps = |s: &Silent, found: &[Silent]| {
+        found
+            .iter()
+            .any(|k| k.element.iter().any(|pair| s.element.contains(pair)))
+    };
+    for s in silent_by(snap, leaf_dims, p, Volume::Heartbeats) {
+        if !overlaps(&s, &found) {
+            found.push(s);
+        }
+    }
+    found
+}
+
+fn silent_by(
+    snap: &WindowSnapshot,
+    leaf_dims: &[Dim],
+    p: &SilenceParams,
+    v: Volume,
+) -> Vec<Silent> {
+    let b = &snap.bucket;
+    let base = &snap.baselines;
     let significant = |obs: f64, exp: f64| {
         exp >= p.min_expected
             && obs <= p.max_ratio * exp
             && poisson_lower_tail(obs as u64, exp) < p.p_value
+    };
+    let learned = |c: &swipewatch_engine::Cell| match v {
+        Volume::Outcomes => f64::from(c.attempts),
+        Volume::Heartbeats => f64::from(c.heartbeats),
+    };
+    let arrived = |dim: Dim, sym: Sym| match v {
+        Volume::Outcomes => b.dims.get(dim, sym).attempts() as f64,
+        Volume::Heartbeats => b.heartbeats[dim.index()]
+            .get(sym.index())
+            .map_or(0.0, |&n| f64::from(n)),
     };
     // Expected volumes come from each value's share of its dimension's
     // traffic in this bucket, so time-of-day swings cancel. Shares are taken
@@ -73,18 +119,19 @@ pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Ve
     let mut found = Vec::new();
     for dim in SINGLE {
         let cells = &base.dims[dim.index()];
-        let base_total: f64 = cells.iter().map(|c| f64::from(c.attempts)).sum();
-        let obs_total: f64 = b.dims.values(dim).map(|(_, c)| c.attempts() as f64).sum();
+        let base_total: f64 = cells.iter().map(learned).sum();
+        let obs_total: f64 = (0..cells.len()).map(|i| arrived(dim, Sym(i as u32))).sum();
         if base_total <= 0.0 {
             continue;
         }
         for (i, cell) in cells.iter().enumerate() {
             let sym = Sym(i as u32);
-            let exp = f64::from(cell.attempts) / base_total * obs_total;
-            let obs = b.dims.get(dim, sym).attempts() as f64;
+            let exp = learned(cell) / base_total * obs_total;
+            let obs = arrived(dim, sym);
             if significant(obs, exp) {
                 found.push(Silent {
                     element: vec![(dim, sym)],
+                    volume: v,
                     observed: obs,
                     expected: exp,
                 });
@@ -92,15 +139,29 @@ pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Ve
         }
     }
     // Every leaf with what arrived and what its share predicts.
-    let leaf_base: f64 = base.leaves.values().map(|c| f64::from(c.attempts)).sum();
-    let leaf_obs: f64 = b.leaves.values().map(|c| c.attempts() as f64).sum();
+    let leaf_base: f64 = base.leaves.values().map(learned).sum();
     let mut leaves: HashMap<LeafKey, (f64, f64), FastState> = HashMap::default();
+    match v {
+        Volume::Outcomes => {
+            for (key, counts) in &b.leaves {
+                leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+            }
+        }
+        Volume::Heartbeats => {
+            for (key, &n) in &b.leaf_heartbeats {
+                leaves.entry(*key).or_default().0 += f64::from(n);
+            }
+        }
+    }
+    let leaf_obs: f64 = leaves.values().map(|x| x.0).sum();
     if leaf_base > 0.0 {
         for (key, cell) in &base.leaves {
-            leaves.entry(*key).or_default().1 += f64::from(cell.attempts) / leaf_base * leaf_obs;
-        }
-        for (key, counts) in &b.leaves {
-            leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+            // Leaves that never saw this volume expect none of it (most
+            // outcome leaves have no heartbeats: their issuer is set).
+            let volume = learned(cell);
+            if volume > 0.0 {
+                leaves.entry(*key).or_default().1 += volume / leaf_base * leaf_obs;
+            }
         }
     }
     let pos = |d: Dim| leaf_dims.iter().position(|x| *x == d);
@@ -121,6 +182,7 @@ pub fn silent(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &SilenceParams) -> Ve
             if carrier.is_some() && region.is_some() && significant(obs, exp) {
                 found.push(Silent {
                     element: vec![(Dim::Region, region), (Dim::Carrier, carrier)],
+                    volume: v,
                     observed: obs,
                     expected: exp,
                 });

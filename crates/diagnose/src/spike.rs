@@ -107,9 +107,104 @@ pub fn is_spike(observed: u64, expected: f64, p: &SpikeParams) -> bool {
         && poisson_upper_tail(observed, expected) < p.p_value
 }
 
+/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, nine terms; relative error
+/// below 1e-13 over the range used here).
+pub fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + G + 0.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+fn ln_beta(a: f64, b: f64) -> f64 {
+    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+}
+
+/// Upper tail of the beta-binomial distribution: `P(X ≥ k)` out of `n`
+/// trials whose success rate is itself drawn from Beta(`alpha`, `beta`).
+/// A terminal's own rate varies around its model's; the beta prior says by
+/// how much, so a terminal is only odd when it is odd beyond that spread.
+pub fn beta_binomial_upper_tail(k: u64, n: u64, alpha: f64, beta: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if k > n || alpha <= 0.0 || beta <= 0.0 {
+        return 0.0;
+    }
+    let nf = n as f64;
+    let kf = k as f64;
+    // P(X = k), then each next term from the previous one:
+    // P(x+1)/P(x) = (n−x)/(x+1) · (x+α)/(n−x−1+β).
+    let mut term = (ln_gamma(nf + 1.0) - ln_gamma(kf + 1.0) - ln_gamma(nf - kf + 1.0)
+        + ln_beta(kf + alpha, nf - kf + beta)
+        - ln_beta(alpha, beta))
+    .exp();
+    let mut tail = 0.0;
+    for x in k..=n {
+        tail += term;
+        let x = x as f64;
+        if x >= nf {
+            break;
+        }
+        let next = term * (nf - x) / (x + 1.0) * (x + alpha) / (nf - x - 1.0 + beta);
+        // Past the mode the terms only shrink: stop once they no longer count.
+        if next < term && next < tail * 1e-15 {
+            break;
+        }
+        term = next;
+    }
+    tail.clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ln_gamma_matches_factorials() {
+        for (x, fact) in [(1.0, 1.0f64), (2.0, 1.0), (5.0, 24.0), (11.0, 3_628_800.0)] {
+            assert!((ln_gamma(x) - fact.ln()).abs() < 1e-10, "{x}");
+        }
+        // Γ(1/2) = √π.
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-10);
+    }
+
+    #[test]
+    fn beta_binomial_tail_sums_to_one_and_is_wider_than_binomial() {
+        let (n, a, b) = (30, 2.0, 8.0);
+        assert!((beta_binomial_upper_tail(0, n, a, b) - 1.0).abs() < 1e-12);
+        let all: f64 = (0..=n)
+            .map(|k| {
+                beta_binomial_upper_tail(k, n, a, b) - beta_binomial_upper_tail(k + 1, n, a, b)
+            })
+            .sum();
+        assert!((all - 1.0).abs() < 1e-9, "{all}");
+        // Mean rate 0.2: 15 of 30 is rarer under a strong prior (near
+        // binomial, ~2e-4) than under a weak one.
+        let strong = beta_binomial_upper_tail(15, n, 2_000.0, 8_000.0);
+        let weak = beta_binomial_upper_tail(15, n, a, b);
+        assert!(strong < 1e-3 && weak > 10.0 * strong, "{strong} {weak}");
+    }
 
     #[test]
     fn poisson_lower_tail_matches_known_values() {

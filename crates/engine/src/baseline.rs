@@ -10,6 +10,7 @@
 
 use crate::bucket::Bucket;
 use crate::counts::{ClassCounts, LeafKey};
+use crate::latency::{LatencyTable, BINS};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use swipewatch_model::{Dim, FastState, OutcomeClass, Sym};
@@ -19,29 +20,56 @@ use swipewatch_model::{Dim, FastState, OutcomeClass, Sym};
 pub struct Cell {
     /// Attempts per bucket.
     pub attempts: f32,
+    /// Heartbeats per bucket (silence of quiet hours is judged on them).
+    pub heartbeats: f32,
+    /// Chip-to-stripe fallbacks per bucket (dimension values only).
+    pub fallbacks: f32,
     /// Outcomes of each class per bucket.
     pub classes: [f32; OutcomeClass::COUNT],
 }
 
+/// What one bucket counted for one cell, besides outcomes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extra {
+    heartbeats: u32,
+    fallbacks: u32,
+}
+
 impl Cell {
-    fn learn(&mut self, c: &ClassCounts, alpha: f32) {
-        self.attempts += alpha * (c.attempts() as f32 - self.attempts);
-        for (e, &n) in self.classes.iter_mut().zip(&c.0) {
-            *e += alpha * (n as f32 - *e);
-        }
+    fn learn(&mut self, c: &ClassCounts, x: Extra, alpha: f32) {
+        self.decay(alpha);
+        self.add_scaled(c, x, alpha);
     }
 
     fn decay(&mut self, alpha: f32) {
         self.attempts *= 1.0 - alpha;
+        self.heartbeats *= 1.0 - alpha;
+        self.fallbacks *= 1.0 - alpha;
         self.classes.iter_mut().for_each(|e| *e *= 1.0 - alpha);
     }
 
     /// The second half of [`Cell::learn`] after [`Cell::decay`]:
     /// `e + a(n − e) = e(1 − a) + a·n`.
-    fn add_scaled(&mut self, c: &ClassCounts, alpha: f32) {
+    fn add_scaled(&mut self, c: &ClassCounts, x: Extra, alpha: f32) {
         self.attempts += alpha * c.attempts() as f32;
+        self.heartbeats += alpha * x.heartbeats as f32;
+        self.fallbacks += alpha * x.fallbacks as f32;
         for (e, &n) in self.classes.iter_mut().zip(&c.0) {
             *e += alpha * n as f32;
+        }
+    }
+
+    /// Nothing left to remember.
+    fn is_faded(&self, floor: f32) -> bool {
+        self.attempts <= floor && self.heartbeats <= floor
+    }
+
+    /// Chip-to-stripe fallbacks per attempt.
+    pub fn fallback_rate(&self) -> f64 {
+        if self.attempts <= 0.0 {
+            0.0
+        } else {
+            f64::from(self.fallbacks) / f64::from(self.attempts)
         }
     }
 
@@ -73,6 +101,8 @@ pub struct Baselines {
     pub dims: [Vec<Cell>; Dim::COUNT],
     /// Per leaf.
     pub leaves: HashMap<LeafKey, Cell, FastState>,
+    /// Latency distributions of the fleet and of each tracked value.
+    pub latency: LatencyBaseline,
     /// Buckets learned from.
     pub buckets_learned: u64,
     alpha: f32,
@@ -93,25 +123,38 @@ impl Baselines {
     pub fn learn(&mut self, bucket: &Bucket, skip: &Anomalies, leaf_dims: &[Dim]) {
         let a = self.alpha;
         if !skip.fleet {
-            self.fleet.learn(&bucket.fleet, a);
+            let x = Extra {
+                heartbeats: bucket.heartbeat_total,
+                fallbacks: bucket.fallback_total,
+            };
+            self.fleet.learn(&bucket.fleet, x, a);
         }
+        let none = ClassCounts::default();
         for dim in Dim::ALL {
-            let counts = &bucket.dims.0[dim.index()];
-            let cells = &mut self.dims[dim.index()];
-            if cells.len() < counts.len() {
-                cells.resize(counts.len(), Cell::default());
+            let d = dim.index();
+            let (counts, beats, falls) = (
+                &bucket.dims.0[d],
+                &bucket.heartbeats[d],
+                &bucket.fallbacks[d],
+            );
+            let cells = &mut self.dims[d];
+            let len = counts.len().max(beats.len());
+            if cells.len() < len {
+                cells.resize(len, Cell::default());
             }
             let none_skipped = skip.values.is_empty();
             for (i, cell) in cells.iter_mut().enumerate() {
                 if !none_skipped && skip.values.contains(&(dim, Sym(i as u32))) {
                     continue;
                 }
-                match counts.get(i) {
-                    Some(c) => cell.learn(c, a),
-                    None => cell.decay(a),
-                }
+                let x = Extra {
+                    heartbeats: beats.get(i).copied().unwrap_or(0),
+                    fallbacks: falls.get(i).copied().unwrap_or(0),
+                };
+                cell.learn(counts.get(i).unwrap_or(&none), x, a);
             }
         }
+        self.latency.learn(&bucket.latency, skip, a);
         let skipped = |k: &LeafKey| {
             !skip.values.is_empty()
                 && leaf_dims
@@ -132,14 +175,32 @@ impl Baselines {
             if !skipped(k) {
                 cell.decay(a);
             }
-            cell.attempts > floor || bucket.leaves.contains_key(k)
+            !cell.is_faded(floor)
+                || bucket.leaves.contains_key(k)
+                || bucket.leaf_heartbeats.contains_key(k)
         });
         for (k, c) in &bucket.leaves {
             if !skipped(k) {
-                self.leaves.entry(*k).or_default().add_scaled(c, a);
+                let cell = self.leaves.entry(*k).or_default();
+                cell.add_scaled(c, Extra::default(), a);
+            }
+        }
+        for (k, &n) in &bucket.leaf_heartbeats {
+            if !skipped(k) {
+                let x = Extra {
+                    heartbeats: n,
+                    fallbacks: 0,
+                };
+                let cell = self.leaves.entry(*k).or_default();
+                cell.add_scaled(&none, x, a);
             }
         }
         self.buckets_learned += 1;
+    }
+
+    /// The cell of `dim = sym`, if it was ever learned.
+    pub fn cell(&self, dim: Dim, sym: Sym) -> Option<&Cell> {
+        self.dims[dim.index()].get(sym.index())
     }
 
     /// Applies current settings (after a restore).
@@ -185,6 +246,76 @@ impl Baselines {
     /// toward the fleet; `leaf_rate(k, c) == cell_rate(leaf_cell(k), c)`.
     pub fn cell_rate(&self, cell: Option<&Cell>, class: OutcomeClass) -> f64 {
         self.shrunk(cell, class)
+    }
+}
+
+/// EWMA latency histograms: per bucket, how many outcomes fell in each bin,
+/// for the fleet and for every value of the tracked dimensions. Compared
+/// with the window's histograms, they tell whether a value got slower than
+/// it normally is (`latency` detection).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyBaseline {
+    /// The fleet, `BINS` entries.
+    pub fleet: Vec<f32>,
+    /// Per dimension, `BINS` entries per value, indexed by `sym * BINS + bin`.
+    per_dim: [Vec<f32>; Dim::COUNT],
+}
+
+impl LatencyBaseline {
+    fn learn(&mut self, t: &LatencyTable, skip: &Anomalies, a: f32) {
+        let blend = |mine: &mut [f32], theirs: &[u32]| {
+            for (e, &n) in mine.iter_mut().zip(theirs) {
+                *e += a * (n as f32 - *e);
+            }
+        };
+        if self.fleet.len() < BINS {
+            self.fleet.resize(BINS, 0.0);
+        }
+        if !skip.fleet {
+            blend(&mut self.fleet, &t.fleet);
+        }
+        for dim in Dim::ALL {
+            let theirs = t.per_dim(dim);
+            let mine = &mut self.per_dim[dim.index()];
+            if mine.len() < theirs.len() {
+                mine.resize(theirs.len(), 0.0);
+            }
+            for (i, hist) in mine.chunks_exact_mut(BINS).enumerate() {
+                if !skip.values.is_empty() && skip.values.contains(&(dim, Sym(i as u32))) {
+                    continue;
+                }
+                match theirs.get(i * BINS..(i + 1) * BINS) {
+                    Some(counts) => blend(hist, counts),
+                    None => hist.iter_mut().for_each(|e| *e *= 1.0 - a),
+                }
+            }
+        }
+    }
+
+    /// The histogram of `dim = sym`, outcomes per bucket in each bin
+    /// (empty if the value was never tracked).
+    pub fn histogram(&self, dim: Dim, sym: Sym) -> &[f32] {
+        let v = &self.per_dim[dim.index()];
+        let start = sym.index() * BINS;
+        v.get(start..start + BINS).unwrap_or(&[])
+    }
+
+    /// Every tracked value of `dim`, with its histogram.
+    pub fn values(&self, dim: Dim) -> impl Iterator<Item = (Sym, &[f32])> {
+        self.per_dim[dim.index()]
+            .chunks_exact(BINS)
+            .enumerate()
+            .map(|(i, h)| (Sym(i as u32), h))
+    }
+
+    pub(crate) fn set_histogram(&mut self, dim: Dim, sym: Sym, hist: &[f32]) {
+        let v = &mut self.per_dim[dim.index()];
+        let start = sym.index() * BINS;
+        if v.len() < start + BINS {
+            v.resize(start + BINS, 0.0);
+        }
+        let n = hist.len().min(BINS);
+        v[start..start + n].copy_from_slice(&hist[..n]);
     }
 }
 
@@ -251,5 +382,39 @@ mod tests {
             bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms) > 0.3,
             "learning resumes when not flagged"
         );
+    }
+
+    #[test]
+    fn latency_baselines_learn_per_value_and_skip_anomalous_ones() {
+        let mut bl = Baselines::new(0.5, 0.0);
+        let mut b = Bucket::new(0, 10_000, &[Dim::Issuer]);
+        let mut dims = DimValues::default();
+        for (issuer, ms) in [(0, 400), (1, 400)] {
+            dims.set(Dim::Issuer, Sym(issuer));
+            for _ in 0..10 {
+                b.latency.add(&dims, ms);
+            }
+        }
+        for _ in 0..20 {
+            bl.learn(&b, &Anomalies::default(), &[]);
+        }
+        let bin400 = crate::latency::bin(400);
+        let normal = bl.latency.histogram(Dim::Issuer, Sym(1))[bin400];
+        assert!((normal - 10.0).abs() < 1e-3, "{normal}");
+        // Issuer 1 turns slow; flagged, it keeps its normal; issuer 0 learns.
+        let mut slow = Bucket::new(0, 10_000, &[Dim::Issuer]);
+        for issuer in [0, 1] {
+            dims.set(Dim::Issuer, Sym(issuer));
+            for _ in 0..10 {
+                slow.latency.add(&dims, 3_000);
+            }
+        }
+        let skip = Anomalies {
+            fleet: false,
+            values: [(Dim::Issuer, Sym(1))].into_iter().collect(),
+        };
+        bl.learn(&slow, &skip, &[]);
+        assert_eq!(bl.latency.histogram(Dim::Issuer, Sym(1))[bin400], normal);
+        assert!(bl.latency.histogram(Dim::Issuer, Sym(0))[bin400] < 6.0);
     }
 }

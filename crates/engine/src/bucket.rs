@@ -1,10 +1,12 @@
 //! One event-time bucket, and running sums over the evaluation window.
 
-use crate::counts::{ClassCounts, DimTable, LeafTable};
+use crate::counts::{ClassCounts, DimTable, LeafKey, LeafTable};
 use crate::latency::LatencyTable;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use swipewatch_model::Dim;
 use swipewatch_model::Sym;
+use swipewatch_model::{DimValues, FastState};
 
 /// Everything counted for one event-time bucket `[start_ms, end_ms)`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -25,11 +27,19 @@ pub struct Bucket {
     pub heartbeats: [Vec<u32>; Dim::COUNT],
     /// Heartbeats in the bucket.
     pub heartbeat_total: u32,
+    /// Heartbeats per leaf of the leaf dimensions (silence of carrier ×
+    /// region pairs when few transactions flow).
+    pub leaf_heartbeats: HashMap<LeafKey, u32, FastState>,
+    /// Chip-to-stripe fallbacks per dimension value.
+    pub fallbacks: [Vec<u32>; Dim::COUNT],
+    /// Chip-to-stripe fallbacks in the bucket.
+    pub fallback_total: u32,
     /// Distinct terminals that sent an outcome or heartbeat in the bucket.
     pub active_terminals: u32,
-    /// Terminals with card-reader or PIN-pad errors, or within a run of
-    /// failures, in the bucket (each at most twice).
-    pub hw_error_terminals: Vec<Sym>,
+    /// Terminals for detection to test on their own: with card-reader or
+    /// PIN-pad errors, failures of their own, fallbacks, or within a run of
+    /// failures in the bucket (each listed a few times at most).
+    pub listed_terminals: Vec<Sym>,
     /// The bucket overlaps a broker disconnection: absence of data here is
     /// swipewatch's own gap, not silence of the fleet.
     pub data_gap: bool,
@@ -42,6 +52,20 @@ impl Bucket {
             end_ms: start_ms + width_ms,
             latency: LatencyTable::new(latency_dims),
             ..Bucket::default()
+        }
+    }
+}
+
+/// Adds one to the counter of every present value in `dims`.
+#[inline]
+pub(crate) fn count_values(counts: &mut [Vec<u32>; Dim::COUNT], dims: &DimValues) {
+    for (counts, &sym) in counts.iter_mut().zip(dims.as_array()) {
+        if sym.is_some() {
+            let i = sym.index();
+            if i >= counts.len() {
+                counts.resize(i + 1, 0);
+            }
+            counts[i] += 1;
         }
     }
 }

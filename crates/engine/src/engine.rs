@@ -6,22 +6,19 @@ pub mod checkpoint;
 pub mod warm;
 
 use crate::baseline::{Anomalies, Baselines};
+use crate::bucket::count_values;
 use crate::bucket::{Bucket, WindowSums};
 use crate::counts::{leaf_key, ClassCounts, DimTable};
-use crate::terminal::{is_hw_error, TerminalState};
+use crate::terminal::{TerminalState, LONG_HALF_LIFE_MS};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use swipewatch_config::EngineConfig;
-use swipewatch_model::{Dim, Event, Sym};
+use swipewatch_model::{Dim, EntryMode, Event, Sym};
 
 /// Most buckets closed by one [`Engine::poll_closed`] call, so a watermark
 /// jump after a long outage is worked off in bounded steps.
 const MAX_CLOSE_PER_POLL: usize = 360;
-
-/// Failures in a row after which a terminal is listed in its bucket's
-/// devices, for detection to test on its own (which asks for a longer run).
-pub const FAILING_RUN_LISTED: u16 = 4;
 
 /// Engine parameters in the units the hot path uses.
 #[derive(Debug, Clone)]
@@ -42,6 +39,8 @@ pub struct Settings {
     pub alpha: f64,
     /// Shrinkage pseudo-attempts.
     pub shrink: f64,
+    /// What a terminal's long memory keeps of its counts per bucket.
+    pub terminal_keep: f32,
 }
 
 impl From<&EngineConfig> for Settings {
@@ -57,6 +56,7 @@ impl From<&EngineConfig> for Settings {
             latency_dims: c.latency_dims(),
             alpha: 1.0 - 0.5f64.powf(bucket_ms as f64 / half_life_ms),
             shrink: c.shrinkage_attempts,
+            terminal_keep: 0.5f64.powf(bucket_ms as f64 / LONG_HALF_LIFE_MS as f64) as f32,
         }
     }
 }
@@ -74,8 +74,8 @@ pub struct WindowSnapshot {
     pub baselines: Arc<Baselines>,
     /// Watermark when the bucket closed, epoch ms.
     pub watermark_ms: i64,
-    /// State, at close, of every terminal with reader errors or a run of
-    /// failures in the window.
+    /// State, at close, of every terminal listed in the window's buckets
+    /// (reader errors, failures of its own, fallbacks, a run of failures).
     pub devices: Vec<(Sym, TerminalState)>,
 }
 
@@ -202,7 +202,8 @@ impl Engine {
             Event::Outcome(o) => {
                 let ts = self.corrected(o.ts_ms, o.arrival_ms, o.saf);
                 let b = self.bucket_index(ts);
-                let fresh = self.terminal(o.terminal).record_outcome(o, ts, b);
+                let keep = self.s.terminal_keep;
+                let seen = self.terminal(o.terminal).record_outcome(o, ts, b, keep);
                 if self.is_closed(b) {
                     self.stats.late += 1;
                     self.late.add(&o.dims, o.class);
@@ -210,25 +211,24 @@ impl Engine {
                     return;
                 }
                 let leaf = leaf_key(&o.dims, &self.s.leaf_dims);
-                let state = &self.terminals[o.terminal.index()];
-                let tally = || state.tally(b).unwrap_or_default();
-                // Listed once per bucket: at its first reader error, or at
-                // the first failure of a run long enough to matter.
-                let first_hw_error = is_hw_error(o) && tally().hw_errors == 1;
-                let failing_run = o.class.is_failure()
-                    && state.consecutive_failures >= FAILING_RUN_LISTED
-                    && (state.consecutive_failures == FAILING_RUN_LISTED || tally().failures == 1);
                 let bucket = self.open_bucket(b);
-                if first_hw_error || failing_run {
-                    bucket.hw_error_terminals.push(o.terminal);
+                if seen.listed {
+                    bucket.listed_terminals.push(o.terminal);
+                }
+                if o.entry_mode == Some(EntryMode::Fallback) {
+                    bucket.fallback_total += 1;
+                    count_values(&mut bucket.fallbacks, &o.dims);
                 }
                 bucket.fleet.add(o.class);
                 bucket.dims.add(&o.dims, o.class);
                 bucket.leaves.entry(leaf).or_default().add(o.class);
-                if let Some(ms) = o.latency_ms {
+                // Round trips of answered requests only: a timeout's
+                // "latency" is the terminal's timeout setting, and the
+                // failure counts already carry it.
+                if let Some(ms) = o.latency_ms.filter(|_| o.class.host_answered()) {
                     bucket.latency.add(&o.dims, ms);
                 }
-                bucket.active_terminals += u32::from(fresh);
+                bucket.active_terminals += u32::from(seen.fresh);
                 self.stats.outcomes += 1;
                 self.advance_event_time(ts);
             }
@@ -240,18 +240,12 @@ impl Engine {
                     self.stats.late_heartbeats += 1;
                     return;
                 }
+                let leaf = leaf_key(&h.dims, &self.s.leaf_dims);
                 let bucket = self.open_bucket(b);
                 bucket.heartbeat_total += 1;
                 bucket.active_terminals += u32::from(fresh);
-                for (counts, &sym) in bucket.heartbeats.iter_mut().zip(h.dims.as_array()) {
-                    if sym.is_some() {
-                        let i = sym.index();
-                        if i >= counts.len() {
-                            counts.resize(i + 1, 0);
-                        }
-                        counts[i] += 1;
-                    }
-                }
+                count_values(&mut bucket.heartbeats, &h.dims);
+                *bucket.leaf_heartbeats.entry(leaf).or_default() += 1;
                 self.stats.heartbeats += 1;
                 self.advance_event_time(ts);
             }
@@ -345,7 +339,7 @@ impl Engine {
         let mut with_errors: Vec<Sym> = self
             .window
             .iter()
-            .flat_map(|b| b.hw_error_terminals.iter().copied())
+            .flat_map(|b| b.listed_terminals.iter().copied())
             .collect();
         with_errors.sort_unstable();
         with_errors.dedup();

@@ -1,6 +1,7 @@
 use super::*;
+use crate::terminal::LONG_HALF_LIFE_MS;
 use proptest::prelude::*;
-use swipewatch_model::{DimValues, Heartbeat, Outcome, OutcomeClass};
+use swipewatch_model::{DimValues, EntryMode, Heartbeat, Outcome, OutcomeClass};
 
 const T0: i64 = 1_795_000_000_000; // a multiple of 10 s
 
@@ -189,10 +190,86 @@ fn active_terminals_count_each_terminal_once_per_bucket() {
         (t4.host_reachable(), t4.saf_queue_depth, t4.battery_pct),
         (Some(false), 12, 50)
     );
+    // Reader errors from the heartbeat's counters count; its fallback
+    // counter does not (fallbacks are counted from outcomes, per attempt).
     assert_eq!(
         t4.tally(T0 / 10_000).map(|t| (t.hw_errors, t.fallbacks)),
-        Some((2, 1))
+        Some((2, 0))
     );
+}
+
+#[test]
+fn a_terminal_s_long_memory_counts_own_failures_and_fallbacks_and_halves_each_half_life() {
+    let mut e = Engine::new(settings());
+    let mut dims = DimValues::default();
+    dims.set(Dim::Carrier, Sym(0));
+    let event = |ts: i64, class: OutcomeClass, entry: EntryMode| {
+        Event::Outcome(Outcome {
+            entry_mode: Some(entry),
+            ..Outcome::new(Sym(9), ts, class, dims)
+        })
+    };
+    e.record(&event(T0, OutcomeClass::Comms, EntryMode::Chip));
+    e.record(&event(T0 + 1, OutcomeClass::Approved, EntryMode::Fallback));
+    e.record(&event(
+        T0 + 2,
+        OutcomeClass::IssuerUnavailable,
+        EntryMode::Chip,
+    ));
+    e.record(&event(T0 + 3, OutcomeClass::Cancelled, EntryMode::Chip));
+    let long = e.terminal_state(Sym(9)).expect("seen").long;
+    // Three attempts (a cancellation is none); the issuer's failure is not
+    // the terminal's own.
+    assert_eq!(
+        (long.attempts, long.own_failures, long.fallbacks),
+        (3.0, 1.0, 1.0)
+    );
+    // One half-life later, an approval: the old counts have halved.
+    e.record(&event(
+        T0 + LONG_HALF_LIFE_MS,
+        OutcomeClass::Approved,
+        EntryMode::Chip,
+    ));
+    let long = e.terminal_state(Sym(9)).expect("seen").long;
+    assert!((long.attempts - 2.5).abs() < 1e-3, "{long:?}");
+    assert!((long.own_failures - 0.5).abs() < 1e-3, "{long:?}");
+    assert!((long.fallbacks - 0.5).abs() < 1e-3, "{long:?}");
+}
+
+#[test]
+fn heartbeats_are_counted_per_value_and_leaf_and_fallbacks_per_value_and_both_are_learned() {
+    let mut e = Engine::new(settings());
+    let mut dims = DimValues::default();
+    dims.set(Dim::Carrier, Sym(1));
+    dims.set(Dim::Region, Sym(2));
+    for i in 0..10 {
+        e.record(&Event::Heartbeat(Heartbeat::new(
+            Sym(i),
+            T0 + i64::from(i),
+            dims,
+        )));
+        e.record(&Event::Outcome(Outcome {
+            entry_mode: Some(if i < 2 {
+                EntryMode::Fallback
+            } else {
+                EntryMode::Chip
+            }),
+            ..Outcome::new(Sym(i), T0 + i64::from(i), OutcomeClass::Approved, dims)
+        }));
+    }
+    e.on_idle(T0 + 60_000);
+    let mut snaps = closed(&mut e);
+    let b = &snaps[0].bucket;
+    assert_eq!(b.heartbeats[Dim::Carrier.index()][1], 10);
+    assert_eq!(b.fallbacks[Dim::Region.index()][2], 2);
+    assert_eq!(b.fallback_total, 2);
+    let leaf = leaf_key(&dims, &e.settings().leaf_dims);
+    assert_eq!(b.leaf_heartbeats.get(&leaf), Some(&10));
+    e.learn(&mut snaps[0], &Anomalies::default());
+    let base = e.baselines();
+    let carrier = base.cell(Dim::Carrier, Sym(1)).expect("learned");
+    assert!(carrier.heartbeats > 0.0 && (carrier.fallback_rate() - 0.2).abs() < 1e-6);
+    assert!(base.leaves[&leaf].heartbeats > 0.0);
 }
 
 #[test]

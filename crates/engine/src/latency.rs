@@ -99,6 +99,11 @@ impl LatencyTable {
         v.get(start..start + BINS).unwrap_or(&[])
     }
 
+    /// Every value's bins of `dim`, `BINS` per value in symbol order.
+    pub fn per_dim(&self, dim: Dim) -> &[u32] {
+        &self.per_dim[dim.index()]
+    }
+
     /// The `q` quantile of `dim = sym`, milliseconds.
     pub fn quantile(&self, dim: Dim, sym: Sym, q: f64) -> Option<f64> {
         quantile(self.histogram(dim, sym), q)

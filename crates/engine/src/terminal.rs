@@ -6,21 +6,89 @@ use swipewatch_model::{DimValues, EntryMode, Heartbeat, Outcome, OutcomeClass, T
 /// Buckets of history kept per terminal.
 pub const RECENT: usize = 8;
 
-/// Counts of one terminal in one bucket.
+/// Failures in a row after which a terminal is listed in its bucket's
+/// devices, for detection to test on its own (which asks for a longer run).
+pub const FAILING_RUN_LISTED: u16 = 4;
+
+/// Own failures or fallbacks in a terminal's long memory from which it is
+/// listed at every bucket it is used in (detection asks for more).
+pub const LONG_LISTED: f32 = 4.0;
+
+/// What recording one outcome says about its terminal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    /// First event of the terminal in the bucket (it became active there).
+    pub fresh: bool,
+    /// List it in the bucket for detection to test on its own.
+    pub listed: bool,
+}
+
+/// Half-life of a terminal's long memory ([`Recent`]), ms: a terminal sees
+/// a transaction every few minutes, so its own rates need a good part of an
+/// hour of traffic to be told apart from its model's.
+pub const LONG_HALF_LIFE_MS: i64 = 15 * 60_000;
+
+/// A terminal's attempts, own failures and fallbacks, decayed by event time
+/// (half-life [`LONG_HALF_LIFE_MS`]): what its rate tests count.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Recent {
+    /// Payment attempts.
+    pub attempts: f32,
+    /// Failures on the terminal's side ([`is_own_failure`]).
+    pub own_failures: f32,
+    /// Chip-to-stripe fallbacks.
+    pub fallbacks: f32,
+    /// Bucket the counts were last decayed to.
+    bucket: i32,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent {
+            attempts: 0.0,
+            own_failures: 0.0,
+            fallbacks: 0.0,
+            bucket: i32::MIN,
+        }
+    }
+}
+
+impl Recent {
+    /// Decays to `bucket` (`keep` is what one bucket keeps); events of an
+    /// older bucket are added undecayed.
+    fn advance(&mut self, bucket: i64, keep: f32) {
+        let b = bucket as i32;
+        if b > self.bucket {
+            if self.bucket != i32::MIN {
+                let steps = (i64::from(b) - i64::from(self.bucket)).min(10_000) as i32;
+                let f = keep.powi(steps);
+                self.attempts *= f;
+                self.own_failures *= f;
+                self.fallbacks *= f;
+            }
+            self.bucket = b;
+        }
+    }
+}
+
+/// Counts of one terminal in one bucket (saturating at 255: a terminal
+/// serves a payment every few seconds at most).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Payment attempts.
-    pub attempts: u16,
+    pub attempts: u8,
     /// Failures.
-    pub failures: u16,
+    pub failures: u8,
+    /// Failures on the terminal's side (see [`is_own_failure`]).
+    pub own_failures: u8,
     /// Card-reader or PIN-pad errors.
-    pub hw_errors: u16,
+    pub hw_errors: u8,
     /// Chip-to-stripe fallbacks.
-    pub fallbacks: u16,
+    pub fallbacks: u8,
 }
 
-/// What swipewatch remembers about one terminal: about 180 bytes, so a
-/// million terminals fit in well under the memory target.
+/// What swipewatch remembers about one terminal: at most 256 bytes (a test
+/// holds it there), so a million terminals fit in the memory target.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TerminalState {
     /// Newest event time seen (outcome or heartbeat), epoch ms.
@@ -33,6 +101,8 @@ pub struct TerminalState {
     recent_bucket: [i32; RECENT],
     /// Per-bucket tallies, a ring by bucket index.
     recent: [Tally; RECENT],
+    /// Decayed counts over a longer memory, for the rate tests.
+    pub long: Recent,
     /// Failures in a row, newest last.
     pub consecutive_failures: u16,
     /// Card-reader / PIN-pad errors in a row.
@@ -57,6 +127,7 @@ impl Default for TerminalState {
             dims: DimValues::default(),
             recent_bucket: [i32::MIN; RECENT],
             recent: [Tally::default(); RECENT],
+            long: Recent::default(),
             consecutive_failures: 0,
             consecutive_hw_errors: 0,
             saf_queue_depth: 0,
@@ -66,6 +137,16 @@ impl Default for TerminalState {
             last_failure: OutcomeClass::Unknown,
         }
     }
+}
+
+/// A failure class that points at the terminal itself rather than at a
+/// bank: its reader or software, its link, its setup. A terminal with far
+/// more of them than its model is tested on its own.
+pub fn is_own_failure(class: OutcomeClass) -> bool {
+    matches!(
+        class,
+        OutcomeClass::DeviceFault | OutcomeClass::Comms | OutcomeClass::TerminalConfig
+    )
 }
 
 /// A card-reader or PIN-pad error on the terminal itself.
@@ -95,27 +176,32 @@ impl TerminalState {
         (&mut self.recent[i], fresh)
     }
 
-    /// Records an outcome in `bucket`; true if the terminal just became
-    /// active in that bucket.
-    pub(crate) fn record_outcome(&mut self, o: &Outcome, ts_ms: i64, bucket: i64) -> bool {
+    /// Records an outcome in `bucket` (`keep` is what the long memory keeps
+    /// per bucket). The terminal is listed once per bucket: at its first
+    /// reader error, first failure of its own or first fallback; at every
+    /// bucket it is used in while its long memory holds a few own failures
+    /// or fallbacks (so it stays under test in a window where nothing went
+    /// wrong); or at the first failure of a run long enough to matter.
+    pub(crate) fn record_outcome(
+        &mut self,
+        o: &Outcome,
+        ts_ms: i64,
+        bucket: i64,
+        keep: f32,
+    ) -> Seen {
         self.last_seen_ms = self.last_seen_ms.max(ts_ms);
         self.dims = o.dims;
         let failure = o.class.is_failure();
+        let attempt = o.class.is_attempt();
+        let own = is_own_failure(o.class);
         let hw = is_hw_error(o);
         let fallback = o.entry_mode == Some(EntryMode::Fallback);
-        let (tally, fresh) = self.slot(bucket);
-        if fallback {
-            tally.fallbacks = tally.fallbacks.saturating_add(1);
-        }
-        if o.class != OutcomeClass::Cancelled {
-            tally.attempts = tally.attempts.saturating_add(1);
-        }
-        if failure {
-            tally.failures = tally.failures.saturating_add(1);
-        }
-        if hw {
-            tally.hw_errors = tally.hw_errors.saturating_add(1);
-        }
+        let long = &mut self.long;
+        long.advance(bucket, keep);
+        long.attempts += f32::from(u8::from(attempt));
+        long.own_failures += f32::from(u8::from(own));
+        long.fallbacks += f32::from(u8::from(fallback));
+        let watched = long.own_failures >= LONG_LISTED || long.fallbacks >= LONG_LISTED;
         if failure {
             self.last_failure = o.class;
         }
@@ -134,7 +220,23 @@ impl TerminalState {
         } else {
             self.consecutive_hw_errors
         };
-        fresh
+        let run = self.consecutive_failures;
+        let (tally, fresh) = self.slot(bucket);
+        tally.attempts = tally.attempts.saturating_add(u8::from(attempt));
+        tally.failures = tally.failures.saturating_add(u8::from(failure));
+        tally.own_failures = tally.own_failures.saturating_add(u8::from(own));
+        tally.hw_errors = tally.hw_errors.saturating_add(u8::from(hw));
+        tally.fallbacks = tally.fallbacks.saturating_add(u8::from(fallback));
+        let first_own = (hw && tally.hw_errors == 1)
+            || (own && tally.own_failures == 1)
+            || (fallback && tally.fallbacks == 1);
+        let failing_run = failure
+            && run >= FAILING_RUN_LISTED
+            && (run == FAILING_RUN_LISTED || tally.failures == 1);
+        Seen {
+            fresh,
+            listed: first_own || (watched && attempt && tally.attempts == 1) || failing_run,
+        }
     }
 
     /// Records a heartbeat in `bucket`; true if the terminal just became
@@ -156,14 +258,12 @@ impl TerminalState {
             .chip_read_err
             .saturating_add(h.swipe_err)
             .saturating_add(h.ctls_err);
-        let fallbacks = h.fallback;
+        // The heartbeat's fallback counter is not added: fallbacks are
+        // counted from outcomes, against the attempts they belong to.
         let (tally, fresh) = self.slot(bucket);
         tally.hw_errors = tally
             .hw_errors
-            .saturating_add(hw.min(u32::from(u16::MAX)) as u16);
-        tally.fallbacks = tally
-            .fallbacks
-            .saturating_add(fallbacks.min(u32::from(u16::MAX)) as u16);
+            .saturating_add(hw.min(u32::from(u8::MAX)) as u8);
         fresh
     }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use swipewatch_model::{Dim, Sym, Symbols};
 
 /// Baseline file format version written by this build.
-pub const BASELINE_VERSION: u32 = 1;
+pub const BASELINE_VERSION: u32 = 2;
 const FRAME: Frame = Frame {
     magic: b"SWBASEL\0",
     version: BASELINE_VERSION,
@@ -41,6 +41,10 @@ pub struct BaselineFile {
     pub values: Vec<(Dim, String, Cell)>,
     /// Per leaf (values in `leaf_dims` order, `None` where absent), sorted.
     pub leaves: Vec<(Vec<Option<String>>, Cell)>,
+    /// The fleet's latency histogram (outcomes per bucket in each bin).
+    pub fleet_latency: Vec<f32>,
+    /// Latency histograms per tracked value, sorted like `values`.
+    pub latency: Vec<(Dim, String, Vec<f32>)>,
 }
 
 impl BaselineFile {
@@ -52,7 +56,7 @@ impl BaselineFile {
         let mut values = Vec::new();
         for dim in Dim::ALL {
             for (i, cell) in b.dims[dim.index()].iter().enumerate() {
-                if cell.attempts <= 0.0 {
+                if cell.attempts <= 0.0 && cell.heartbeats <= 0.0 {
                     continue;
                 }
                 if let Some(v) = symbols.resolve(dim, Sym(i as u32)) {
@@ -74,6 +78,18 @@ impl BaselineFile {
             })
             .collect();
         leaves.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut latency = Vec::new();
+        for dim in Dim::ALL {
+            for (sym, hist) in b.latency.values(dim) {
+                if hist.iter().all(|&e| e <= 0.0) {
+                    continue;
+                }
+                if let Some(v) = symbols.resolve(dim, sym) {
+                    latency.push((dim, v.to_string(), hist.to_vec()));
+                }
+            }
+        }
+        latency.sort_by(|a, b| (a.0.index(), &a.1).cmp(&(b.0.index(), &b.1)));
         BaselineFile {
             bucket_ms: engine.settings().bucket_ms,
             leaf_dims,
@@ -82,6 +98,8 @@ impl BaselineFile {
             fleet: b.fleet,
             values,
             leaves,
+            fleet_latency: b.latency.fleet.clone(),
+            latency,
         }
     }
 
@@ -130,6 +148,11 @@ impl Engine {
                 }
             }
             b.leaves.insert(key, *cell);
+        }
+        b.latency.fleet = file.fleet_latency.clone();
+        for (dim, value, hist) in &file.latency {
+            let sym = symbols.dim_mut(*dim).intern(value);
+            b.latency.set_histogram(*dim, sym, hist);
         }
         self.baselines = Arc::new(b);
         Ok(())

@@ -380,6 +380,30 @@ pub struct Heartbeat {
     pub dims: DimValues,
 }
 
+impl Heartbeat {
+    /// A heartbeat of `terminal` at `ts_ms` (arrived at once) that reports
+    /// nothing but where the terminal is.
+    pub fn new(terminal: Sym, ts_ms: i64, dims: DimValues) -> Heartbeat {
+        Heartbeat {
+            terminal,
+            ts_ms,
+            arrival_ms: ts_ms,
+            seq: None,
+            uptime_s: None,
+            battery_pct: None,
+            host_reachable: None,
+            saf_queue_depth: None,
+            chip_read_err: 0,
+            swipe_err: 0,
+            ctls_err: 0,
+            fallback: 0,
+            tamper: false,
+            rssi_dbm: None,
+            dims,
+        }
+    }
+}
+
 /// Anything a terminal sends that survives validation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {

@@ -18,6 +18,7 @@ pub mod event;
 pub mod intern;
 pub mod pan;
 pub mod reject;
+pub mod signal;
 pub mod taxonomy;
 
 pub use cause::Cause;
@@ -27,4 +28,5 @@ pub use event::{
 };
 pub use intern::{FastState, Interner, Sym, SymbolTable, Symbols};
 pub use reject::RejectReason;
+pub use signal::Signal;
 pub use taxonomy::{Classified, CodeTable, OutcomeClass, Taxonomy, TaxonomyError};

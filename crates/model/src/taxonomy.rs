@@ -79,6 +79,12 @@ impl OutcomeClass {
         }
     }
 
+    /// The host (or the switch for it) answered: neither a timeout nor a
+    /// lost link. Only these round trips are latencies.
+    pub fn host_answered(self) -> bool {
+        !matches!(self, OutcomeClass::HostTimeout | OutcomeClass::Comms)
+    }
+
     /// True for payment attempts: every outcome except a cancellation.
     pub fn is_attempt(self) -> bool {
         self != OutcomeClass::Cancelled

@@ -149,7 +149,7 @@ impl EvidenceBook {
 mod tests {
     use super::*;
     use swipewatch_alert::{FindingView, IncidentBook, Policy, Transition};
-    use swipewatch_model::{Cause, DimValues, RespCode};
+    use swipewatch_model::{Cause, DimValues, RespCode, Signal};
 
     #[test]
     fn only_failures_of_the_implicated_classes_under_the_element_are_tallied() {
@@ -172,7 +172,8 @@ mod tests {
             expected: 1.0,
             classes: vec![(OutcomeClass::IssuerUnavailable, 39.0)],
             confidence: 1.0,
-            silence: false,
+            signal: Signal::Failures,
+            p95_ms: None,
             context: Vec::new(),
         };
         let t = book.update(10_000, &[finding]);

@@ -3,7 +3,7 @@
 
 use crate::evidence::EvidenceBook;
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
-use swipewatch_diagnose::{Detector, Finding, Signal};
+use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
 use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
@@ -48,11 +48,17 @@ pub struct WindowResult {
 impl Monitor {
     /// A monitor over `engine`; values are resolved through `symbols`.
     pub fn new(engine: Engine, symbols: SharedSymbols) -> Monitor {
-        let detector = Detector::new(engine.settings().leaf_dims.clone());
+        let settings = engine.settings();
+        let detector = Detector::new(settings.leaf_dims.clone());
+        let policy = Policy {
+            window_ms: settings.bucket_ms * settings.window_buckets as i64,
+            device_hold_ms: settings.lateness_ms + settings.bucket_ms,
+            ..Policy::default()
+        };
         Monitor {
             engine,
             detector,
-            book: IncidentBook::new(Policy::default()),
+            book: IncidentBook::new(policy),
             evidence: EvidenceBook::default(),
             symbols,
         }
@@ -226,7 +232,8 @@ impl Monitor {
                 expected: f.expected,
                 classes: f.classes.clone(),
                 confidence: f.confidence,
-                silence: f.signal == Signal::Silence,
+                signal: f.signal,
+                p95_ms: f.p95_ms,
                 context: f
                     .terminal
                     .and_then(|t| self.engine.terminal_state(t))

@@ -67,52 +67,6 @@ const ENTRY_MODES: [(&str, f64); 5] = [
     ("manual", 0.02),
 ];
 
-/// Background response codes: code, class of evidence, rc_source, probability.
-const BACKGROUND: [(&str, &str, f64); 11] = [
-    ("51", "issuer", 0.024),
-    ("55", "issuer", 0.009),
-    ("54", "issuer", 0.004),
-    ("61", "issuer", 0.002),
-    ("57", "issuer", 0.001),
-    ("05", "issuer", 0.007),
-    ("59", "issuer", 0.0005),
-    ("91", "network", 0.0002),
-    ("96", "acquirer", 0.00015),
-    ("03", "acquirer", 0.00003),
-    ("12", "acquirer", 0.0001),
-];
-
-/// What one transaction ended as.
-#[derive(Debug, Clone, Copy)]
-struct Result {
-    status: &'static str,
-    rc: Option<&'static str>,
-    rc_source: Option<&'static str>,
-    term_error: Option<&'static str>,
-    latency_ms: Option<u32>,
-}
-
-impl Result {
-    fn code(status: &'static str, rc: &'static str, source: &'static str, latency: f64) -> Result {
-        Result {
-            status,
-            rc: Some(rc),
-            rc_source: Some(source),
-            term_error: None,
-            latency_ms: Some(latency as u32),
-        }
-    }
-    fn local(status: &'static str, error: &'static str, latency: Option<f64>) -> Result {
-        Result {
-            status,
-            rc: None,
-            rc_source: None,
-            term_error: Some(error),
-            latency_ms: latency.map(|l| l as u32),
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct NetJson<'a> {
     #[serde(rename = "type")]
@@ -472,8 +426,18 @@ impl Generator {
 
     fn transaction(&mut self, ti: usize, ts: i64, active: &[(usize, f64)], out: &mut Vec<Message>) {
         let issuer = self.fleet.issuers.sample(&mut self.rng);
-        let mode = ENTRY_MODES[self.entry_modes.sample(&mut self.rng)].0;
+        let mut mode = ENTRY_MODES[self.entry_modes.sample(&mut self.rng)].0;
         let t = &self.fleet.terminals[ti];
+        for &(i, sev) in active {
+            let f = &self.scenario.faults[i];
+            if f.kind == FaultKind::ReaderWear
+                && mode == "chip"
+                && hits_terminal(f, t)
+                && self.rng.chance(sev)
+            {
+                mode = "fallback";
+            }
+        }
         for o in self.occurrences.iter_mut() {
             if ts >= o.start_ms && ts < o.end_ms {
                 o.total += 1;
@@ -557,116 +521,6 @@ impl Generator {
     }
 }
 
-/// How a transaction ends: the first active fault that hits it decides, else
-/// the background of declines and local errors.
-fn outcome(
-    rng: &mut Rng,
-    faults: &[Fault],
-    t: &Terminal,
-    ti: usize,
-    issuer: usize,
-    mode: &str,
-    active: &[(usize, f64)],
-) -> Result {
-    {
-        let net = NET_TYPES[t.net as usize];
-        let mut latency = rng.log_normal(net.2, 0.35);
-        for &(i, sev) in active {
-            let f = &faults[i];
-            if !hits(f, t, ti, issuer) {
-                continue;
-            }
-            if f.kind == FaultKind::NetworkOutage {
-                latency *= 2.5;
-            }
-            if !rng.chance(sev) {
-                continue;
-            }
-            return match f.kind {
-                FaultKind::DeadReader => Result::local("failed", reader_error(mode), None),
-                FaultKind::DeadKeypad if mode == "chip" => {
-                    Result::local("failed", "pinpad_error", None)
-                }
-                FaultKind::DeadKeypad => continue,
-                FaultKind::FirmwareRegression => {
-                    let e = if rng.chance(0.7) {
-                        "app_exception"
-                    } else {
-                        reader_error(mode)
-                    };
-                    Result::local("failed", e, None)
-                }
-                FaultKind::NetworkOutage if f.silence => continue,
-                FaultKind::NetworkOutage => {
-                    if rng.chance(0.7) {
-                        Result::local("failed", "comm_lost", None)
-                    } else {
-                        Result::local("timeout", "host_timeout", Some(30_000.0))
-                    }
-                }
-                FaultKind::IssuerOutage => {
-                    Result::code("declined", "91", "network", rng.log_normal(2_800.0, 0.3))
-                }
-                FaultKind::AcquirerMalfunction => {
-                    if rng.chance(0.75) {
-                        Result::code("declined", "96", "acquirer", latency)
-                    } else {
-                        Result::local("timeout", "host_timeout", Some(30_000.0))
-                    }
-                }
-                FaultKind::MerchantMisconfig => {
-                    let rc = if rng.chance(0.6) { "03" } else { "58" };
-                    Result::code("declined", rc, "acquirer", latency)
-                }
-                FaultKind::BankCutover => Result::code("declined", "90", "acquirer", latency * 0.5),
-                FaultKind::DeclineSurge => {
-                    let u = rng.unit();
-                    let rc = if u < 0.7 {
-                        "51"
-                    } else if u < 0.85 {
-                        "61"
-                    } else {
-                        "65"
-                    };
-                    Result::code("declined", rc, "issuer", latency)
-                }
-            };
-        }
-        // Background.
-        let reader_p = match mode {
-            "chip" | "fallback" => 0.002,
-            "swipe" => 0.005,
-            "contactless" => 0.001,
-            _ => 0.0,
-        };
-        if rng.chance(reader_p) {
-            return Result::local("failed", reader_error(mode), None);
-        }
-        let weak = if t.rssi_dbm < -95 && t.rssi_dbm != 0 {
-            3.0
-        } else {
-            1.0
-        };
-        if rng.chance(net.3 * weak) {
-            return Result::local("failed", "comm_lost", None);
-        }
-        if rng.chance(0.0004) {
-            return Result::local("timeout", "host_timeout", Some(30_000.0));
-        }
-        if rng.chance(0.004) {
-            return Result::local("cancelled", "user_cancel", None);
-        }
-        let mut u = rng.unit();
-        for (rc, source, p) in BACKGROUND {
-            if u < p {
-                return Result::code("declined", rc, source, latency);
-            }
-            u -= p;
-        }
-        Result::code("approved", "00", "issuer", latency)
-    }
-}
-
 impl Generator {
     fn heartbeat(&mut self, ti: usize, ts: i64, active: &[(usize, f64)], out: &mut Vec<Message>) {
         if self.link_down(ti, active) {
@@ -707,14 +561,6 @@ impl Generator {
     }
 }
 
-fn reader_error(mode: &str) -> &'static str {
-    match mode {
-        "swipe" => "swipe_error",
-        "contactless" => "ctls_error",
-        _ => "chip_read_error",
-    }
-}
-
 fn net_json(t: &Terminal) -> NetJson<'_> {
     NetJson {
         net_type: t.net_name(),
@@ -744,7 +590,7 @@ fn stable_unit(terminal: u64, fault: u64) -> f64 {
 fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
     let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     match f.kind {
-        FaultKind::DeadReader | FaultKind::DeadKeypad => {
+        FaultKind::DeadReader | FaultKind::DeadKeypad | FaultKind::ReaderWear => {
             f.terminal.as_deref() == Some(t.id.as_str())
         }
         FaultKind::FirmwareRegression => f.firmware.as_deref() == Some(t.firmware_name()),
@@ -753,7 +599,7 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
             f.acquirer.as_deref() == Some(ACQUIRERS[t.acquirer as usize])
         }
         FaultKind::MerchantMisconfig => f.merchant.as_deref() == Some(t.merchant_id().as_str()),
-        FaultKind::IssuerOutage | FaultKind::DeclineSurge => true,
+        FaultKind::IssuerOutage | FaultKind::DeclineSurge | FaultKind::IssuerSlowdown => true,
     }
 }
 
@@ -761,7 +607,7 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
 fn hits(f: &Fault, t: &Terminal, _ti: usize, issuer: usize) -> bool {
     let issuer_ok = f.issuer.as_deref().is_none_or(|i| i == ISSUERS[issuer].0);
     match f.kind {
-        FaultKind::IssuerOutage | FaultKind::DeclineSurge => issuer_ok,
+        FaultKind::IssuerOutage | FaultKind::DeclineSurge | FaultKind::IssuerSlowdown => issuer_ok,
         _ => hits_terminal(f, t),
     }
 }
@@ -790,6 +636,10 @@ fn covers(m: &MaintenanceWindow, f: &Fault, start_ms: i64, end_ms: i64) -> bool 
     };
     target.as_deref() == Some(m.value.as_str()) && m.start_ms <= start_ms && m.end_ms >= end_ms
 }
+
+#[path = "outcome.rs"]
+mod outcome;
+use outcome::{outcome, Result};
 
 #[cfg(test)]
 #[path = "generate_tests.rs"]

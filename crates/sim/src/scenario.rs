@@ -37,16 +37,25 @@ pub enum FaultKind {
     /// More cardholder declines (payday, a card-testing wave); optionally
     /// one `issuer`. Nobody's fault: must not raise an incident.
     DeclineSurge,
+    /// An issuer's host gets slow (`issuer`): its round trip grows by a
+    /// factor of 1 + 5 × severity, and nothing fails yet.
+    IssuerSlowdown,
+    /// One terminal's chip reader wears out (`terminal`): a `severity`
+    /// share of its chip reads fail and the card is swiped instead
+    /// (fallback); the payments still go through.
+    ReaderWear,
 }
 
 impl FaultKind {
     /// The side at fault; `None` for the background surge.
     pub fn cause(self) -> Option<Cause> {
         Some(match self {
-            FaultKind::DeadReader | FaultKind::DeadKeypad => Cause::DeviceHardware,
+            FaultKind::DeadReader | FaultKind::DeadKeypad | FaultKind::ReaderWear => {
+                Cause::DeviceHardware
+            }
             FaultKind::FirmwareRegression => Cause::DeviceSoftware,
             FaultKind::NetworkOutage => Cause::Network,
-            FaultKind::IssuerOutage => Cause::BankIssuer,
+            FaultKind::IssuerOutage | FaultKind::IssuerSlowdown => Cause::BankIssuer,
             FaultKind::AcquirerMalfunction | FaultKind::BankCutover => Cause::BankAcquirer,
             FaultKind::MerchantMisconfig => Cause::MerchantConfig,
             FaultKind::DeclineSurge => return None,
@@ -65,6 +74,8 @@ impl FaultKind {
             FaultKind::MerchantMisconfig => "merchant_misconfig",
             FaultKind::BankCutover => "bank_cutover",
             FaultKind::DeclineSurge => "decline_surge",
+            FaultKind::IssuerSlowdown => "issuer_slowdown",
+            FaultKind::ReaderWear => "reader_wear",
         }
     }
 }
@@ -298,7 +309,7 @@ impl Scenario {
                 .collect();
             let issuers: Vec<&str> = ISSUERS.iter().map(|i| i.0).collect();
             match f.kind {
-                FaultKind::DeadReader | FaultKind::DeadKeypad => {
+                FaultKind::DeadReader | FaultKind::DeadKeypad | FaultKind::ReaderWear => {
                     need(&f.terminal, "terminal", &[])?;
                     let id = f.terminal.as_deref().unwrap_or_default();
                     let index = id.strip_prefix("pos-").and_then(|n| n.parse::<u32>().ok());
@@ -319,7 +330,9 @@ impl Scenario {
                         need(&f.region, "region", &REGIONS)?;
                     }
                 }
-                FaultKind::IssuerOutage => need(&f.issuer, "issuer", &issuers)?,
+                FaultKind::IssuerOutage | FaultKind::IssuerSlowdown => {
+                    need(&f.issuer, "issuer", &issuers)?
+                }
                 FaultKind::AcquirerMalfunction | FaultKind::BankCutover => {
                     need(&f.acquirer, "acquirer", &ACQUIRERS)?
                 }

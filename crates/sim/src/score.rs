@@ -1,6 +1,7 @@
 //! Scoring detected incidents against the ground-truth labels of a run.
 
 use crate::generate::Label;
+use crate::scenario::FaultKind;
 use std::collections::BTreeMap;
 use swipewatch_model::Cause;
 
@@ -153,7 +154,10 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
                 element_ok: right.iter().any(|d| d.element == l.element),
                 ttd_ms: first.map(|d| (d.first_ms - l.start_ms).max(0)),
                 failures_to_detect: first
-                    .filter(|_| l.cause == Some(Cause::DeviceHardware))
+                    .filter(|_| {
+                        l.cause == Some(Cause::DeviceHardware)
+                            && l.kind != FaultKind::ReaderWear.name()
+                    })
                     .map(|d| d.first_observed),
                 wrongly_paged,
                 label: l.clone(),

@@ -31,7 +31,7 @@ fn topic(i: usize) -> String {
 }
 
 #[test]
-fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
+fn hostile_messages_among_valid_ones_are_counted_by_reason_and_every_valid_one_is_accepted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = Mosquitto::start(dir.path());
     let svc = Service::start(dir.path(), &service_config(&broker, "sw-count"));
@@ -40,7 +40,16 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
     let ts = now_ms();
 
     let bad: Vec<(&str, Vec<Vec<u8>>)> = vec![
-        ("malformed_json", vec![b"{".to_vec(), b"not json at all".to_vec(), b"\xff\xfe{}".to_vec()]),
+        (
+            "malformed_json",
+            vec![
+                b"{".to_vec(),
+                b"not json at all".to_vec(),
+                b"\xff\xfe{}".to_vec(),
+                format!("{}{}", "[".repeat(20_000), "]".repeat(20_000)).into(),
+                format!(r#"{{"event_id":"nan-1","ts":{ts},"outcome":"failed","latency_ms":NaN}}"#).into(),
+            ],
+        ),
         (
             "missing_field",
             vec![
@@ -55,6 +64,8 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
                 format!(r#"{{"event_id":"bt-1","ts":{ts},"outcome":"failed","latency_ms":"fast"}}"#).into(),
                 format!(r#"{{"event_id":"bt-2","ts":{ts},"outcome":"maybe"}}"#).into(),
                 format!(r#"{{"event_id":"bt-3","ts":{ts},"outcome":"failed","bin":"12"}}"#).into(),
+                format!(r#"{{"event_id":"bt-4","ts":{ts},"outcome":"failed","latency_ms":-40}}"#).into(),
+                format!(r#"{{"event_id":"bt-5","ts":{ts},"outcome":"approved","net":[1,2,3]}}"#).into(),
             ],
         ),
         (
@@ -62,6 +73,8 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
             vec![
                 format!(r#"{{"event_id":"tl-1","ts":{ts},"outcome":"approved","pad":"{}"}}"#, "x".repeat(70_000)).into(),
                 format!("[{}]", vec!["{}"; 1001].join(",")).into(),
+                // 10 MB: over the payload limit, under the MQTT packet limit.
+                vec![b' '; 10 << 20],
             ],
         ),
         (
@@ -69,6 +82,8 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
             vec![
                 r#"{"event_id":"ts-1","ts":0,"outcome":"approved"}"#.into(),
                 r#"{"event_id":"ts-2","ts":"tomorrow","outcome":"approved"}"#.into(),
+                r#"{"event_id":"ts-3","ts":4102444800000,"outcome":"approved"}"#.into(),
+                r#"{"event_id":"ts-4","ts":-1795000000000,"outcome":"approved"}"#.into(),
             ],
         ),
         (
@@ -83,7 +98,10 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
 
     rt.block_on(async {
         let mut p = Publisher::connect(broker.port(), "pub-count");
-        // 6,000 single outcomes, the first four with a code no table knows.
+        // Hostile messages go in between the valid ones, one every 150.
+        let mut hostile = bad.iter().flat_map(|(_, payloads)| payloads);
+        // 6,000 single outcomes, the first four with a code no table knows,
+        // every seventh with fields the schema does not name.
         for i in 0..6000 {
             let rc = if i < 4 {
                 "Q7"
@@ -92,11 +110,17 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
             } else {
                 "00"
             };
-            p.publish(
-                &topic(i),
-                outcome(&format!("e-{i}"), &format!("T-{:04}", i % 200), rc, ts),
-            )
-            .await;
+            let mut payload = outcome(&format!("e-{i}"), &format!("T-{:04}", i % 200), rc, ts);
+            if i % 7 == 0 {
+                payload =
+                    payload.replacen('{', r#"{"vendor":{"ext":[1,{"k":null}]},"x_flag":true,"#, 1);
+            }
+            p.publish(&topic(i), payload).await;
+            if i % 150 == 149 {
+                if let Some(h) = hostile.next() {
+                    p.publish(&topic(0), h.clone()).await;
+                }
+            }
         }
         // 4,000 more in 80 arrays of 50.
         for b in 0..80 {
@@ -108,10 +132,8 @@ fn outcomes_through_a_real_broker_are_counted_exactly_by_reason() {
                 .collect();
             p.publish(&topic(b), format!("[{}]", items.join(","))).await;
         }
-        for (_, payloads) in &bad {
-            for payload in payloads {
-                p.publish(&topic(0), payload.clone()).await;
-            }
+        for h in hostile {
+            p.publish(&topic(0), h.clone()).await;
         }
         assert!(
             p.flush(Duration::from_secs(60)).await,

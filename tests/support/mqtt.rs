@@ -38,7 +38,7 @@ impl Publisher {
         let mut o = MqttOptions::new(client_id, "127.0.0.1", port);
         o.set_clean_session(false)
             .set_keep_alive(Duration::from_secs(5))
-            .set_max_packet_size(1 << 20, 1 << 20)
+            .set_max_packet_size(16 << 20, 16 << 20)
             .set_inflight(100);
         let (client, mut eventloop) = AsyncClient::new(o, 1000);
         let acked = Arc::new(AtomicU64::new(0));

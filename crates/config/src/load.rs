@@ -266,4 +266,101 @@ mod tests {
             assert!(e.to_string().contains(key), "{e} should name {key}");
         }
     }
+
+    /// The shipped config file, every key at its default.
+    const SHIPPED: &str = include_str!("../../../config/swipewatch.toml");
+
+    /// Values a hand-edited or generated file may hold where it should not.
+    const HOSTILE: [&str; 16] = [
+        "-1",
+        "0",
+        "18446744073709551616",
+        "1e309",
+        "nan",
+        "-inf",
+        "true",
+        "\"\"",
+        "\"not a value\"",
+        "\"0s\"",
+        "\"99999999999999999days\"",
+        "\"-5s\"",
+        "[]",
+        "[1, \"a\"]",
+        "{ x = 1 }",
+        "\"\\u0000\"",
+    ];
+
+    /// Loads `text` as if it sat beside the shipped file.
+    fn load_shipped(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        load_with(
+            text,
+            "swipewatch.toml",
+            &dir,
+            env.collect::<Vec<_>>().into_iter(),
+        )
+    }
+
+    /// A failure is one line (what the operator reads before exit code 2).
+    fn one_line(e: &ConfigError) -> bool {
+        let text = e.to_string();
+        !text.is_empty() && !text.contains('\n')
+    }
+
+    #[test]
+    fn the_shipped_file_loads() {
+        load_shipped(SHIPPED, &[]).expect("shipped config is valid");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics_and_fails_on_one_line(text in ".{0,400}") {
+            if let Err(e) = load(&text, &[]) {
+                proptest::prop_assert!(one_line(&e), "{e}");
+            }
+        }
+
+        #[test]
+        fn any_key_of_the_shipped_file_set_to_a_hostile_value_is_refused_by_name_or_kept(
+            picks in proptest::collection::vec((0usize..64, 0usize..HOSTILE.len()), 1..4)
+        ) {
+            let mut lines: Vec<String> = SHIPPED.lines().map(str::to_string).collect();
+            let keyed: Vec<usize> = (0..lines.len())
+                .filter(|&i| {
+                    let l = lines[i].trim_start();
+                    !l.starts_with('#') && !l.starts_with('[') && l.contains(" = ")
+                })
+                .collect();
+            let mut keys = Vec::new();
+            for (k, v) in picks {
+                let i = keyed[k % keyed.len()];
+                let key = lines[i].split(" = ").next().unwrap_or_default().trim().to_string();
+                lines[i] = format!("{key} = {}", HOSTILE[v]);
+                keys.push(key);
+            }
+            match load_shipped(&lines.join("\n"), &[]) {
+                Ok(_) => {}
+                Err(e) => {
+                    let text = e.to_string();
+                    proptest::prop_assert!(one_line(&e), "{text}");
+                    proptest::prop_assert!(
+                        keys.iter().any(|k| text.contains(k.as_str())) || text.contains(" line "),
+                        "{text} names none of {keys:?}"
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn hostile_environment_overrides_never_panic(
+            path in "[A-Z_]{0,12}(__[A-Z_]{0,12}){0,3}",
+            v in 0usize..HOSTILE.len(),
+        ) {
+            let key = format!("{ENV_PREFIX}{path}");
+            if let Err(e) = load_shipped(SHIPPED, &[(key.as_str(), HOSTILE[v])]) {
+                proptest::prop_assert!(one_line(&e), "{e}");
+            }
+        }
+    }
 }

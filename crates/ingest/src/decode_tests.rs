@@ -269,7 +269,54 @@ fn heartbeats_decode_with_topic_terminal() {
     }
 }
 
+/// Any JSON value, nested a few levels.
+fn any_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".{0,24}".prop_map(Value::from),
+        "[0-9 -]{12,24}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..6)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
+    #[test]
+    fn a_valid_outcome_with_any_field_replaced_or_removed_is_counted_exactly_once(
+        edits in proptest::collection::vec((0usize..32, proptest::option::of(any_json())), 1..4)
+    ) {
+        let mut f = fixture();
+        let serde_json::Value::Object(mut fields) =
+            serde_json::from_str::<serde_json::Value>(&outcome("fz")).expect("valid json")
+        else {
+            unreachable!("an outcome is an object")
+        };
+        for (k, value) in edits {
+            let Some(key) = fields.keys().nth(k % fields.len().max(1)).cloned() else {
+                break;
+            };
+            match value {
+                Some(v) => fields.insert(key, v),
+                None => fields.remove(&key),
+            };
+        }
+        let payload = serde_json::Value::Object(fields).to_string();
+        f.feed(TOPIC, &payload);
+        let rejected: u64 = RejectReason::ALL.iter().map(|r| f.rejected(*r)).sum();
+        prop_assert_eq!(rejected + f.accepted(), 1, "{}", payload);
+        prop_assert_eq!(f.accepted() as usize, f.out.len());
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic_and_are_counted_once(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let mut f = fixture();
@@ -325,4 +372,35 @@ fn a_terminal_s_changed_values_are_interned_and_its_repeated_ones_reused() {
     f.out.clear();
     f.feed(TOPIC, &outcome("e-5"));
     assert_eq!(f.only_outcome().dims, first.dims, "and back again");
+}
+
+#[test]
+fn deep_nesting_and_non_numbers_are_rejected_and_unknown_fields_are_ignored() {
+    let mut f = fixture();
+    // Past the parser's depth limit: not accepted as JSON.
+    f.feed(
+        TOPIC,
+        &format!("{}{}", "[".repeat(20_000), "]".repeat(20_000)),
+    );
+    assert_eq!(f.rejected(RejectReason::MalformedJson), 1);
+    // An object nested as deep as the payload limit allows under an
+    // unknown key is skipped; the object around it still lacks every
+    // required field.
+    let deep = format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000));
+    assert!(deep.len() < IngestConfig::default().max_payload_bytes);
+    f.feed(TOPIC, &deep);
+    assert_eq!(f.rejected(RejectReason::MissingField), 1);
+    for payload in [
+        r#"{"event_id":"n1","ts":1795000000000,"outcome":"failed","latency_ms":NaN}"#,
+        r#"{"event_id":"n2","ts":1795000000000,"outcome":"failed","latency_ms":Infinity}"#,
+    ] {
+        f.feed(TOPIC, payload);
+    }
+    assert_eq!(f.rejected(RejectReason::MalformedJson), 3);
+    f.feed(
+        TOPIC,
+        &outcome("u1").replacen('{', r#"{"vendor":{"x":[1,2,{"y":null}]},"extra":true,"#, 1),
+    );
+    assert_eq!(f.accepted(), 1);
+    assert_eq!(f.out.len(), 1);
 }

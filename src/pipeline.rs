@@ -61,6 +61,8 @@ pub struct Driver {
     clock: Clock,
     /// Where and how often the engine is checkpointed.
     checkpoint: Option<(std::path::PathBuf, Duration, SharedSymbols, Instant)>,
+    /// Told the journal position each written checkpoint holds.
+    checkpointed: swipewatch_ingest::Checkpointed,
     /// Input counts as idle after this long without events.
     idle_after: Duration,
     /// The incident log and the sinks that follow transitions.
@@ -102,6 +104,7 @@ impl Driver {
             metrics,
             clock,
             checkpoint: None,
+            checkpointed: swipewatch_ingest::Checkpointed::default(),
             idle_after,
             notifier: crate::notify::Notifier::default(),
             silences: watch::Sender::new(Vec::new()),
@@ -115,14 +118,17 @@ impl Driver {
     }
 
     /// Writes a checkpoint to `dir` every `interval` (and on
-    /// [`Driver::save_checkpoint`]).
+    /// [`Driver::save_checkpoint`]), then tells `checkpointed` the intake
+    /// journal position it holds.
     pub fn checkpoint_to(
         &mut self,
         dir: std::path::PathBuf,
         interval: Duration,
         symbols: SharedSymbols,
+        checkpointed: swipewatch_ingest::Checkpointed,
     ) {
         self.checkpoint = Some((dir, interval, symbols, Instant::now()));
+        self.checkpointed = checkpointed;
     }
 
     /// Writes the checkpoint now, if one is configured; a failure is logged.
@@ -130,10 +136,13 @@ impl Driver {
         if let Some((dir, _, symbols, last)) = &mut self.checkpoint {
             let started = Instant::now();
             match crate::checkpoint::save(dir, &self.monitor.engine, symbols) {
-                Ok(()) => tracing::debug!(
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "checkpoint written"
-                ),
+                Ok(()) => {
+                    self.checkpointed.set(self.monitor.engine.input_position());
+                    tracing::debug!(
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "checkpoint written"
+                    );
+                }
                 Err(e) => tracing::warn!("{e:#}"),
             }
             *last = Instant::now();
@@ -255,6 +264,9 @@ impl Driver {
                                 self.report(&raised, false);
                             }
                         }
+                        if batch.position > 0 {
+                            self.monitor.engine.set_input_position(batch.position);
+                        }
                         let engine = &self.metrics.engine;
                         engine.recorded(EventKind::Outcome).inc_by(outcomes);
                         engine
@@ -329,6 +341,8 @@ impl Driver {
         m.data_gap_buckets
             .inc_by(s.gap_buckets - self.reported.gap_buckets);
         m.late_events.inc_by(s.late - self.reported.late);
+        m.outcomes_held
+            .inc_by((s.outcomes + s.late) - (self.reported.outcomes + self.reported.late));
         m.skew_corrected
             .inc_by(s.skew_corrected - self.reported.skew_corrected);
         self.reported = s;

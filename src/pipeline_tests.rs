@@ -65,7 +65,10 @@ fn start(connected: bool) -> Harness {
 impl Harness {
     async fn send(&self, events: Vec<Event>) {
         self.batches
-            .send(Batch { events })
+            .send(Batch {
+                events,
+                position: 0,
+            })
             .await
             .expect("driver alive");
     }

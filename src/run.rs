@@ -105,12 +105,28 @@ pub async fn serve(
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let listener = swipewatch_server::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("listener address")?;
-    let mut ingest = swipewatch_ingest::spawn_with_symbols(
-        &config,
-        taxonomy,
-        metrics.ingest.clone(),
-        symbols.clone(),
-    )?;
+    // With a checkpoint, every message is journaled before it is
+    // acknowledged, and what the checkpoint lacks is decoded again.
+    let checkpointed = swipewatch_ingest::Checkpointed::default();
+    let mut ingest = match &config.engine.checkpoint_dir {
+        Some(dir) => swipewatch_ingest::spawn_journaled(
+            &config,
+            taxonomy,
+            metrics.ingest.clone(),
+            symbols.clone(),
+            swipewatch_ingest::JournalStart {
+                dir: dir.join("journal"),
+                position: monitor.engine.input_position(),
+                checkpointed: checkpointed.clone(),
+            },
+        )?,
+        None => swipewatch_ingest::spawn_with_symbols(
+            &config,
+            taxonomy,
+            metrics.ingest.clone(),
+            symbols.clone(),
+        )?,
+    };
     tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; console at http://{addr}/ , metrics at http://{addr}/metrics");
 
     let mut driver = Driver::with_monitor(monitor, metrics.clone(), Clock::wall());
@@ -119,6 +135,7 @@ pub async fn serve(
             dir.clone(),
             config.engine.checkpoint_interval,
             symbols.clone(),
+            checkpointed,
         );
     }
     let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(16);

@@ -281,6 +281,14 @@ impl Service {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGKILL, no chance to flush or checkpoint.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// SIGTERM; the exit status if it stopped in time.
     pub fn terminate(&mut self) -> Option<ExitStatus> {
         self.child

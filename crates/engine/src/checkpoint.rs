@@ -19,7 +19,7 @@ use std::sync::Arc;
 use swipewatch_model::Dim;
 
 /// Format version written by this build.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 const FRAME: Frame = Frame {
     magic: b"SWENGCK\0",
     version: VERSION,
@@ -82,6 +82,7 @@ struct StateRef<'a> {
     stats: &'a EngineStats,
     connected: bool,
     gaps: Vec<(i64, i64)>,
+    input_position: u64,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +103,7 @@ struct State {
     stats: EngineStats,
     connected: bool,
     gaps: Vec<(i64, i64)>,
+    input_position: u64,
 }
 
 impl Engine {
@@ -124,6 +126,7 @@ impl Engine {
             stats: &self.stats,
             connected: self.connected,
             gaps: self.gaps.iter().copied().collect(),
+            input_position: self.input_position,
         };
         let payload =
             postcard::to_stdvec(&state).map_err(|e| CheckpointError::Payload(e.to_string()))?;
@@ -163,6 +166,7 @@ impl Engine {
             stats: st.stats,
             connected: st.connected,
             gaps: st.gaps.into_iter().collect(),
+            input_position: st.input_position,
         })
     }
 

@@ -117,6 +117,11 @@ pub struct Engine {
     connected: bool,
     /// Disconnected periods (processing time), the last one open-ended while disconnected.
     gaps: VecDeque<(i64, i64)>,
+    /// Where in its input the state stands (an opaque position the driver
+    /// advances, such as the intake journal's sequence number of the last
+    /// message recorded), saved with the state so a restart knows what to
+    /// replay.
+    input_position: u64,
 }
 
 impl Engine {
@@ -139,6 +144,7 @@ impl Engine {
             stats: EngineStats::default(),
             connected: true,
             gaps: VecDeque::new(),
+            input_position: 0,
         }
     }
 
@@ -260,6 +266,16 @@ impl Engine {
         if self.connected {
             self.watermark_ms = self.watermark_ms.max(now_ms - self.s.lateness_ms);
         }
+    }
+
+    /// Records that the state now holds the input up to `position`.
+    pub fn set_input_position(&mut self, position: u64) {
+        self.input_position = self.input_position.max(position);
+    }
+
+    /// The input position the state holds (0: none recorded).
+    pub fn input_position(&self) -> u64 {
+        self.input_position
     }
 
     /// The broker connection went up or down at processing time `now_ms`.

@@ -93,6 +93,13 @@ impl Decoder {
         }
     }
 
+    /// Counts into `metrics` from now on; returns the counters used until
+    /// now (a restart decodes journaled messages it already counted into
+    /// throwaway counters).
+    pub fn replace_metrics(&mut self, metrics: IngestMetrics) -> IngestMetrics {
+        std::mem::replace(&mut self.metrics, metrics)
+    }
+
     /// The interned values this decoder writes.
     pub fn symbols(&self) -> &SharedSymbols {
         &self.symbols

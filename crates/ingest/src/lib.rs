@@ -22,6 +22,7 @@
 mod backoff;
 mod decode;
 mod dedup;
+mod journal;
 pub use swipewatch_model::pan;
 mod ratelog;
 mod raw;
@@ -32,6 +33,10 @@ mod topic;
 pub use backoff::Backoff;
 pub use decode::{Decoder, Rejection, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
+pub use journal::{replay as replay_journal, Checkpointed, Journal, JournalError, Reader, Record};
 pub use raw::{RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
-pub use source::{mqtt_options, spawn, spawn_with_symbols, Batch, IngestError, IngestHandle};
+pub use source::{
+    mqtt_options, spawn, spawn_journaled, spawn_with_symbols, Batch, IngestError, IngestHandle,
+    JournalStart,
+};
 pub use topic::{Captures, Slot, TopicTemplate};

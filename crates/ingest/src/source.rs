@@ -2,15 +2,17 @@
 
 use crate::backoff::Backoff;
 use crate::decode::{Decoder, SharedSymbols};
+use crate::journal::{Checkpointed, Journal, JournalError, Reader};
 use crate::topic::TopicTemplate;
 use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 use rumqttc::{
-    AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+    AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport,
 };
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use swipewatch_config::Config;
 use swipewatch_model::{Event, Taxonomy};
 use swipewatch_telemetry::IngestMetrics;
@@ -26,6 +28,9 @@ pub enum IngestError {
     /// TLS material could not be loaded.
     #[error("tls: {0}")]
     Tls(String),
+    /// The intake journal could not be opened.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
 }
 
 /// Decoded events, in arrival order.
@@ -33,6 +38,22 @@ pub enum IngestError {
 pub struct Batch {
     /// Accepted events.
     pub events: Vec<Event>,
+    /// Journal sequence number of the last message decoded into this
+    /// batch (0 without a journal): once the batch is recorded, the
+    /// engine holds every journaled message up to it.
+    pub position: u64,
+}
+
+/// Where the intake journal lives and where the restored engine stands.
+#[derive(Debug, Clone)]
+pub struct JournalStart {
+    /// Journal directory.
+    pub dir: PathBuf,
+    /// Journal position the restored engine holds (0 for a fresh one):
+    /// later messages are decoded again; earlier ones only refill dedup.
+    pub position: u64,
+    /// Set by the driver after each checkpoint; old files are then dropped.
+    pub checkpointed: Checkpointed,
 }
 
 /// A message as it left the broker, stamped with its arrival time.
@@ -43,6 +64,9 @@ struct RawMessage {
     payload: Bytes,
     len: usize,
     arrival_ms: i64,
+    /// What acknowledges it, when the broker waits for that (manual acks:
+    /// only after the message is journaled).
+    ack: Option<Publish>,
 }
 
 /// The running ingest: batches to consume, connection state, shutdown.
@@ -129,6 +153,19 @@ pub fn spawn(
     spawn_with_symbols(config, taxonomy, metrics, SharedSymbols::default())
 }
 
+/// [`spawn_with_symbols`], first decoding again what the journal holds
+/// after `journal.position`, then journaling every message before it is
+/// acknowledged (QoS 1 and 2).
+pub fn spawn_journaled(
+    config: &Config,
+    taxonomy: Taxonomy,
+    metrics: IngestMetrics,
+    symbols: SharedSymbols,
+    journal: JournalStart,
+) -> Result<IngestHandle, IngestError> {
+    start(config, taxonomy, metrics, symbols, Some(journal))
+}
+
 /// [`spawn`], interning into `symbols` (shared with an engine that was
 /// warmed up before ingest started).
 pub fn spawn_with_symbols(
@@ -137,7 +174,27 @@ pub fn spawn_with_symbols(
     metrics: IngestMetrics,
     symbols: SharedSymbols,
 ) -> Result<IngestHandle, IngestError> {
-    let (client, eventloop) = AsyncClient::new(options(config)?, 64);
+    start(config, taxonomy, metrics, symbols, None)
+}
+
+fn start(
+    config: &Config,
+    taxonomy: Taxonomy,
+    metrics: IngestMetrics,
+    symbols: SharedSymbols,
+    journal: Option<JournalStart>,
+) -> Result<IngestHandle, IngestError> {
+    let mut mqtt = options(config)?;
+    let manual_acks = journal.is_some() && config.ingest.qos > 0;
+    mqtt.set_manual_acks(manual_acks);
+    // Room for an acknowledgement of every message that can be queued
+    // between the poller and the decoder, so acknowledging never waits.
+    let requests = 64 + config.ingest.raw_channel_capacity + RAW_BATCH;
+    let (client, eventloop) = AsyncClient::new(mqtt, requests);
+    let journal = match journal {
+        Some(j) => Some(Replay::open(j)?),
+        None => None,
+    };
     let (raw_tx, raw_rx) = mpsc::channel(config.ingest.raw_channel_capacity);
     let (batch_tx, batches) = mpsc::channel(config.ingest.batch_channel_capacity);
     let (ready_tx, ready) = watch::channel(false);
@@ -158,6 +215,7 @@ pub fn spawn_with_symbols(
         ready: ready_tx,
         awaiting_suback: 0,
         stopping: stopping.clone(),
+        manual_acks,
     };
     let decoder = Decoder::new(&config.ingest, taxonomy, symbols.clone(), metrics);
     let poller = tokio::spawn(poller.run(eventloop, raw_tx));
@@ -166,6 +224,7 @@ pub fn spawn_with_symbols(
         raw_rx,
         batch_tx,
         config.ingest.batch_max_events,
+        journal.map(|j| (j, client.clone())),
     ));
     Ok(IngestHandle {
         batches,
@@ -190,6 +249,8 @@ struct Poller {
     awaiting_suback: usize,
     /// Set by [`IngestHandle::shutdown`]: do not reconnect.
     stopping: Arc<AtomicBool>,
+    /// The decoder acknowledges QoS 1/2 messages once journaled.
+    manual_acks: bool,
 }
 
 impl Poller {
@@ -232,6 +293,11 @@ impl Poller {
                 }
                 Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
                     let len = p.payload.len();
+                    let ack = (self.manual_acks && p.qos != QoS::AtMostOnce).then(|| {
+                        let mut ack = Publish::new("", p.qos, Vec::<u8>::new());
+                        ack.pkid = p.pkid;
+                        ack
+                    });
                     let payload = if len > self.max_payload {
                         Bytes::new()
                     } else {
@@ -242,6 +308,7 @@ impl Poller {
                         payload,
                         len,
                         arrival_ms: now_ms(),
+                        ack,
                     };
                     if raw_tx.send(msg).await.is_err() {
                         return; // decoder gone: shutting down
@@ -272,26 +339,185 @@ impl Poller {
     }
 }
 
+/// Raw messages taken from the poller at a time.
+const RAW_BATCH: usize = 256;
+
+/// The journal at start: the reader of what it holds, and the writer.
+struct Replay {
+    reader: Reader,
+    position: u64,
+    journal: Journal,
+}
+
+impl Replay {
+    fn open(start: JournalStart) -> Result<Replay, JournalError> {
+        // Appending starts after everything already journaled (and after
+        // what the engine holds, should the files be gone).
+        let mut scan = Reader::open(&start.dir)?;
+        while scan.next_record()?.is_some() {}
+        let last = scan.last_seq.max(start.position);
+        Ok(Replay {
+            reader: Reader::open(&start.dir)?,
+            position: start.position,
+            journal: Journal::open(&start.dir, last, start.checkpointed)?,
+        })
+    }
+}
+
+/// Sends `events` on as a batch at `position`; false when the consumer is
+/// gone.
+async fn send(batch_tx: &mpsc::Sender<Batch>, events: Vec<Event>, position: u64) -> bool {
+    batch_tx.send(Batch { events, position }).await.is_ok()
+}
+
+/// Decodes again what the journal holds after the restored position (into
+/// the real counters: the restored engine never saw it), after refilling
+/// dedup with what it holds up to there (into throwaway counters). Returns
+/// false when the consumer is gone.
+async fn replay(
+    decoder: &mut Decoder,
+    replay: &mut Replay,
+    batch_tx: &mpsc::Sender<Batch>,
+    batch_max: usize,
+) -> bool {
+    let real = decoder.replace_metrics(swipewatch_telemetry::Metrics::new().ingest);
+    let mut scratch = Vec::new();
+    let mut events = Vec::with_capacity(batch_max);
+    let (mut again, mut last) = (0u64, 0u64);
+    let mut counting = false;
+    loop {
+        let record = match replay.reader.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::error!(error = %e, "intake journal unreadable; replay stopped");
+                break;
+            }
+        };
+        if record.seq <= replay.position {
+            decoder.decode(
+                &record.topic,
+                &record.payload,
+                record.len,
+                record.arrival_ms,
+                &mut scratch,
+            );
+            scratch.clear();
+            continue;
+        }
+        if !counting {
+            decoder.replace_metrics(real.clone());
+            counting = true;
+        }
+        decoder.decode(
+            &record.topic,
+            &record.payload,
+            record.len,
+            record.arrival_ms,
+            &mut events,
+        );
+        again += 1;
+        last = record.seq;
+        if events.len() >= batch_max {
+            let full = std::mem::replace(&mut events, Vec::with_capacity(batch_max));
+            if !send(batch_tx, full, last).await {
+                return false;
+            }
+        }
+    }
+    decoder.replace_metrics(real);
+    if again > 0 {
+        tracing::info!(
+            messages = again,
+            after = replay.position,
+            "decoded again from the intake journal"
+        );
+        if !send(batch_tx, events, last).await {
+            return false;
+        }
+    }
+    true
+}
+
 async fn decode_loop(
     mut decoder: Decoder,
     mut raw_rx: mpsc::Receiver<RawMessage>,
     batch_tx: mpsc::Sender<Batch>,
     batch_max: usize,
+    mut journal: Option<(Replay, AsyncClient)>,
 ) {
-    let mut raw = Vec::with_capacity(256);
-    while raw_rx.recv_many(&mut raw, 256).await > 0 {
+    if let Some((r, _)) = journal.as_mut() {
+        if !replay(&mut decoder, r, &batch_tx, batch_max).await {
+            return;
+        }
+    }
+    let mut raw = Vec::with_capacity(RAW_BATCH);
+    // Acknowledgements the client could not queue yet, oldest first.
+    let mut unacked: std::collections::VecDeque<Publish> = std::collections::VecDeque::new();
+    let mut synced = Instant::now();
+    let mut failed_at = None;
+    loop {
+        let received = if unacked.is_empty() {
+            raw_rx.recv_many(&mut raw, RAW_BATCH).await
+        } else {
+            // recv_many is cancel-safe: nothing is lost when the timer wins.
+            tokio::select! {
+                n = raw_rx.recv_many(&mut raw, RAW_BATCH) => n,
+                () = tokio::time::sleep(Duration::from_millis(5)) => usize::MAX,
+            }
+        };
+        if received == 0 {
+            break;
+        }
+        let mut positions = Vec::new();
+        if let Some((r, client)) = journal.as_mut() {
+            for m in &raw {
+                positions.push(r.journal.append(&m.topic, &m.payload, m.len, m.arrival_ms));
+            }
+            if let Err(e) = r.journal.write() {
+                // Ingest goes on: stalling the broker would lose more than
+                // a crash before the next checkpoint could.
+                if failed_at.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(10)) {
+                    tracing::error!(error = %e, "cannot write the intake journal; acknowledging without it");
+                    failed_at = Some(Instant::now());
+                }
+            }
+            if synced.elapsed() >= Duration::from_secs(1) {
+                if let Err(e) = r.journal.sync() {
+                    tracing::warn!(error = %e, "cannot sync the intake journal");
+                }
+                synced = Instant::now();
+            }
+            unacked.extend(raw.iter_mut().filter_map(|m| m.ack.take()));
+            while let Some(p) = unacked.front() {
+                if client.try_ack(p).is_err() {
+                    break;
+                }
+                unacked.pop_front();
+            }
+            if let Err(e) = r.journal.rotate_if_checkpointed() {
+                tracing::warn!(error = %e, "cannot start a new intake journal file");
+            }
+        }
         let mut events = Vec::with_capacity(raw.len());
-        for m in raw.drain(..) {
+        let mut last = 0;
+        for (i, m) in raw.drain(..).enumerate() {
             decoder.decode(&m.topic, &m.payload, m.len, m.arrival_ms, &mut events);
+            last = positions.get(i).copied().unwrap_or(0);
             if events.len() >= batch_max {
                 let full = std::mem::replace(&mut events, Vec::with_capacity(batch_max));
-                if batch_tx.send(Batch { events: full }).await.is_err() {
+                if !send(&batch_tx, full, last).await {
                     return;
                 }
             }
         }
-        if !events.is_empty() && batch_tx.send(Batch { events }).await.is_err() {
+        if !events.is_empty() && !send(&batch_tx, events, last).await {
             return;
+        }
+    }
+    if let Some((r, _)) = journal.as_mut() {
+        if let Err(e) = r.journal.write().and_then(|()| r.journal.sync()) {
+            tracing::warn!(error = %e, "cannot flush the intake journal");
         }
     }
 }

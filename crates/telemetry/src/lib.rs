@@ -70,6 +70,9 @@ pub struct EngineMetrics {
     recorded: [IntCounter; 2],
     /// Buckets closed.
     pub buckets_closed: IntCounter,
+    /// Outcomes the engine's state holds, since it first started: restored
+    /// with its checkpoint, so a restart neither drops nor repeats them.
+    pub outcomes_held: IntCounter,
     /// Buckets closed that overlapped a broker disconnection.
     pub data_gap_buckets: IntCounter,
     /// Outcomes that arrived after their bucket closed.
@@ -286,6 +289,10 @@ impl Metrics {
                 g
             },
             buckets_closed: counter("swipewatch_engine_buckets_closed_total", "Event-time buckets closed."),
+            outcomes_held: counter(
+                "swipewatch_engine_outcomes_held_total",
+                "Outcomes counted into the engine's state (buckets and late tally) since it first started; continues from the checkpoint after a restart.",
+            ),
             data_gap_buckets: counter(
                 "swipewatch_engine_data_gap_buckets_total",
                 "Buckets closed that overlapped a broker disconnection (data gap, not silence).",

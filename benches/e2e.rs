@@ -2,6 +2,12 @@
 //!
 //! `cargo bench --bench e2e -- [--messages N] [--runs R] [--connections C]`
 //!
+//! `cargo bench --bench e2e -- --soak N [--connections C]` is the soak
+//! instead: `swipewatch run` with a checkpoint directory (so the intake
+//! journal and manual acknowledgements are on) reads N QoS 1 messages,
+//! generated and published in chunks of 250,000, each drained before the
+//! next; its resident memory is read after every chunk.
+//!
 //! Starts Mosquitto on a free loopback port, generates a simulated fleet's
 //! stream (outcomes and heartbeats, 20,000 terminals, timestamps from now),
 //! and for QoS 0 and 1, `runs` times each, publishes the whole stream at
@@ -48,6 +54,7 @@ struct Args {
     messages: usize,
     runs: usize,
     connections: usize,
+    soak: usize,
 }
 
 fn args() -> Args {
@@ -55,6 +62,7 @@ fn args() -> Args {
         messages: 500_000,
         runs: 3,
         connections: 4,
+        soak: 0,
     };
     let argv: Vec<String> = std::env::args().collect();
     let value = |i: usize| argv.get(i + 1).and_then(|v| v.parse().ok());
@@ -63,6 +71,7 @@ fn args() -> Args {
             "--messages" => a.messages = value(i).unwrap_or(a.messages),
             "--runs" => a.runs = value(i).unwrap_or(a.runs),
             "--connections" => a.connections = value(i).unwrap_or(a.connections),
+            "--soak" => a.soak = value(i).unwrap_or(a.soak),
             _ => {}
         }
     }
@@ -272,6 +281,90 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// Resident and peak resident memory of `pid`, MiB.
+fn rss_of(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The soak (see the crate docs).
+fn soak(a: &Args, rt: &tokio::runtime::Runtime) {
+    const CHUNK: usize = 250_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broker = Mosquitto::start(dir.path());
+    let config = format!(
+        "[mqtt]\nurl = \"{}\"\nclient_id = \"soak-sw\"\n[ingest]\nqos = 1\n\
+         [engine]\ncheckpoint_dir = \"{}\"\ncheckpoint_interval = \"10s\"\n",
+        broker.url(),
+        dir.path().join("state").display()
+    );
+    let service = Service::start(dir.path(), &config);
+    service.wait_ready(Duration::from_secs(30));
+    let pid = service.pid().expect("running");
+    let scenario = Scenario::parse(&FLEET.replace("\"6h\"", "\"48h\""), "soak").expect("scenario");
+    let mut generator = Generator::new(&scenario, Some(now_ms() - 60_000));
+    let (mut sent, mut step, mut chunk) = (0usize, Vec::new(), Vec::with_capacity(CHUNK));
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    println!("messages,seconds,rate_per_s,rss_mib,peak_rss_mib,journal_mib");
+    while sent < a.soak {
+        while chunk.len() < CHUNK.min(a.soak - sent) && generator.step(&mut step) {
+            chunk.append(&mut step);
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        chunk.truncate(CHUNK.min(a.soak - sent));
+        publish(rt, broker.port(), 1, &chunk, a.connections);
+        sent += chunk.len();
+        chunk.clear();
+        let drained = support::wait_for(DRAIN_LIMIT, || {
+            let scrape = service.metrics();
+            let messages: f64 = ["outcome", "heartbeat"]
+                .iter()
+                .filter_map(|k| {
+                    support::sample(
+                        &scrape,
+                        &format!("swipewatch_ingest_messages_total{{kind=\"{k}\"}}"),
+                    )
+                })
+                .sum();
+            messages >= sent as f64
+        });
+        assert!(drained, "not drained after {sent} messages");
+        let (rss, peak) = rss_of(pid);
+        let journal: u64 = std::fs::read_dir(dir.path().join("state/journal"))
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{sent},{seconds:.1},{:.0},{rss:.0},{peak:.0},{:.0}",
+            sent as f64 / seconds,
+            journal as f64 / (1 << 20) as f64
+        );
+        samples.push(rss);
+    }
+    let warm = samples.get(samples.len() / 5).copied().unwrap_or(f64::NAN);
+    let last = samples.last().copied().unwrap_or(f64::NAN);
+    let max = samples.iter().copied().fold(f64::NAN, f64::max);
+    println!(
+        "soak: {sent} messages in {:.0}s; RSS after the first fifth {warm:.0} MiB, at the end {last:.0} MiB, highest sample {max:.0} MiB",
+        started.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let a = args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -279,6 +372,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if a.soak > 0 {
+        soak(&a, &rt);
+        return;
+    }
     let stream = stream(a.messages);
     let bytes: usize = stream.iter().map(|m| m.payload.len()).sum();
     println!(

@@ -137,14 +137,28 @@ fn card_numbers_are_rejected_and_never_stored_logged_or_exported() {
         );
     }
     assert!(svc.terminate().expect("stops").success());
+    // Every file under the state dir: checkpoint, symbols, incident log,
+    // intake journal.
     let mut stored = Vec::new();
-    for entry in std::fs::read_dir(&state).expect("state dir") {
-        let path = entry.expect("entry").path();
-        stored.push((
-            path.display().to_string(),
-            std::fs::read(&path).expect("read"),
-        ));
+    let mut dirs = vec![state.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("state dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                stored.push((
+                    path.display().to_string(),
+                    std::fs::read(&path).expect("read"),
+                ));
+            }
+        }
     }
+    assert!(
+        stored.iter().any(|(p, _)| p.ends_with(".wal")),
+        "journal written: {:?}",
+        stored.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
     assert!(
         stored.iter().any(|(p, _)| p.ends_with("engine.ckpt")),
         "checkpoint written: {:?}",

@@ -107,7 +107,9 @@ impl Decoder {
 
     /// Decodes one message of `len` bytes (its payload may already have been
     /// dropped by the caller if `len` is over the limit), appending accepted
-    /// events to `out`.
+    /// events to `out`. Returns whether the message may be kept on disk:
+    /// false when it carries a card number (or its topic matched no
+    /// template, so it was not scanned).
     pub fn decode(
         &mut self,
         topic: &str,
@@ -115,7 +117,7 @@ impl Decoder {
         len: usize,
         arrival_ms: i64,
         out: &mut Vec<Event>,
-    ) {
+    ) -> bool {
         let found = self
             .templates
             .iter()
@@ -129,7 +131,7 @@ impl Decoder {
                 topic,
                 arrival_ms,
             );
-            return;
+            return false;
         };
         let kind = match kind {
             TopicKind::Txn => EventKind::Outcome,
@@ -138,16 +140,18 @@ impl Decoder {
         self.metrics.messages(kind).inc();
         self.metrics.bytes.inc_by(len as u64);
         if let Err(r) = self.check_message(topic, payload, len) {
+            let keep = r.reason != RejectReason::CardNumberPresent;
             self.rejected(r, topic, arrival_ms);
-            return;
+            return keep;
         }
         let elements = match split_elements(payload, self.max_batch_elements) {
             Ok(e) => e,
             Err(r) => {
                 self.rejected(r, topic, arrival_ms);
-                return;
+                return true;
             }
         };
+        let mut keep = true;
         for element in elements.iter() {
             let result = match kind {
                 EventKind::Outcome => self
@@ -162,9 +166,13 @@ impl Decoder {
                     self.metrics.accepted(kind).inc();
                     out.push(event);
                 }
-                Err(r) => self.rejected(r, topic, arrival_ms),
+                Err(r) => {
+                    keep &= r.reason != RejectReason::CardNumberPresent;
+                    self.rejected(r, topic, arrival_ms);
+                }
             }
         }
+        keep
     }
 
     fn check_message(&self, topic: &str, payload: &[u8], len: usize) -> Result<(), Rejection> {

@@ -404,3 +404,23 @@ fn deep_nesting_and_non_numbers_are_rejected_and_unknown_fields_are_ignored() {
     assert_eq!(f.accepted(), 1);
     assert_eq!(f.out.len(), 1);
 }
+
+#[test]
+fn only_a_message_carrying_a_card_number_may_not_be_kept_on_disk() {
+    let mut f = fixture();
+    let keep = |f: &mut Fixture, payload: &str| {
+        f.decoder
+            .decode(TOPIC, payload.as_bytes(), payload.len(), NOW, &mut f.out)
+    };
+    assert!(keep(&mut f, &outcome("k1")));
+    assert!(keep(&mut f, "{ not json"));
+    assert!(keep(&mut f, &outcome("k1")), "a duplicate");
+    let pan = outcome("k2").replacen('{', r#"{"pan":"4111111111111111","#, 1);
+    assert!(!keep(&mut f, &pan));
+    let in_array = format!(
+        "[{},{}]",
+        outcome("k3"),
+        outcome("k4").replace("M-17", "4111 1111 1111 1111")
+    );
+    assert!(!keep(&mut f, &in_array));
+}

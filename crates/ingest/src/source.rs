@@ -456,6 +456,8 @@ async fn decode_loop(
     let mut unacked: std::collections::VecDeque<Publish> = std::collections::VecDeque::new();
     let mut synced = Instant::now();
     let mut failed_at = None;
+    // Journal position of the last message journaled.
+    let mut position = 0;
     loop {
         let received = if unacked.is_empty() {
             raw_rx.recv_many(&mut raw, RAW_BATCH).await
@@ -469,11 +471,24 @@ async fn decode_loop(
         if received == 0 {
             break;
         }
-        let mut positions = Vec::new();
-        if let Some((r, client)) = journal.as_mut() {
-            for m in &raw {
-                positions.push(r.journal.append(&m.topic, &m.payload, m.len, m.arrival_ms));
+        // Decoded first: a message carrying a card number is never
+        // journaled (it is only counted).
+        let mut batches = Vec::new();
+        let mut events = Vec::with_capacity(raw.len());
+        for m in &mut raw {
+            let keep = decoder.decode(&m.topic, &m.payload, m.len, m.arrival_ms, &mut events);
+            if let Some((r, _)) = journal.as_mut().filter(|_| keep) {
+                position = r.journal.append(&m.topic, &m.payload, m.len, m.arrival_ms);
             }
+            if events.len() >= batch_max {
+                let full = std::mem::replace(&mut events, Vec::with_capacity(batch_max));
+                batches.push((full, position));
+            }
+        }
+        if !events.is_empty() {
+            batches.push((events, position));
+        }
+        if let Some((r, client)) = journal.as_mut() {
             if let Err(e) = r.journal.write() {
                 // Ingest goes on: stalling the broker would lose more than
                 // a crash before the next checkpoint could.
@@ -499,20 +514,11 @@ async fn decode_loop(
                 tracing::warn!(error = %e, "cannot start a new intake journal file");
             }
         }
-        let mut events = Vec::with_capacity(raw.len());
-        let mut last = 0;
-        for (i, m) in raw.drain(..).enumerate() {
-            decoder.decode(&m.topic, &m.payload, m.len, m.arrival_ms, &mut events);
-            last = positions.get(i).copied().unwrap_or(0);
-            if events.len() >= batch_max {
-                let full = std::mem::replace(&mut events, Vec::with_capacity(batch_max));
-                if !send(&batch_tx, full, last).await {
-                    return;
-                }
+        raw.clear();
+        for (events, position) in batches {
+            if !send(&batch_tx, events, position).await {
+                return;
             }
-        }
-        if !events.is_empty() && !send(&batch_tx, events, last).await {
-            return;
         }
     }
     if let Some((r, _)) = journal.as_mut() {

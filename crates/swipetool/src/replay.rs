@@ -186,7 +186,9 @@ pub fn decode_files(
                     topic,
                     payload,
                     arrival_ms,
-                } => decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events),
+                } => {
+                    decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
+                }
                 Item::Outcome { raw, arrival_ms } => {
                     if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
                         events.push(Event::Outcome(o));

@@ -263,6 +263,12 @@ fn broker_restart_mid_stream_loses_no_outcome_and_counts_none_twice() {
         crate::support::sample(&m, "swipewatch_mqtt_connected"),
         Some(1.0)
     );
+    // The bucket the broker was away in closes (after the allowed
+    // lateness) marked as a data gap, which silence detection skips.
+    let gap = wait_for(Duration::from_secs(75), || {
+        svc.sample("swipewatch_engine_data_gap_buckets_total") >= 1.0
+    });
+    assert!(gap, "no data gap marked:\n{}", svc.metrics());
     let status = svc.terminate().expect("stops on SIGTERM");
     assert!(status.success(), "exit status {status}");
 }

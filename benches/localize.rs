@@ -5,14 +5,92 @@
 //! median time per case, then the totals. Every case has ~20,000 leaves.
 //! Arguments: cases per setting (default 10); `small` for expected values
 //! around 3 per leaf instead of 30; `mild` for severity 1.3–1.6× instead of 2–4×.
+//!
+//! `cargo bench --bench localize -- growth [cases]` instead times how
+//! localization grows: 3 to 6 dimensions of equal cardinality, from about
+//! 1,000 to about 80,000 leaves, two layer-2 causes per case.
 
 use std::time::Instant;
 use swipewatch_diagnose::synthetic::{generate, Rng, Setting};
-use swipewatch_diagnose::{localize, Element, Params};
+use swipewatch_diagnose::{localize, Params};
+
+/// Times (ms, sorted) and matches of a setting's cases.
+struct Scored {
+    times: Vec<f64>,
+    tp: usize,
+    fp: usize,
+    fneg: usize,
+}
+
+impl Scored {
+    fn median(&self) -> f64 {
+        self.times[self.times.len() / 2]
+    }
+    fn f1(&self) -> f64 {
+        2.0 * self.tp as f64 / (2 * self.tp + self.fp + self.fneg).max(1) as f64
+    }
+}
+
+/// Localizes `cases` cases of `s`, timing each.
+fn run(s: &Setting, cases: usize, rng: &mut Rng) -> Scored {
+    let mut out = Scored {
+        times: Vec::new(),
+        tp: 0,
+        fp: 0,
+        fneg: 0,
+    };
+    for _ in 0..cases {
+        let case = generate(s, rng);
+        let start = Instant::now();
+        let found = localize(&case.input(), &Params::default());
+        out.times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let hit = found
+            .iter()
+            .filter(|l| case.truth.contains(&l.element))
+            .count();
+        out.tp += hit;
+        out.fp += found.len() - hit;
+        out.fneg += case.truth.len() - hit;
+    }
+    out.times.sort_by(f64::total_cmp);
+    out
+}
+
+/// Localization time by number of dimensions and leaves.
+fn growth(cases: usize) {
+    println!("| dims | cardinality | leaves | median ms/case | µs per leaf | F1 |");
+    println!("|---|---|---|---|---|---|");
+    let mut rng = Rng::new(20_261_125);
+    for dims in 3..=6u32 {
+        for target in [1_000f64, 5_000.0, 20_000.0, 80_000.0] {
+            let c = target.powf(1.0 / f64::from(dims)).round().max(2.0) as u32;
+            let s = Setting {
+                cardinalities: vec![c; dims as usize],
+                median: 30.0,
+                causes: 2,
+                layer: 2,
+                severity: (1.0, 3.0),
+                forecast_noise: 0.05,
+            };
+            let leaves = c.pow(dims);
+            let r = run(&s, cases, &mut rng);
+            let ms = r.median();
+            println!(
+                "| {dims} | {c} | {leaves} | {ms:.1} | {:.2} | {:.3} |",
+                ms * 1000.0 / f64::from(leaves),
+                r.f1()
+            );
+        }
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let cases: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10);
+    if args.iter().any(|a| a == "growth") {
+        growth(cases);
+        return;
+    }
     let median = if args.iter().any(|a| a == "small") {
         3.0
     } else {
@@ -51,28 +129,14 @@ fn main() {
                     severity,
                     forecast_noise: 0.05,
                 };
-                let (mut tp, mut fp, mut fneg) = (0, 0, 0);
-                let mut times = Vec::new();
-                for _ in 0..cases {
-                    let case = generate(&s, &mut rng);
-                    let start = Instant::now();
-                    let found = localize(&case.input(), &Params::default());
-                    times.push(start.elapsed().as_secs_f64() * 1000.0);
-                    let found: Vec<Element> = found.into_iter().map(|l| l.element).collect();
-                    let hit = found.iter().filter(|e| case.truth.contains(e)).count();
-                    tp += hit;
-                    fp += found.len() - hit;
-                    fneg += case.truth.len() - hit;
-                }
-                times.sort_by(f64::total_cmp);
-                let median = times[times.len() / 2];
-                let f1 = 2.0 * tp as f64 / (2 * tp + fp + fneg).max(1) as f64;
+                let r = run(&s, cases, &mut rng);
+                let (median, f1) = (r.median(), r.f1());
                 println!("| {name} | {leaves} | {causes} | {layer} | {f1:.3} | {median:.1} |");
                 f1s.push(f1);
-                all_times.extend(times);
-                tp_all += tp;
-                fp_all += fp;
-                fn_all += fneg;
+                all_times.extend(r.times);
+                tp_all += r.tp;
+                fp_all += r.fp;
+                fn_all += r.fneg;
             }
         }
     }

@@ -1,6 +1,9 @@
 //! End to end: does swipewatch keep up with the broker?
 //!
-//! `cargo bench --bench e2e -- [--messages N] [--runs R] [--connections C]`
+//! `cargo bench --bench e2e -- [--messages N] [--runs R] [--connections C] [--journal]`
+//!
+//! `--journal` gives swipewatch a checkpoint directory, which turns on the
+//! intake journal and acknowledging QoS 1 messages only once journaled.
 //!
 //! `cargo bench --bench e2e -- --soak N [--connections C]` is the soak
 //! instead: `swipewatch run` with a checkpoint directory (so the intake
@@ -55,6 +58,7 @@ struct Args {
     runs: usize,
     connections: usize,
     soak: usize,
+    journal: bool,
 }
 
 fn args() -> Args {
@@ -63,6 +67,7 @@ fn args() -> Args {
         runs: 3,
         connections: 4,
         soak: 0,
+        journal: false,
     };
     let argv: Vec<String> = std::env::args().collect();
     let value = |i: usize| argv.get(i + 1).and_then(|v| v.parse().ok());
@@ -72,6 +77,7 @@ fn args() -> Args {
             "--runs" => a.runs = value(i).unwrap_or(a.runs),
             "--connections" => a.connections = value(i).unwrap_or(a.connections),
             "--soak" => a.soak = value(i).unwrap_or(a.soak),
+            "--journal" => a.journal = true,
             _ => {}
         }
     }
@@ -230,12 +236,19 @@ fn drain_swipewatch(
     qos: u8,
     stream: &[Message],
     connections: usize,
+    journal: bool,
 ) -> Drain {
-    let config = format!(
+    let mut config = format!(
         "[mqtt]\nurl = \"{}\"\nclient_id = \"e2e-sw-{}\"\n[ingest]\nqos = {qos}\n",
         broker.url(),
         now_ms()
     );
+    if journal {
+        config += &format!(
+            "[engine]\ncheckpoint_dir = \"{}\"\n",
+            dir.join("state").display()
+        );
+    }
     let service = Service::start(dir, &config);
     service.wait_ready(Duration::from_secs(30));
     let pid = service.pid().expect("running");
@@ -385,11 +398,12 @@ fn main() {
     let stream = stream(a.messages);
     let bytes: usize = stream.iter().map(|m| m.payload.len()).sum();
     println!(
-        "stream: {} messages, mean payload {} B; {} publisher connections; {} runs",
+        "stream: {} messages, mean payload {} B; {} publisher connections; {} runs; intake journal {}",
         stream.len(),
         bytes / stream.len().max(1),
         a.connections,
-        a.runs
+        a.runs,
+        if a.journal { "on" } else { "off" }
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let broker = Mosquitto::start(dir.path());
@@ -401,7 +415,15 @@ fn main() {
             let run_dir = dir.path().join(format!("q{qos}-{run}"));
             std::fs::create_dir_all(&run_dir).expect("run dir");
             let r = drain_reference(&rt, &run_dir, broker.port(), qos, &stream, a.connections);
-            let s = drain_swipewatch(&rt, &run_dir, &broker, qos, &stream, a.connections);
+            let s = drain_swipewatch(
+                &rt,
+                &run_dir,
+                &broker,
+                qos,
+                &stream,
+                a.connections,
+                a.journal,
+            );
             println!(
                 "qos {qos} run {run}: mosquitto_sub {} msgs in {:.2}s = {:.0}/s ({:.3} ms CPU/1000); \
                  swipewatch {} msgs in {:.2}s = {:.0}/s ({:.3} ms CPU/1000); ratio {:.3}",

@@ -591,15 +591,11 @@ impl IncidentBook {
             || f.classes
                 .iter()
                 .any(|(c, _)| *c == OutcomeClass::DeviceFault);
-        let fire_after = if key.terminal.is_some() && reader {
-            self.policy.device_fire_after
-        } else {
-            self.policy.fire_after
-        };
-        let hold_ms = if key.terminal.is_some() && !reader {
-            self.policy.device_hold_ms
-        } else {
-            0
+        let p = &self.policy;
+        let (fire_after, hold_ms) = match (key.terminal.is_some(), reader) {
+            (true, true) => (p.device_fire_after, 0),
+            (true, false) => (p.fire_after, p.device_hold_ms),
+            (false, _) => (p.fire_after, 0),
         };
         let inc = match self.open.get_mut(&key) {
             Some(inc) => {

@@ -119,11 +119,15 @@ impl Reader {
         } else {
             Vec::new()
         };
-        Ok(Reader {
+        Ok(Reader::over(files))
+    }
+
+    fn over(files: Vec<(u64, PathBuf)>) -> Reader {
+        Reader {
             files: files.into_iter(),
             current: None,
             last_seq: 0,
-        })
+        }
     }
 
     /// The next record, or `None` after the last one.
@@ -152,6 +156,22 @@ impl Reader {
             }
         }
     }
+}
+
+/// The highest sequence number journaled in `dir` (0 for none): the last
+/// intact record of the newest file that holds one.
+pub fn last_seq(dir: &Path) -> Result<u64, JournalError> {
+    if !dir.exists() {
+        return Ok(0);
+    }
+    for file in segments(dir)?.into_iter().rev() {
+        let mut r = Reader::over(vec![file]);
+        while r.next_record()?.is_some() {}
+        if r.last_seq > 0 {
+            return Ok(r.last_seq);
+        }
+    }
+    Ok(0)
 }
 
 /// Reads every intact record in `dir`, oldest first, handing each to
@@ -220,13 +240,12 @@ pub struct Journal {
     file: File,
     buf: Vec<u8>,
     next_seq: u64,
-    /// Files before the current one: first seq and path.
+    /// Files before the current one, oldest first: first seq and path.
     older: Vec<(u64, PathBuf)>,
-    current_first: u64,
+    /// The file appended to: first seq and path.
+    current: (u64, PathBuf),
     /// The checkpoint position the current file was opened after.
     rotated_at: u64,
-    /// The one before: files wholly at or before it can go.
-    keep_after: u64,
     checkpointed: Checkpointed,
 }
 
@@ -244,16 +263,14 @@ impl Journal {
         let next_seq = last_seq + 1;
         let (file, path) = Self::create(dir, next_seq)?;
         let older = older.into_iter().filter(|(_, p)| *p != path).collect();
-        let at = checkpointed.get();
         Ok(Journal {
             dir: dir.to_path_buf(),
             file,
             buf: Vec::with_capacity(1 << 16),
             next_seq,
             older,
-            current_first: next_seq,
-            rotated_at: at,
-            keep_after: at,
+            current: (next_seq, path),
+            rotated_at: checkpointed.get(),
             checkpointed,
         })
     }
@@ -311,35 +328,25 @@ impl Journal {
             return Ok(());
         }
         self.write()?;
-        let (file, _) = Self::create(&self.dir, self.next_seq)?;
+        let (file, path) = Self::create(&self.dir, self.next_seq)?;
         drop(std::mem::replace(&mut self.file, file));
-        let previous = self.dir.join(format!("{:020}.{EXT}", self.current_first));
-        self.older.push((self.current_first, previous));
-        self.current_first = self.next_seq;
-        self.keep_after = self.rotated_at;
-        self.rotated_at = at;
-        // A file's records end where the next file begins.
-        let mut firsts: Vec<u64> = self.older.iter().map(|o| o.0).collect();
-        firsts.push(self.current_first);
-        let keep_after = self.keep_after;
-        let mut kept = Vec::new();
-        for (i, (first, path)) in std::mem::take(&mut self.older).into_iter().enumerate() {
-            let last = firsts[i + 1].saturating_sub(1);
-            if last <= keep_after {
-                if let Err(e) = std::fs::remove_file(&path) {
-                    tracing::warn!(file = %path.display(), error = %e, "cannot remove an old intake journal file");
-                }
-            } else {
-                kept.push((first, path));
+        let previous = std::mem::replace(&mut self.current, (self.next_seq, path));
+        self.older.push(previous);
+        // Files wholly at or before the checkpoint before this one can go.
+        // A file's records end where the next one begins, so they are a
+        // prefix of the older files.
+        let keep_after = std::mem::replace(&mut self.rotated_at, at);
+        while let Some((_, path)) = self.older.first() {
+            let next_first = self.older.get(1).map_or(self.current.0, |o| o.0);
+            if next_first.saturating_sub(1) > keep_after {
+                break;
             }
+            if let Err(e) = std::fs::remove_file(path) {
+                tracing::warn!(file = %path.display(), error = %e, "cannot remove an old intake journal file");
+            }
+            self.older.remove(0);
         }
-        self.older = kept;
         Ok(())
-    }
-
-    /// The sequence number the next message gets.
-    pub fn next_seq(&self) -> u64 {
-        self.next_seq
     }
 }
 
@@ -390,11 +397,17 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("truncate");
         let last = replay(dir.path(), |_| {}).expect("replay");
         assert_eq!(last, 2, "the third record is torn");
+        assert_eq!(last_seq(dir.path()).expect("last seq"), 2);
         let mut j = Journal::open(dir.path(), last, Checkpointed::default()).expect("reopen");
         assert_eq!(j.append("t", b"m3", 2, 3), 3);
         j.write().expect("write");
         let seqs: Vec<u64> = records(dir.path()).iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [1, 2, 3]);
+        // The newest file ends with record 3; an empty one after it does not
+        // hide it.
+        drop(j);
+        Journal::open(dir.path(), 3, Checkpointed::default()).expect("reopen");
+        assert_eq!(last_seq(dir.path()).expect("last seq"), 3);
     }
 
     #[test]

@@ -353,9 +353,7 @@ impl Replay {
     fn open(start: JournalStart) -> Result<Replay, JournalError> {
         // Appending starts after everything already journaled (and after
         // what the engine holds, should the files be gone).
-        let mut scan = Reader::open(&start.dir)?;
-        while scan.next_record()?.is_some() {}
-        let last = scan.last_seq.max(start.position);
+        let last = crate::journal::last_seq(&start.dir)?.max(start.position);
         Ok(Replay {
             reader: Reader::open(&start.dir)?,
             position: start.position,
@@ -380,11 +378,11 @@ async fn replay(
     batch_tx: &mpsc::Sender<Batch>,
     batch_max: usize,
 ) -> bool {
-    let real = decoder.replace_metrics(swipewatch_telemetry::Metrics::new().ingest);
+    // The real counters, put back at the first record after the position.
+    let mut real = Some(decoder.replace_metrics(swipewatch_telemetry::Metrics::new().ingest));
     let mut scratch = Vec::new();
     let mut events = Vec::with_capacity(batch_max);
     let (mut again, mut last) = (0u64, 0u64);
-    let mut counting = false;
     loop {
         let record = match replay.reader.next_record() {
             Ok(Some(r)) => r,
@@ -405,9 +403,8 @@ async fn replay(
             scratch.clear();
             continue;
         }
-        if !counting {
-            decoder.replace_metrics(real.clone());
-            counting = true;
+        if let Some(m) = real.take() {
+            decoder.replace_metrics(m);
         }
         decoder.decode(
             &record.topic,
@@ -425,7 +422,9 @@ async fn replay(
             }
         }
     }
-    decoder.replace_metrics(real);
+    if let Some(m) = real {
+        decoder.replace_metrics(m);
+    }
     if again > 0 {
         tracing::info!(
             messages = again,
@@ -459,16 +458,18 @@ async fn decode_loop(
     // Journal position of the last message journaled.
     let mut position = 0;
     loop {
-        let received = if unacked.is_empty() {
-            raw_rx.recv_many(&mut raw, RAW_BATCH).await
+        // With acknowledgements waiting, wake up to retry them even when
+        // nothing arrives (the broker sends nothing more until they go).
+        let closed = if unacked.is_empty() {
+            raw_rx.recv_many(&mut raw, RAW_BATCH).await == 0
         } else {
             // recv_many is cancel-safe: nothing is lost when the timer wins.
             tokio::select! {
-                n = raw_rx.recv_many(&mut raw, RAW_BATCH) => n,
-                () = tokio::time::sleep(Duration::from_millis(5)) => usize::MAX,
+                n = raw_rx.recv_many(&mut raw, RAW_BATCH) => n == 0,
+                () = tokio::time::sleep(Duration::from_millis(5)) => false,
             }
         };
-        if received == 0 {
+        if closed {
             break;
         }
         // Decoded first: a message carrying a card number is never

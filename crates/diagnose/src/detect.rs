@@ -184,7 +184,9 @@ impl Detector {
             let forecast: Vec<f64> = cells
                 .iter()
                 .zip(&counts)
-                .map(|(cell, c)| snap.baselines.cell_rate(*cell, class) * c.attempts() as f64)
+                .map(|(cell, c)| {
+                    snap.baselines.cell_rate(cell.as_ref(), class) * c.attempts() as f64
+                })
                 .collect();
             let (v, f): (f64, f64) = (real.iter().sum(), forecast.iter().sum());
             if v < self.spike.min_failures as f64 || poisson_upper_tail(v as u64, f) > self.fleet_p
@@ -448,7 +450,7 @@ impl Detector {
         let own_rate: f64 = OutcomeClass::ALL
             .into_iter()
             .filter(|c| is_own_failure(*c))
-            .map(|c| base.cell_rate(cell, c))
+            .map(|c| base.cell_rate(cell.as_ref(), c))
             .sum();
         let spans = [
             (f64::from(short.own_failures), f64::from(short.attempts)),

@@ -118,14 +118,14 @@ fn silent_by(
     // from the evening decline this way; it is not tested.)
     let mut found = Vec::new();
     for dim in SINGLE {
-        let cells = &base.dims[dim.index()];
-        let base_total: f64 = cells.iter().map(learned).sum();
-        let obs_total: f64 = (0..cells.len()).map(|i| arrived(dim, Sym(i as u32))).sum();
+        let cells: Vec<_> = base.cells(dim).collect();
+        let base_total: f64 = cells.iter().map(|(_, c)| learned(c)).sum();
+        let obs_total: f64 = cells.iter().map(|&(sym, _)| arrived(dim, sym)).sum();
         if base_total <= 0.0 {
             continue;
         }
-        for (i, cell) in cells.iter().enumerate() {
-            let sym = Sym(i as u32);
+        for (sym, cell) in &cells {
+            let sym = *sym;
             let exp = learned(cell) / base_total * obs_total;
             let obs = arrived(dim, sym);
             if significant(obs, exp) {
@@ -139,7 +139,7 @@ fn silent_by(
         }
     }
     // Every leaf with what arrived and what its share predicts.
-    let leaf_base: f64 = base.leaves.values().map(learned).sum();
+    let leaf_base: f64 = base.leaves().map(|(_, c)| learned(&c)).sum();
     let mut leaves: HashMap<LeafKey, (f64, f64), FastState> = HashMap::default();
     match v {
         Volume::Outcomes => {
@@ -155,10 +155,10 @@ fn silent_by(
     }
     let leaf_obs: f64 = leaves.values().map(|x| x.0).sum();
     if leaf_base > 0.0 {
-        for (key, cell) in &base.leaves {
+        for (key, cell) in base.leaves() {
             // Leaves that never saw this volume expect none of it (most
             // outcome leaves have no heartbeats: their issuer is set).
-            let volume = learned(cell);
+            let volume = learned(&cell);
             if volume > 0.0 {
                 leaves.entry(*key).or_default().1 += volume / leaf_base * leaf_obs;
             }

@@ -42,10 +42,14 @@ impl Cell {
     }
 
     fn decay(&mut self, alpha: f32) {
-        self.attempts *= 1.0 - alpha;
-        self.heartbeats *= 1.0 - alpha;
-        self.fallbacks *= 1.0 - alpha;
-        self.classes.iter_mut().for_each(|e| *e *= 1.0 - alpha);
+        self.scale(1.0 - alpha);
+    }
+
+    fn scale(&mut self, f: f32) {
+        self.attempts *= f;
+        self.heartbeats *= f;
+        self.fallbacks *= f;
+        self.classes.iter_mut().for_each(|e| *e *= f);
     }
 
     /// The second half of [`Cell::learn`] after [`Cell::decay`]:
@@ -93,14 +97,22 @@ pub struct Anomalies {
 }
 
 /// Baselines for the fleet, every dimension value and every leaf.
+///
+/// Dimension values decay lazily: a value's cell is brought up to date
+/// when a bucket counts it (or flags it) and when it is read, by the decay
+/// of every bucket since it was last written (`stamps`). Learning therefore
+/// costs as much as the values a bucket saw, not every value ever seen (a
+/// quarter of a million merchants with a million terminals).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Baselines {
     /// The fleet.
     pub fleet: Cell,
-    /// Per dimension value, indexed by [`Sym`].
-    pub dims: [Vec<Cell>; Dim::COUNT],
-    /// Per leaf.
-    pub leaves: HashMap<LeafKey, Cell, FastState>,
+    /// Per dimension value, indexed by [`Sym`], as of `stamps`.
+    dims: [Vec<Cell>; Dim::COUNT],
+    /// Per dimension value, the `buckets_learned` its cell was written at.
+    stamps: [Vec<u64>; Dim::COUNT],
+    /// Per leaf, as of the `buckets_learned` beside it.
+    leaves: HashMap<LeafKey, (Cell, u64), FastState>,
     /// Latency distributions of the fleet and of each tracked value.
     pub latency: LatencyBaseline,
     /// Buckets learned from.
@@ -130,6 +142,7 @@ impl Baselines {
             self.fleet.learn(&bucket.fleet, x, a);
         }
         let none = ClassCounts::default();
+        let now = self.buckets_learned + 1;
         for dim in Dim::ALL {
             let d = dim.index();
             let (counts, beats, falls) = (
@@ -137,21 +150,39 @@ impl Baselines {
                 &bucket.heartbeats[d],
                 &bucket.fallbacks[d],
             );
-            let cells = &mut self.dims[d];
             let len = counts.len().max(beats.len());
-            if cells.len() < len {
-                cells.resize(len, Cell::default());
+            if self.dims[d].len() < len {
+                self.dims[d].resize(len, Cell::default());
             }
-            let none_skipped = skip.values.is_empty();
-            for (i, cell) in cells.iter_mut().enumerate() {
-                if !none_skipped && skip.values.contains(&(dim, Sym(i as u32))) {
+            let known = self.dims[d].len();
+            if self.stamps[d].len() < known {
+                self.stamps[d].resize(known, now);
+            }
+            let skipped = |i: u32| !skip.values.is_empty() && skip.values.contains(&(dim, Sym(i)));
+            for i in bucket.touched[d].union(&bucket.beat_touched[d]) {
+                if skipped(i as u32) {
                     continue;
                 }
+                let c = counts.get(i).unwrap_or(&none);
                 let x = Extra {
                     heartbeats: beats.get(i).copied().unwrap_or(0),
                     fallbacks: falls.get(i).copied().unwrap_or(0),
                 };
-                cell.learn(counts.get(i).unwrap_or(&none), x, a);
+                let f = self.decay_over(now.saturating_sub(self.stamp(d, i)));
+                let cell = &mut self.dims[d][i];
+                cell.scale(f);
+                cell.add_scaled(c, x, a);
+                self.stamps[d][i] = now;
+            }
+        }
+        // Flagged values keep what they had: brought up to the bucket
+        // before, then marked as written now.
+        for &(dim, sym) in &skip.values {
+            let (d, i) = (dim.index(), sym.index());
+            let f = self.decay_over((now - 1).saturating_sub(self.stamp(d, i)));
+            if let Some(cell) = self.dims[d].get_mut(i) {
+                cell.scale(f);
+                self.stamps[d][i] = now;
             }
         }
         self.latency.learn(&bucket.latency, skip, a);
@@ -162,26 +193,17 @@ impl Baselines {
                     .zip(k)
                     .any(|(d, s)| skip.values.contains(&(*d, *s)))
         };
-        // Every leaf decays in one pass over the table, and the bucket's
-        // leaves then add their share (`learn` = decay + add), so no leaf
-        // of the baselines is looked up by key. Leaves decayed to nothing
-        // are forgotten in the same pass (bounded memory). The floor is a
-        // hundredth of what one event adds, so a leaf that just appeared
-        // is kept while it learns (a fixed floor dropped sparse leaves
-        // after their first bucket at small `alpha`, and skewed the
-        // leaves' shares of traffic toward the busy ones).
-        let floor = self.alpha * 1e-2;
-        self.leaves.retain(|k, cell| {
-            if !skipped(k) {
-                cell.decay(a);
-            }
-            !cell.is_faded(floor)
-                || bucket.leaves.contains_key(k)
-                || bucket.leaf_heartbeats.contains_key(k)
-        });
+        // Leaves decay lazily too: a leaf's cell is brought up to date
+        // when its bucket counts it (a heartbeat after the outcomes of the
+        // same leaf finds it current and only adds).
+        let decay = |cell: &mut Cell, stamp: &mut u64, to: u64| {
+            cell.scale((1.0 - a).powi(pow(to.saturating_sub(*stamp))));
+            *stamp = to;
+        };
         for (k, c) in &bucket.leaves {
             if !skipped(k) {
-                let cell = self.leaves.entry(*k).or_default();
+                let (cell, stamp) = self.leaves.entry(*k).or_insert((Cell::default(), now));
+                decay(cell, stamp, now);
                 cell.add_scaled(c, Extra::default(), a);
             }
         }
@@ -191,16 +213,77 @@ impl Baselines {
                     heartbeats: n,
                     fallbacks: 0,
                 };
-                let cell = self.leaves.entry(*k).or_default();
+                let (cell, stamp) = self.leaves.entry(*k).or_insert((Cell::default(), now));
+                decay(cell, stamp, now);
                 cell.add_scaled(&none, x, a);
             }
         }
-        self.buckets_learned += 1;
+        // Leaves with a flagged value keep what they had (a scan of every
+        // leaf, in anomalous buckets only).
+        if !skip.values.is_empty() {
+            for (k, (cell, stamp)) in self.leaves.iter_mut() {
+                if *stamp < now && skipped(k) {
+                    decay(cell, stamp, now - 1);
+                    *stamp = now;
+                }
+            }
+        }
+        // Leaves decayed to nothing are forgotten now and then (bounded
+        // memory). The floor is a hundredth of what one event adds, so a
+        // leaf that just appeared is kept while it learns (a fixed floor
+        // dropped sparse leaves after their first bucket at small `alpha`,
+        // and skewed the leaves' shares of traffic toward the busy ones).
+        if now % PRUNE_EVERY == 0 {
+            let floor = self.alpha * 1e-2;
+            self.leaves.retain(|_, (cell, stamp)| {
+                decay(cell, stamp, now);
+                !cell.is_faded(floor)
+            });
+        }
+        self.buckets_learned = now;
     }
 
-    /// The cell of `dim = sym`, if it was ever learned.
-    pub fn cell(&self, dim: Dim, sym: Sym) -> Option<&Cell> {
-        self.dims[dim.index()].get(sym.index())
+    /// When value `i` of dimension `d` was last written (now if never).
+    fn stamp(&self, d: usize, i: usize) -> u64 {
+        self.stamps[d]
+            .get(i)
+            .copied()
+            .unwrap_or(self.buckets_learned)
+    }
+
+    /// What `buckets` buckets of decay leave of a count.
+    fn decay_over(&self, buckets: u64) -> f32 {
+        match buckets {
+            0 => 1.0,
+            1 => 1.0 - self.alpha,
+            _ => (1.0 - self.alpha).powi(pow(buckets)),
+        }
+    }
+
+    /// The cell of `dim = sym` as of now, if it was ever learned.
+    pub fn cell(&self, dim: Dim, sym: Sym) -> Option<Cell> {
+        let d = dim.index();
+        let cell = *self.dims[d].get(sym.index())?;
+        Some(self.current(cell, self.stamp(d, sym.index())))
+    }
+
+    /// Every value of `dim` ever learned, with its cell as of now.
+    pub fn cells(&self, dim: Dim) -> impl Iterator<Item = (Sym, Cell)> + '_ {
+        (0..self.dims[dim.index()].len()).filter_map(move |i| {
+            let sym = Sym(i as u32);
+            self.cell(dim, sym).map(|c| (sym, c))
+        })
+    }
+
+    /// Sets the cell of `dim = sym` as of now (a warm start).
+    pub(crate) fn set_cell(&mut self, dim: Dim, sym: Sym, cell: Cell) {
+        let (d, i) = (dim.index(), sym.index());
+        if self.dims[d].len() <= i {
+            self.dims[d].resize(i + 1, Cell::default());
+            self.stamps[d].resize(i + 1, self.buckets_learned);
+        }
+        self.dims[d][i] = cell;
+        self.stamps[d][i] = self.buckets_learned;
     }
 
     /// Applies current settings (after a restore).
@@ -228,18 +311,38 @@ impl Baselines {
 
     /// Expected rate of `class` for `dim = sym`, shrunk toward the fleet.
     pub fn rate(&self, dim: Dim, sym: Sym, class: OutcomeClass) -> f64 {
-        self.shrunk(self.dims[dim.index()].get(sym.index()), class)
+        self.shrunk(self.cell(dim, sym).as_ref(), class)
     }
 
     /// Expected rate of `class` for a leaf, shrunk toward the fleet.
     pub fn leaf_rate(&self, key: &LeafKey, class: OutcomeClass) -> f64 {
-        self.shrunk(self.leaves.get(key), class)
+        self.shrunk(self.leaf_cell(key).as_ref(), class)
     }
 
-    /// A leaf's cell, to read several classes' rates with one lookup
-    /// ([`Baselines::cell_rate`]).
-    pub fn leaf_cell(&self, key: &LeafKey) -> Option<&Cell> {
-        self.leaves.get(key)
+    /// A leaf's cell as of now, to read several classes' rates with one
+    /// lookup ([`Baselines::cell_rate`]).
+    pub fn leaf_cell(&self, key: &LeafKey) -> Option<Cell> {
+        self.leaves
+            .get(key)
+            .map(|&(cell, stamp)| self.current(cell, stamp))
+    }
+
+    /// Every leaf learned (and not yet forgotten), with its cell as of now.
+    pub fn leaves(&self) -> impl Iterator<Item = (&LeafKey, Cell)> + '_ {
+        self.leaves
+            .iter()
+            .map(|(k, &(cell, stamp))| (k, self.current(cell, stamp)))
+    }
+
+    /// Sets a leaf's cell as of now (a warm start).
+    pub(crate) fn set_leaf(&mut self, key: LeafKey, cell: Cell) {
+        self.leaves.insert(key, (cell, self.buckets_learned));
+    }
+
+    /// `cell` written at `stamp`, decayed to now.
+    fn current(&self, mut cell: Cell, stamp: u64) -> Cell {
+        cell.scale(self.decay_over(self.buckets_learned.saturating_sub(stamp)));
+        cell
     }
 
     /// Expected rate of `class` for `cell` (none: never seen), shrunk
@@ -247,6 +350,15 @@ impl Baselines {
     pub fn cell_rate(&self, cell: Option<&Cell>, class: OutcomeClass) -> f64 {
         self.shrunk(cell, class)
     }
+}
+
+/// Leaves decayed to nothing are dropped every this many buckets.
+const PRUNE_EVERY: u64 = 64;
+
+/// A bucket count as an exponent (decay beyond `i32::MAX` buckets is the
+/// same as none left).
+fn pow(buckets: u64) -> i32 {
+    i32::try_from(buckets).unwrap_or(i32::MAX)
 }
 
 /// EWMA latency histograms: per bucket, how many outcomes fell in each bin,
@@ -322,7 +434,58 @@ impl LatencyBaseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use swipewatch_model::DimValues;
+
+    proptest! {
+        /// Per bucket: attempts of each of four carriers (zero: absent),
+        /// and which carriers detection flagged.
+        #[test]
+        fn lazily_decayed_values_match_decaying_every_value_every_bucket(
+            buckets in proptest::collection::vec(
+                (proptest::collection::vec(0u32..30, 4), proptest::collection::vec(any::<bool>(), 4)),
+                1..60,
+            ),
+        ) {
+            let alpha = 0.2f32;
+            let mut lazy = Baselines::new(f64::from(alpha), 0.0);
+            let mut eager = [0f32; 4];
+            for (attempts, flagged) in &buckets {
+                let mut b = Bucket::default();
+                let mut dims = DimValues::default();
+                for (carrier, &n) in attempts.iter().enumerate() {
+                    dims.set(Dim::Carrier, Sym(carrier as u32));
+                    for _ in 0..n {
+                        b.count_outcome(&dims, OutcomeClass::Approved);
+                        let leaf = crate::counts::leaf_key(&dims, &[Dim::Carrier]);
+                        b.leaves.entry(leaf).or_default().add(OutcomeClass::Approved);
+                    }
+                }
+                let skip = Anomalies {
+                    fleet: false,
+                    values: (0..4u32)
+                        .filter(|&c| flagged[c as usize])
+                        .map(|c| (Dim::Carrier, Sym(c)))
+                        .collect(),
+                };
+                b.seal();
+                lazy.learn(&b, &skip, &[Dim::Carrier]);
+                for (c, e) in eager.iter_mut().enumerate() {
+                    if !flagged[c] {
+                        *e = *e * (1.0 - alpha) + alpha * attempts[c] as f32;
+                    }
+                }
+            }
+            for (c, &e) in eager.iter().enumerate() {
+                let got = lazy.cell(Dim::Carrier, Sym(c as u32)).map_or(0.0, |cell| cell.attempts);
+                prop_assert!((got - e).abs() <= 1e-4 * e.max(1.0), "carrier {c}: lazy {got}, eager {e}");
+                let mut leaf = [Sym::NONE; crate::counts::MAX_LEAF_DIMS];
+                leaf[0] = Sym(c as u32);
+                let got = lazy.leaf_cell(&leaf).map_or(0.0, |cell| cell.attempts);
+                prop_assert!((got - e).abs() <= 1e-4 * e.max(1.0), "leaf {c}: lazy {got}, eager {e}");
+            }
+        }
+    }
 
     fn bucket(carrier: u32, attempts: u32, failures: u32) -> Bucket {
         let mut b = Bucket::default();
@@ -335,8 +498,9 @@ mod tests {
                 OutcomeClass::Approved
             };
             b.fleet.add(class);
-            b.dims.add(&dims, class);
+            b.count_outcome(&dims, class);
         }
+        b.seal();
         b
     }
 
@@ -344,9 +508,17 @@ mod tests {
     fn a_sparse_value_is_shrunk_toward_the_fleet() {
         let mut bl = Baselines::new(0.5, 200.0);
         let mut b = bucket(0, 10_000, 100); // fleet: 1 % comms
-        let quiet = bucket(1, 3, 2); // a quiet value: 2 of 3
-        b.fleet.merge(&quiet.fleet);
-        b.dims.merge(&quiet.dims);
+        let mut quiet = DimValues::default();
+        quiet.set(Dim::Carrier, Sym(1)); // a quiet value: 2 of 3
+        for class in [
+            OutcomeClass::Comms,
+            OutcomeClass::Comms,
+            OutcomeClass::Approved,
+        ] {
+            b.fleet.add(class);
+            b.count_outcome(&quiet, class);
+        }
+        b.seal();
         for _ in 0..20 {
             bl.learn(&b, &Anomalies::default(), &[]);
         }

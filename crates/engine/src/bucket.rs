@@ -4,9 +4,58 @@ use crate::counts::{ClassCounts, DimTable, LeafKey, LeafTable};
 use crate::latency::LatencyTable;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use swipewatch_model::Dim;
-use swipewatch_model::Sym;
-use swipewatch_model::{DimValues, FastState};
+use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
+
+/// A set of value indexes, one bit each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueSet(Vec<u64>);
+
+impl ValueSet {
+    /// Adds `i`.
+    #[inline]
+    pub fn insert(&mut self, i: usize) {
+        let w = i / 64;
+        if w >= self.0.len() {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << (i % 64);
+    }
+
+    /// Empties the set, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.0.fill(0);
+    }
+
+    /// The members, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        static EMPTY: ValueSet = ValueSet(Vec::new());
+        self.union(&EMPTY)
+    }
+
+    /// The members of `self` or `other`, in increasing order.
+    pub fn union<'a>(&'a self, other: &'a ValueSet) -> impl Iterator<Item = usize> + 'a {
+        let words = self.0.len().max(other.0.len());
+        (0..words).flat_map(move |w| {
+            let mut bits =
+                self.0.get(w).copied().unwrap_or(0) | other.0.get(w).copied().unwrap_or(0);
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        })
+    }
+}
+
+/// Per dimension, the values a bucket counted. Work per closed bucket
+/// (window sums, learning, reuse) follows these sets instead of every
+/// value a dimension ever had: with a million terminals, a bucket sees a
+/// few percent of 250,000 merchants. A bit per value keeps the hot path
+/// free of branches, and the members come out in index order, so that
+/// work reads each table front to back.
+pub type Touched = [ValueSet; Dim::COUNT];
 
 /// Everything counted for one event-time bucket `[start_ms, end_ms)`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -43,6 +92,11 @@ pub struct Bucket {
     /// The bucket overlaps a broker disconnection: absence of data here is
     /// swipewatch's own gap, not silence of the fleet.
     pub data_gap: bool,
+    /// Values with outcomes (`dims`, `fallbacks` and `latency` are zero
+    /// elsewhere), listed when the bucket closes.
+    pub touched: Touched,
+    /// Values with heartbeats (`heartbeats` is zero elsewhere).
+    pub beat_touched: Touched,
 }
 
 impl Bucket {
@@ -54,18 +108,86 @@ impl Bucket {
             ..Bucket::default()
         }
     }
-}
 
-/// Adds one to the counter of every present value in `dims`.
-#[inline]
-pub(crate) fn count_values(counts: &mut [Vec<u32>; Dim::COUNT], dims: &DimValues) {
-    for (counts, &sym) in counts.iter_mut().zip(dims.as_array()) {
-        if sym.is_some() {
-            let i = sym.index();
-            if i >= counts.len() {
-                counts.resize(i + 1, 0);
+    /// Empties the bucket for reuse as `[start_ms, start_ms + width_ms)`,
+    /// keeping its allocations: only the values it counted are zeroed.
+    pub(crate) fn reset(&mut self, start_ms: i64, width_ms: i64) {
+        for d in 0..Dim::COUNT {
+            for i in self.touched[d].iter() {
+                self.dims.0[d][i] = ClassCounts::default();
+                if let Some(n) = self.fallbacks[d].get_mut(i) {
+                    *n = 0;
+                }
+                self.latency.clear_value(d, i);
             }
-            counts[i] += 1;
+            for i in self.beat_touched[d].iter() {
+                self.heartbeats[d][i] = 0;
+            }
+            self.touched[d].clear();
+            self.beat_touched[d].clear();
+        }
+        self.latency.fleet.fill(0);
+        self.leaves.clear();
+        self.leaf_heartbeats.clear();
+        self.listed_terminals.clear();
+        self.start_ms = start_ms;
+        self.end_ms = start_ms + width_ms;
+        self.fleet = ClassCounts::default();
+        self.heartbeat_total = 0;
+        self.fallback_total = 0;
+        self.active_terminals = 0;
+        self.data_gap = false;
+    }
+
+    /// Counts one outcome of `class` for every present value in `dims`
+    /// (`touched` is filled in by [`Bucket::seal`]).
+    #[inline]
+    pub(crate) fn count_outcome(&mut self, dims: &DimValues, class: OutcomeClass) {
+        self.dims.add(dims, class);
+    }
+
+    /// Lists the values with outcomes, once the bucket is closed: one
+    /// front-to-back pass over each table, where marking values as they
+    /// were counted made the hot path slower (measured).
+    pub(crate) fn seal(&mut self) {
+        for (table, touched) in self.dims.0.iter().zip(&mut self.touched) {
+            touched.clear();
+            for (i, c) in table.iter().enumerate() {
+                if !c.is_empty() {
+                    touched.insert(i);
+                }
+            }
+        }
+    }
+
+    /// Counts one heartbeat for every present value in `dims`.
+    #[inline]
+    pub(crate) fn count_heartbeat(&mut self, dims: &DimValues) {
+        let tables = self.heartbeats.iter_mut().zip(&mut self.beat_touched);
+        for ((counts, touched), &sym) in tables.zip(dims.as_array()) {
+            if sym.is_some() {
+                let i = sym.index();
+                if i >= counts.len() {
+                    counts.resize(i + 1, 0);
+                }
+                counts[i] += 1;
+                touched.insert(i);
+            }
+        }
+    }
+
+    /// Counts one chip-to-stripe fallback for every present value in `dims`
+    /// (after [`Bucket::count_outcome`] counted the outcome).
+    #[inline]
+    pub(crate) fn count_fallback(&mut self, dims: &DimValues) {
+        for (counts, &sym) in self.fallbacks.iter_mut().zip(dims.as_array()) {
+            if sym.is_some() {
+                let i = sym.index();
+                if i >= counts.len() {
+                    counts.resize(i + 1, 0);
+                }
+                counts[i] += 1;
+            }
         }
     }
 }
@@ -101,8 +223,8 @@ impl WindowSums {
         self.buckets += 1;
         self.gap_buckets += usize::from(b.data_gap);
         self.fleet.merge(&b.fleet);
-        self.dims.merge(&b.dims);
-        self.latency.merge(&b.latency);
+        self.dims.merge_touched(&b.dims, &b.touched);
+        self.latency.merge_touched(&b.latency, &b.touched);
         for (k, c) in &b.leaves {
             self.leaves.entry(*k).or_default().merge(c);
         }
@@ -113,8 +235,8 @@ impl WindowSums {
         self.buckets -= 1;
         self.gap_buckets -= usize::from(b.data_gap);
         self.fleet.subtract(&b.fleet);
-        self.dims.subtract(&b.dims);
-        self.latency.subtract(&b.latency);
+        self.dims.subtract_touched(&b.dims, &b.touched);
+        self.latency.subtract_touched(&b.latency, &b.touched);
         for (k, c) in &b.leaves {
             if let Some(w) = self.leaves.get_mut(k) {
                 w.subtract(c);
@@ -123,5 +245,97 @@ impl WindowSums {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts `n` outcomes (every third a fallback with a latency) and `n`
+    /// heartbeats, over values starting at `first`.
+    fn fill(b: &mut Bucket, first: u32, n: u32) {
+        for i in 0..n {
+            let mut dims = DimValues::default();
+            dims.set(Dim::Merchant, Sym(first + i));
+            dims.set(Dim::Carrier, Sym((first + i) % 3));
+            b.count_outcome(&dims, OutcomeClass::Approved);
+            if i % 3 == 0 {
+                b.count_fallback(&dims);
+                b.latency.add(&dims, 100 + i);
+            }
+            dims.set(Dim::Merchant, Sym(first + 2 * i));
+            b.count_heartbeat(&dims);
+            b.leaves
+                .entry([Sym(i); 6])
+                .or_default()
+                .add(OutcomeClass::Approved);
+        }
+        b.seal();
+    }
+
+    #[test]
+    fn a_reused_bucket_reads_like_a_new_one() {
+        let mut reused = Bucket::new(0, 10_000, &[Dim::Carrier]);
+        fill(&mut reused, 0, 50);
+        reused.reset(10_000, 10_000);
+        fill(&mut reused, 7, 20);
+        let mut fresh = Bucket::new(10_000, 10_000, &[Dim::Carrier]);
+        fill(&mut fresh, 7, 20);
+        assert_eq!((reused.start_ms, reused.end_ms), (10_000, 20_000));
+        for dim in [Dim::Merchant, Dim::Carrier] {
+            let values = |b: &Bucket| b.dims.values(dim).map(|(s, c)| (s, *c)).collect::<Vec<_>>();
+            assert_eq!(values(&reused), values(&fresh), "{dim:?}");
+            let nonzero = |v: &[u32]| {
+                v.iter()
+                    .enumerate()
+                    .filter(|(_, &n)| n > 0)
+                    .map(|(i, &n)| (i, n))
+                    .collect::<Vec<_>>()
+            };
+            let d = dim.index();
+            assert_eq!(
+                nonzero(&reused.heartbeats[d]),
+                nonzero(&fresh.heartbeats[d])
+            );
+            assert_eq!(nonzero(&reused.fallbacks[d]), nonzero(&fresh.fallbacks[d]));
+        }
+        for c in 0..3 {
+            let h = |b: &Bucket| b.latency.histogram(Dim::Carrier, Sym(c)).to_vec();
+            assert_eq!(h(&reused), h(&fresh));
+        }
+        assert_eq!(reused.latency.fleet, fresh.latency.fleet);
+        assert_eq!(reused.leaves, fresh.leaves);
+        let members = |t: &Touched| {
+            t.iter()
+                .map(|s| s.iter().collect())
+                .collect::<Vec<Vec<_>>>()
+        };
+        assert_eq!(members(&reused.touched), members(&fresh.touched));
+        assert_eq!(members(&reused.beat_touched), members(&fresh.beat_touched));
+    }
+
+    #[test]
+    fn window_sums_follow_the_touched_values() {
+        let (mut a, mut b) = (Bucket::default(), Bucket::default());
+        fill(&mut a, 0, 40);
+        fill(&mut b, 30, 40);
+        let mut sums = WindowSums::default();
+        sums.add(&a);
+        sums.add(&b);
+        let mut whole = a.dims.clone();
+        whole.merge(&b.dims);
+        assert_eq!(
+            sums.dims.values(Dim::Merchant).count(),
+            whole.values(Dim::Merchant).count()
+        );
+        for (sym, c) in whole.values(Dim::Merchant) {
+            assert_eq!(sums.dims.get(Dim::Merchant, sym), *c);
+        }
+        sums.remove(&a, b.start_ms);
+        for (sym, c) in b.dims.values(Dim::Merchant) {
+            assert_eq!(sums.dims.get(Dim::Merchant, sym), *c);
+        }
+        assert_eq!(sums.dims.values(Dim::Merchant).count(), 40);
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use swipewatch_model::Dim;
 
 /// Format version written by this build.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 const FRAME: Frame = Frame {
     magic: b"SWENGCK\0",
     version: VERSION,
@@ -157,6 +157,7 @@ impl Engine {
             max_event_ms: st.max_event_ms,
             watermark_ms: st.watermark_ms,
             window,
+            spare: None,
             sums: Arc::new(sums),
             baselines: Arc::new(baselines),
             terminals: st.terminals,

@@ -1,5 +1,6 @@
 //! Counter types keyed by interned values.
 
+use crate::bucket::Touched;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
@@ -61,8 +62,11 @@ impl ClassCounts {
     }
 
     /// True when nothing is counted.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.iter().all(|&c| c == 0)
+        // One OR over every counter, no early exit: the compiler makes it
+        // a few vector instructions (the hot path asks this per value).
+        self.0.iter().fold(0, |acc, &c| acc | c) == 0
     }
 }
 
@@ -121,6 +125,32 @@ impl DimTable {
     /// Takes `other` out.
     pub fn subtract(&mut self, other: &DimTable) {
         self.combine(other, ClassCounts::subtract);
+    }
+
+    fn combine_touched(
+        &mut self,
+        other: &DimTable,
+        touched: &Touched,
+        f: impl Fn(&mut ClassCounts, &ClassCounts),
+    ) {
+        for ((mine, theirs), touched) in self.0.iter_mut().zip(&other.0).zip(touched) {
+            if mine.len() < theirs.len() {
+                mine.resize(theirs.len(), ClassCounts::default());
+            }
+            for i in touched.iter() {
+                f(&mut mine[i], &theirs[i]);
+            }
+        }
+    }
+
+    /// Adds `other` in, where it is zero outside `touched`.
+    pub(crate) fn merge_touched(&mut self, other: &DimTable, touched: &Touched) {
+        self.combine_touched(other, touched, ClassCounts::merge);
+    }
+
+    /// Takes `other` out, where it is zero outside `touched`.
+    pub(crate) fn subtract_touched(&mut self, other: &DimTable, touched: &Touched) {
+        self.combine_touched(other, touched, ClassCounts::subtract);
     }
 }
 

@@ -6,7 +6,6 @@ pub mod checkpoint;
 pub mod warm;
 
 use crate::baseline::{Anomalies, Baselines};
-use crate::bucket::count_values;
 use crate::bucket::{Bucket, WindowSums};
 use crate::counts::{leaf_key, ClassCounts, DimTable};
 use crate::terminal::{TerminalState, LONG_HALF_LIFE_MS};
@@ -107,6 +106,9 @@ pub struct Engine {
     max_event_ms: i64,
     watermark_ms: i64,
     window: VecDeque<Arc<Bucket>>,
+    /// A bucket that left the window, kept for its allocations (a
+    /// bucket's per-value tables grow to the largest value index seen).
+    spare: Option<Bucket>,
     sums: Arc<WindowSums>,
     baselines: Arc<Baselines>,
     terminals: Vec<TerminalState>,
@@ -135,6 +137,7 @@ impl Engine {
             max_event_ms: i64::MIN,
             watermark_ms: i64::MIN,
             window: VecDeque::new(),
+            spare: None,
             sums: Arc::default(),
             baselines,
             terminals: Vec::new(),
@@ -188,10 +191,17 @@ impl Engine {
         // A new bucket expects as many leaves as the newest closed one had,
         // so its leaf table does not grow (and rehash) step by step.
         let leaves = self.window.back().map_or(0, |last| last.leaves.len());
-        self.open.entry(b).or_insert_with(|| {
-            let mut bucket = Bucket::new(b * width, width, dims);
-            bucket.leaves.reserve(leaves);
-            bucket
+        let spare = &mut self.spare;
+        self.open.entry(b).or_insert_with(|| match spare.take() {
+            Some(mut bucket) => {
+                bucket.reset(b * width, width);
+                bucket
+            }
+            None => {
+                let mut bucket = Bucket::new(b * width, width, dims);
+                bucket.leaves.reserve(leaves);
+                bucket
+            }
         })
     }
 
@@ -221,12 +231,12 @@ impl Engine {
                 if seen.listed {
                     bucket.listed_terminals.push(o.terminal);
                 }
+                bucket.fleet.add(o.class);
+                bucket.count_outcome(&o.dims, o.class);
                 if o.entry_mode == Some(EntryMode::Fallback) {
                     bucket.fallback_total += 1;
-                    count_values(&mut bucket.fallbacks, &o.dims);
+                    bucket.count_fallback(&o.dims);
                 }
-                bucket.fleet.add(o.class);
-                bucket.dims.add(&o.dims, o.class);
                 bucket.leaves.entry(leaf).or_default().add(o.class);
                 // Round trips of answered requests only: a timeout's
                 // "latency" is the terminal's timeout setting, and the
@@ -250,7 +260,7 @@ impl Engine {
                 let bucket = self.open_bucket(b);
                 bucket.heartbeat_total += 1;
                 bucket.active_terminals += u32::from(fresh);
-                count_values(&mut bucket.heartbeats, &h.dims);
+                bucket.count_heartbeat(&h.dims);
                 *bucket.leaf_heartbeats.entry(leaf).or_default() += 1;
                 self.stats.heartbeats += 1;
                 self.advance_event_time(ts);
@@ -337,6 +347,7 @@ impl Engine {
         bucket.data_gap = self.overlaps_gap(bucket.start_ms, bucket.end_ms);
         self.stats.buckets_closed += 1;
         self.stats.gap_buckets += u64::from(bucket.data_gap);
+        bucket.seal();
         let bucket = Arc::new(bucket);
         let sums = Arc::make_mut(&mut self.sums);
         sums.add(&bucket);
@@ -345,6 +356,8 @@ impl Engine {
             if let Some(old) = self.window.pop_front() {
                 let next_start = self.window.front().map_or(bucket.start_ms, |b| b.start_ms);
                 sums.remove(&old, next_start);
+                // Reused if no snapshot still holds it.
+                self.spare = Arc::try_unwrap(old).ok();
             }
         }
         // Gaps that end before the window are no longer needed.

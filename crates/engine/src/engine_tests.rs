@@ -269,7 +269,7 @@ fn heartbeats_are_counted_per_value_and_leaf_and_fallbacks_per_value_and_both_ar
     let base = e.baselines();
     let carrier = base.cell(Dim::Carrier, Sym(1)).expect("learned");
     assert!(carrier.heartbeats > 0.0 && (carrier.fallback_rate() - 0.2).abs() < 1e-6);
-    assert!(base.leaves[&leaf].heartbeats > 0.0);
+    assert!(base.leaf_cell(&leaf).is_some_and(|c| c.heartbeats > 0.0));
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! every value of a dimension live in one flat `Vec`, so an update is two
 //! index computations and an increment.
 
+use crate::bucket::Touched;
 use serde::{Deserialize, Serialize};
 use swipewatch_model::{Dim, DimValues, Sym};
 
@@ -92,6 +93,13 @@ impl LatencyTable {
         }
     }
 
+    /// Zeroes the bins of value `i` of dimension `d`, if it has any.
+    pub(crate) fn clear_value(&mut self, d: usize, i: usize) {
+        if let Some(bins) = self.per_dim[d].get_mut(i * BINS..(i + 1) * BINS) {
+            bins.fill(0);
+        }
+    }
+
     /// The histogram of `dim = sym` (empty if never seen).
     pub fn histogram(&self, dim: Dim, sym: Sym) -> &[u32] {
         let v = &self.per_dim[dim.index()];
@@ -131,6 +139,44 @@ impl LatencyTable {
     /// Takes `other` out (it must have been merged in before).
     pub fn subtract(&mut self, other: &LatencyTable) {
         self.combine(other, |a, b| *a = a.saturating_sub(b));
+    }
+
+    /// Like [`LatencyTable::combine`], for an `other` whose values outside
+    /// `touched` have empty histograms.
+    fn combine_touched(
+        &mut self,
+        other: &LatencyTable,
+        touched: &Touched,
+        f: impl Fn(&mut u32, u32),
+    ) {
+        for (a, &b) in self.fleet.iter_mut().zip(&other.fleet) {
+            f(a, b);
+        }
+        let dims = self.per_dim.iter_mut().zip(&other.per_dim).zip(touched);
+        for ((mine, theirs), touched) in dims {
+            if theirs.is_empty() {
+                continue;
+            }
+            if mine.len() < theirs.len() {
+                mine.resize(theirs.len(), 0);
+            }
+            for i in touched.iter() {
+                let bins = i * BINS..(i + 1) * BINS;
+                if let (Some(a), Some(b)) = (mine.get_mut(bins.clone()), theirs.get(bins)) {
+                    a.iter_mut().zip(b).for_each(|(a, &b)| f(a, b));
+                }
+            }
+        }
+    }
+
+    /// Adds `other` in, where it is empty outside `touched`.
+    pub(crate) fn merge_touched(&mut self, other: &LatencyTable, touched: &Touched) {
+        self.combine_touched(other, touched, |a, b| *a += b);
+    }
+
+    /// Takes `other` out, where it is empty outside `touched`.
+    pub(crate) fn subtract_touched(&mut self, other: &LatencyTable, touched: &Touched) {
+        self.combine_touched(other, touched, |a, b| *a = a.saturating_sub(b));
     }
 }
 

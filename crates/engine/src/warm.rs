@@ -55,26 +55,25 @@ impl BaselineFile {
         let leaf_dims = engine.settings().leaf_dims.clone();
         let mut values = Vec::new();
         for dim in Dim::ALL {
-            for (i, cell) in b.dims[dim.index()].iter().enumerate() {
+            for (sym, cell) in b.cells(dim) {
                 if cell.attempts <= 0.0 && cell.heartbeats <= 0.0 {
                     continue;
                 }
-                if let Some(v) = symbols.resolve(dim, Sym(i as u32)) {
-                    values.push((dim, v.to_string(), *cell));
+                if let Some(v) = symbols.resolve(dim, sym) {
+                    values.push((dim, v.to_string(), cell));
                 }
             }
         }
         values.sort_by(|a, b| (a.0.index(), &a.1).cmp(&(b.0.index(), &b.1)));
         let mut leaves: Vec<_> = b
-            .leaves
-            .iter()
+            .leaves()
             .map(|(key, cell)| {
                 let names: Vec<Option<String>> = leaf_dims
                     .iter()
                     .zip(key)
                     .map(|(d, s)| symbols.resolve(*d, *s).map(str::to_string))
                     .collect();
-                (names, *cell)
+                (names, cell)
             })
             .collect();
         leaves.sort_by(|a, b| a.0.cmp(&b.0));
@@ -134,11 +133,7 @@ impl Engine {
         b.buckets_learned = file.buckets_learned;
         for (dim, value, cell) in &file.values {
             let sym = symbols.dim_mut(*dim).intern(value);
-            let cells = &mut b.dims[dim.index()];
-            if cells.len() <= sym.index() {
-                cells.resize(sym.index() + 1, Cell::default());
-            }
-            cells[sym.index()] = *cell;
+            b.set_cell(*dim, sym, *cell);
         }
         for (names, cell) in &file.leaves {
             let mut key = [Sym::NONE; MAX_LEAF_DIMS];
@@ -147,7 +142,7 @@ impl Engine {
                     *slot = symbols.dim_mut(*dim).intern(name);
                 }
             }
-            b.leaves.insert(key, *cell);
+            b.set_leaf(key, *cell);
         }
         b.latency.fleet = file.fleet_latency.clone();
         for (dim, value, hist) in &file.latency {

@@ -122,11 +122,6 @@ impl DimTable {
         self.combine(other, ClassCounts::merge);
     }
 
-    /// Takes `other` out.
-    pub fn subtract(&mut self, other: &DimTable) {
-        self.combine(other, ClassCounts::subtract);
-    }
-
     fn combine_touched(
         &mut self,
         other: &DimTable,

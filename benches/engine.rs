@@ -2,7 +2,9 @@
 //!
 //! `cargo bench --bench engine`. Fleets of 100,000 and 1,000,000 terminals;
 //! each iteration records 1,000,000 outcomes spread over 10 minutes of event
-//! time and closes every bucket (window sums and baseline learning included).
+//! time and closes every bucket (window sums and baseline learning included),
+//! asking for each event's memory [`PREFETCH_AHEAD`] events early as the
+//! service's driver does.
 //! Prints the per-terminal state size once.
 
 // criterion_group! generates an undocumented public function.
@@ -10,7 +12,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use swipewatch_config::EngineConfig;
-use swipewatch_engine::{Anomalies, Engine, Settings, TerminalState};
+use swipewatch_engine::{Anomalies, Engine, Settings, TerminalState, PREFETCH_AHEAD};
 
 mod fleet;
 
@@ -32,6 +34,9 @@ fn engine(c: &mut Criterion) {
                 |mut e| {
                     let mut out = Vec::new();
                     for (i, ev) in evs.iter().enumerate() {
+                        if let Some(next) = evs.get(i + PREFETCH_AHEAD) {
+                            e.prefetch(next);
+                        }
                         e.record(ev);
                         if i % 1024 == 0 {
                             e.poll_closed(&mut out);

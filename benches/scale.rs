@@ -19,7 +19,7 @@ mod fleet;
 use std::time::Instant;
 use swipewatch_config::EngineConfig;
 use swipewatch_diagnose::Detector;
-use swipewatch_engine::{Engine, Settings};
+use swipewatch_engine::{Engine, Settings, PREFETCH_AHEAD};
 use swipewatch_model::{Event, Outcome};
 
 /// `VmRSS` and `VmHWM` of this process, bytes.
@@ -69,6 +69,9 @@ fn feed(engine: &mut Engine, detector: &Detector, events: &[Event], flush: bool)
         }
     };
     for (i, e) in events.iter().enumerate() {
+        if let Some(next) = events.get(i + PREFETCH_AHEAD) {
+            engine.prefetch(next);
+        }
         engine.record(e);
         if i % 1024 == 0 {
             engine.poll_closed(&mut closed);

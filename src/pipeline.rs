@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 use swipewatch_alert::{Incident, Silence, State, Transition};
-use swipewatch_engine::{EngineStats, WindowSnapshot};
+use swipewatch_engine::{EngineStats, WindowSnapshot, PREFETCH_AHEAD};
 use swipewatch_ingest::{Batch, SharedSymbols};
 use swipewatch_monitor::{MaintenanceSchedule, Monitor};
 use swipewatch_server::Command;
@@ -252,7 +252,10 @@ impl Driver {
                 batch = batches.recv() => match batch {
                     Some(batch) => {
                         let mut outcomes = 0;
-                        for e in &batch.events {
+                        for (i, e) in batch.events.iter().enumerate() {
+                            if let Some(next) = batch.events.get(i + PREFETCH_AHEAD) {
+                                self.monitor.engine.prefetch(next);
+                            }
                             if let swipewatch_model::Event::Outcome(o) = e {
                                 outcomes += 1;
                                 if let Some(rc) = o.rc {

@@ -13,7 +13,7 @@ use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
 use crate::silence::{silent, SilenceParams, Volume};
 use crate::spike::{beta_binomial_upper_tail, is_spike, poisson_upper_tail, SpikeParams};
 use std::collections::BTreeMap;
-use swipewatch_engine::{is_own_failure, Anomalies, WindowSnapshot};
+use swipewatch_engine::{is_own_failure, Anomalies, LeafId, LeafKey, WindowSnapshot};
 use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
 
 /// Classes detection looks at (the failure classes with a known side).
@@ -158,17 +158,20 @@ impl Detector {
         }
         let w = &snap.window;
         let dims = self.leaf_dims.len();
-        let mut values = Vec::with_capacity(w.leaves.len() * dims);
+        let mut values = Vec::with_capacity(snap.leaves.len() * dims);
         // Each leaf's counts and baseline cell, looked up once for every
         // class (a lookup per leaf and class took half the time of engine
         // plus detection in a profile of the scale bench).
-        let mut keys = Vec::with_capacity(w.leaves.len());
-        let mut counts = Vec::with_capacity(w.leaves.len());
-        let mut cells = Vec::with_capacity(w.leaves.len());
-        for (key, c) in &w.leaves {
-            keys.push(*key);
+        let mut keys = Vec::with_capacity(snap.leaves.len());
+        let mut counts = Vec::with_capacity(snap.leaves.len());
+        let mut cells = Vec::with_capacity(snap.leaves.len());
+        for (id, c) in w.leaves.iter() {
+            let Some(key) = snap.leaves.key(id) else {
+                continue;
+            };
+            keys.push((id, *key));
             counts.push(*c);
-            cells.push(snap.baselines.leaf_cell(key));
+            cells.push(snap.baselines.leaf_cell(id));
             values.extend(key[..dims].iter().map(|s| {
                 if s.is_some() {
                     s.0.min(MAX_CODE - 2)
@@ -632,7 +635,7 @@ impl Detector {
     fn spread(
         &self,
         snap: &WindowSnapshot,
-        keys: &[swipewatch_engine::LeafKey],
+        keys: &[(LeafId, LeafKey)],
         element: &Element,
         classes: &[(OutcomeClass, f64)],
     ) -> Vec<Spread> {
@@ -640,17 +643,17 @@ impl Detector {
         let fixed: Vec<usize> = element.0.iter().map(|p| p.0).collect();
         let mut seen: Vec<std::collections::BTreeSet<Sym>> =
             vec![Default::default(); self.leaf_dims.len()];
-        for k in keys {
+        for (id, k) in keys {
             let under = element.0.iter().all(|&(d, code)| {
                 k[d].0.min(MAX_CODE - 2) == code || (code == MAX_CODE - 1 && !k[d].is_some())
             });
             if !under {
                 continue;
             }
-            let c = &w.leaves[k];
+            let c = w.leaves.get(*id);
             let excess = classes.iter().any(|(class, _)| {
                 f64::from(c.get(*class))
-                    > snap.baselines.leaf_rate(k, *class) * c.attempts() as f64 + 1.0
+                    > snap.baselines.leaf_rate(*id, *class) * c.attempts() as f64 + 1.0
             });
             if excess {
                 for (d, set) in seen.iter_mut().enumerate() {

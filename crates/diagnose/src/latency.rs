@@ -163,7 +163,11 @@ pub fn slow(snap: &WindowSnapshot, leaf_dims: &[Dim], p: &LatencyParams) -> Vec<
     let shared = |a: (Dim, Sym), b: (Dim, Sym)| -> Option<(f64, f64)> {
         let (ia, ib) = (pos(a.0)?, pos(b.0)?);
         let (mut both, mut under_b) = (0.0, 0.0);
-        for (key, c) in &w.leaves {
+        let keyed = w
+            .leaves
+            .iter()
+            .filter_map(|(id, c)| Some((snap.leaves.key(id)?, c)));
+        for (key, c) in keyed {
             if key[ib] == b.1 {
                 let n = c.attempts() as f64;
                 under_b += n;

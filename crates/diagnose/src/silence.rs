@@ -141,25 +141,30 @@ fn silent_by(
     // Every leaf with what arrived and what its share predicts.
     let leaf_base: f64 = base.leaves().map(|(_, c)| learned(&c)).sum();
     let mut leaves: HashMap<LeafKey, (f64, f64), FastState> = HashMap::default();
+    let index = &snap.leaves;
     match v {
         Volume::Outcomes => {
-            for (key, counts) in &b.leaves {
-                leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+            for (id, counts) in b.leaves.iter() {
+                if let Some(key) = index.key(id) {
+                    leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+                }
             }
         }
         Volume::Heartbeats => {
-            for (key, &n) in &b.leaf_heartbeats {
-                leaves.entry(*key).or_default().0 += f64::from(n);
+            for (id, &n) in b.leaf_heartbeats.iter() {
+                if let Some(key) = index.key(id) {
+                    leaves.entry(*key).or_default().0 += f64::from(n);
+                }
             }
         }
     }
     let leaf_obs: f64 = leaves.values().map(|x| x.0).sum();
     if leaf_base > 0.0 {
-        for (key, cell) in base.leaves() {
+        for (id, cell) in base.leaves() {
             // Leaves that never saw this volume expect none of it (most
             // outcome leaves have no heartbeats: their issuer is set).
             let volume = learned(&cell);
-            if volume > 0.0 {
+            if let Some(key) = index.key(id).filter(|_| volume > 0.0) {
                 leaves.entry(*key).or_default().1 += volume / leaf_base * leaf_obs;
             }
         }

@@ -9,11 +9,11 @@
 //! new normal.
 
 use crate::bucket::Bucket;
-use crate::counts::{ClassCounts, LeafKey};
+use crate::counts::{ClassCounts, LeafId, LeafIndex};
 use crate::latency::{LatencyTable, BINS};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
-use swipewatch_model::{Dim, FastState, OutcomeClass, Sym};
+use std::collections::HashSet;
+use swipewatch_model::{Dim, OutcomeClass, Sym};
 
 /// EWMA of counts per bucket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -111,8 +111,9 @@ pub struct Baselines {
     dims: [Vec<Cell>; Dim::COUNT],
     /// Per dimension value, the `buckets_learned` its cell was written at.
     stamps: [Vec<u64>; Dim::COUNT],
-    /// Per leaf, as of the `buckets_learned` beside it.
-    leaves: HashMap<LeafKey, (Cell, u64), FastState>,
+    /// Per leaf, indexed by [`LeafId`], as of the `buckets_learned`
+    /// beside it (none: never learned, or forgotten).
+    leaves: Vec<Option<(Cell, u64)>>,
     /// Latency distributions of the fleet and of each tracked value.
     pub latency: LatencyBaseline,
     /// Buckets learned from.
@@ -132,7 +133,14 @@ impl Baselines {
     }
 
     /// Learns from one closed bucket, except where `skip` says not to.
-    pub fn learn(&mut self, bucket: &Bucket, skip: &Anomalies, leaf_dims: &[Dim]) {
+    /// `index` holds the keys of the bucket's leaves.
+    pub fn learn(
+        &mut self,
+        bucket: &Bucket,
+        skip: &Anomalies,
+        leaf_dims: &[Dim],
+        index: &LeafIndex,
+    ) {
         let a = self.alpha;
         if !skip.fleet {
             let x = Extra {
@@ -186,12 +194,14 @@ impl Baselines {
             }
         }
         self.latency.learn(&bucket.latency, skip, a);
-        let skipped = |k: &LeafKey| {
+        let skipped = |i: usize| {
             !skip.values.is_empty()
-                && leaf_dims
-                    .iter()
-                    .zip(k)
-                    .any(|(d, s)| skip.values.contains(&(*d, *s)))
+                && index.key(LeafId(i as u32)).is_some_and(|k| {
+                    leaf_dims
+                        .iter()
+                        .zip(k)
+                        .any(|(d, s)| skip.values.contains(&(*d, *s)))
+                })
         };
         // Leaves decay lazily too: a leaf's cell is brought up to date
         // when its bucket counts it (a heartbeat after the outcomes of the
@@ -200,20 +210,21 @@ impl Baselines {
             cell.scale((1.0 - a).powi(pow(to.saturating_sub(*stamp))));
             *stamp = to;
         };
-        for (k, c) in &bucket.leaves {
-            if !skipped(k) {
-                let (cell, stamp) = self.leaves.entry(*k).or_insert((Cell::default(), now));
+        for i in bucket.leaf_touched.iter() {
+            if !skipped(i) {
+                let c = bucket.leaves.get(LeafId(i as u32));
+                let (cell, stamp) = leaf_slot(&mut self.leaves, i, now);
                 decay(cell, stamp, now);
-                cell.add_scaled(c, Extra::default(), a);
+                cell.add_scaled(&c, Extra::default(), a);
             }
         }
-        for (k, &n) in &bucket.leaf_heartbeats {
-            if !skipped(k) {
+        for i in bucket.leaf_beat_touched.iter() {
+            if !skipped(i) {
                 let x = Extra {
-                    heartbeats: n,
+                    heartbeats: bucket.leaf_heartbeats.get(LeafId(i as u32)),
                     fallbacks: 0,
                 };
-                let (cell, stamp) = self.leaves.entry(*k).or_insert((Cell::default(), now));
+                let (cell, stamp) = leaf_slot(&mut self.leaves, i, now);
                 decay(cell, stamp, now);
                 cell.add_scaled(&none, x, a);
             }
@@ -221,10 +232,12 @@ impl Baselines {
         // Leaves with a flagged value keep what they had (a scan of every
         // leaf, in anomalous buckets only).
         if !skip.values.is_empty() {
-            for (k, (cell, stamp)) in self.leaves.iter_mut() {
-                if *stamp < now && skipped(k) {
-                    decay(cell, stamp, now - 1);
-                    *stamp = now;
+            for (i, slot) in self.leaves.iter_mut().enumerate() {
+                if let Some((cell, stamp)) = slot {
+                    if *stamp < now && skipped(i) {
+                        decay(cell, stamp, now - 1);
+                        *stamp = now;
+                    }
                 }
             }
         }
@@ -235,10 +248,14 @@ impl Baselines {
         // and skewed the leaves' shares of traffic toward the busy ones).
         if now % PRUNE_EVERY == 0 {
             let floor = self.alpha * 1e-2;
-            self.leaves.retain(|_, (cell, stamp)| {
-                decay(cell, stamp, now);
-                !cell.is_faded(floor)
-            });
+            for slot in &mut self.leaves {
+                if let Some((cell, stamp)) = slot {
+                    decay(cell, stamp, now);
+                    if cell.is_faded(floor) {
+                        *slot = None;
+                    }
+                }
+            }
         }
         self.buckets_learned = now;
     }
@@ -315,28 +332,32 @@ impl Baselines {
     }
 
     /// Expected rate of `class` for a leaf, shrunk toward the fleet.
-    pub fn leaf_rate(&self, key: &LeafKey, class: OutcomeClass) -> f64 {
-        self.shrunk(self.leaf_cell(key).as_ref(), class)
+    pub fn leaf_rate(&self, id: LeafId, class: OutcomeClass) -> f64 {
+        self.shrunk(self.leaf_cell(id).as_ref(), class)
     }
 
     /// A leaf's cell as of now, to read several classes' rates with one
     /// lookup ([`Baselines::cell_rate`]).
-    pub fn leaf_cell(&self, key: &LeafKey) -> Option<Cell> {
-        self.leaves
-            .get(key)
-            .map(|&(cell, stamp)| self.current(cell, stamp))
+    pub fn leaf_cell(&self, id: LeafId) -> Option<Cell> {
+        let (cell, stamp) = (*self.leaves.get(id.index())?)?;
+        Some(self.current(cell, stamp))
     }
 
     /// Every leaf learned (and not yet forgotten), with its cell as of now.
-    pub fn leaves(&self) -> impl Iterator<Item = (&LeafKey, Cell)> + '_ {
-        self.leaves
-            .iter()
-            .map(|(k, &(cell, stamp))| (k, self.current(cell, stamp)))
+    pub fn leaves(&self) -> impl Iterator<Item = (LeafId, Cell)> + '_ {
+        self.leaves.iter().enumerate().filter_map(|(i, slot)| {
+            let (cell, stamp) = (*slot)?;
+            Some((LeafId(i as u32), self.current(cell, stamp)))
+        })
     }
 
     /// Sets a leaf's cell as of now (a warm start).
-    pub(crate) fn set_leaf(&mut self, key: LeafKey, cell: Cell) {
-        self.leaves.insert(key, (cell, self.buckets_learned));
+    pub(crate) fn set_leaf(&mut self, id: LeafId, cell: Cell) {
+        let i = id.index();
+        if self.leaves.len() <= i {
+            self.leaves.resize(i + 1, None);
+        }
+        self.leaves[i] = Some((cell, self.buckets_learned));
     }
 
     /// `cell` written at `stamp`, decayed to now.
@@ -350,6 +371,14 @@ impl Baselines {
     pub fn cell_rate(&self, cell: Option<&Cell>, class: OutcomeClass) -> f64 {
         self.shrunk(cell, class)
     }
+}
+
+/// Leaf `i`'s cell and stamp, a new one (as of `now`) if it has none.
+fn leaf_slot(leaves: &mut Vec<Option<(Cell, u64)>>, i: usize, now: u64) -> &mut (Cell, u64) {
+    if leaves.len() <= i {
+        leaves.resize(i + 1, None);
+    }
+    leaves[i].get_or_insert((Cell::default(), now))
 }
 
 /// Leaves decayed to nothing are dropped every this many buckets.
@@ -450,6 +479,7 @@ mod tests {
             let alpha = 0.2f32;
             let mut lazy = Baselines::new(f64::from(alpha), 0.0);
             let mut eager = [0f32; 4];
+            let mut index = LeafIndex::default();
             for (attempts, flagged) in &buckets {
                 let mut b = Bucket::default();
                 let mut dims = DimValues::default();
@@ -457,8 +487,8 @@ mod tests {
                     dims.set(Dim::Carrier, Sym(carrier as u32));
                     for _ in 0..n {
                         b.count_outcome(&dims, OutcomeClass::Approved);
-                        let leaf = crate::counts::leaf_key(&dims, &[Dim::Carrier]);
-                        b.leaves.entry(leaf).or_default().add(OutcomeClass::Approved);
+                        let leaf = index.insert(crate::counts::leaf_key(&dims, &[Dim::Carrier]));
+                        b.count_leaf(leaf, OutcomeClass::Approved);
                     }
                 }
                 let skip = Anomalies {
@@ -469,7 +499,7 @@ mod tests {
                         .collect(),
                 };
                 b.seal();
-                lazy.learn(&b, &skip, &[Dim::Carrier]);
+                lazy.learn(&b, &skip, &[Dim::Carrier], &index);
                 for (c, e) in eager.iter_mut().enumerate() {
                     if !flagged[c] {
                         *e = *e * (1.0 - alpha) + alpha * attempts[c] as f32;
@@ -481,7 +511,10 @@ mod tests {
                 prop_assert!((got - e).abs() <= 1e-4 * e.max(1.0), "carrier {c}: lazy {got}, eager {e}");
                 let mut leaf = [Sym::NONE; crate::counts::MAX_LEAF_DIMS];
                 leaf[0] = Sym(c as u32);
-                let got = lazy.leaf_cell(&leaf).map_or(0.0, |cell| cell.attempts);
+                let got = index
+                    .get(&leaf)
+                    .and_then(|id| lazy.leaf_cell(id))
+                    .map_or(0.0, |cell| cell.attempts);
                 prop_assert!((got - e).abs() <= 1e-4 * e.max(1.0), "leaf {c}: lazy {got}, eager {e}");
             }
         }
@@ -520,7 +553,7 @@ mod tests {
         }
         b.seal();
         for _ in 0..20 {
-            bl.learn(&b, &Anomalies::default(), &[]);
+            bl.learn(&b, &Anomalies::default(), &[], &LeafIndex::default());
         }
         let quiet_rate = bl.rate(Dim::Carrier, Sym(1), OutcomeClass::Comms);
         assert!(
@@ -535,21 +568,31 @@ mod tests {
     fn anomalous_values_do_not_learn_the_outage() {
         let mut bl = Baselines::new(0.5, 0.0);
         for _ in 0..20 {
-            bl.learn(&bucket(0, 1000, 10), &Anomalies::default(), &[]);
+            bl.learn(
+                &bucket(0, 1000, 10),
+                &Anomalies::default(),
+                &[],
+                &LeafIndex::default(),
+            );
         }
         let skip = Anomalies {
             fleet: true,
             values: [(Dim::Carrier, Sym(0))].into_iter().collect(),
         };
         for _ in 0..20 {
-            bl.learn(&bucket(0, 1000, 900), &skip, &[]);
+            bl.learn(&bucket(0, 1000, 900), &skip, &[], &LeafIndex::default());
         }
         let rate = bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms);
         assert!(
             (rate - 0.01).abs() < 1e-3,
             "outage leaked into the baseline: {rate}"
         );
-        bl.learn(&bucket(0, 1000, 900), &Anomalies::default(), &[]);
+        bl.learn(
+            &bucket(0, 1000, 900),
+            &Anomalies::default(),
+            &[],
+            &LeafIndex::default(),
+        );
         assert!(
             bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms) > 0.3,
             "learning resumes when not flagged"
@@ -568,7 +611,7 @@ mod tests {
             }
         }
         for _ in 0..20 {
-            bl.learn(&b, &Anomalies::default(), &[]);
+            bl.learn(&b, &Anomalies::default(), &[], &LeafIndex::default());
         }
         let bin400 = crate::latency::bin(400);
         let normal = bl.latency.histogram(Dim::Issuer, Sym(1))[bin400];
@@ -585,7 +628,7 @@ mod tests {
             fleet: false,
             values: [(Dim::Issuer, Sym(1))].into_iter().collect(),
         };
-        bl.learn(&slow, &skip, &[]);
+        bl.learn(&slow, &skip, &[], &LeafIndex::default());
         assert_eq!(bl.latency.histogram(Dim::Issuer, Sym(1))[bin400], normal);
         assert!(bl.latency.histogram(Dim::Issuer, Sym(0))[bin400] < 6.0);
     }

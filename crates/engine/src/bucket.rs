@@ -1,10 +1,9 @@
 //! One event-time bucket, and running sums over the evaluation window.
 
-use crate::counts::{ClassCounts, DimTable, LeafKey, LeafTable};
+use crate::counts::{ClassCounts, DimTable, LeafId, LeafTable, PerLeaf};
 use crate::latency::LatencyTable;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
+use swipewatch_model::{Dim, DimValues, OutcomeClass, Sym};
 
 /// A set of value indexes, one bit each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +77,7 @@ pub struct Bucket {
     pub heartbeat_total: u32,
     /// Heartbeats per leaf of the leaf dimensions (silence of carrier ×
     /// region pairs when few transactions flow).
-    pub leaf_heartbeats: HashMap<LeafKey, u32, FastState>,
+    pub leaf_heartbeats: PerLeaf<u32>,
     /// Chip-to-stripe fallbacks per dimension value.
     pub fallbacks: [Vec<u32>; Dim::COUNT],
     /// Chip-to-stripe fallbacks in the bucket.
@@ -97,6 +96,10 @@ pub struct Bucket {
     pub touched: Touched,
     /// Values with heartbeats (`heartbeats` is zero elsewhere).
     pub beat_touched: Touched,
+    /// Leaves with outcomes (`leaves` is zero elsewhere).
+    pub leaf_touched: ValueSet,
+    /// Leaves with heartbeats (`leaf_heartbeats` is zero elsewhere).
+    pub leaf_beat_touched: ValueSet,
 }
 
 impl Bucket {
@@ -127,8 +130,10 @@ impl Bucket {
             self.beat_touched[d].clear();
         }
         self.latency.fleet.fill(0);
-        self.leaves.clear();
-        self.leaf_heartbeats.clear();
+        self.leaves.clear(&self.leaf_touched);
+        self.leaf_heartbeats.clear(&self.leaf_beat_touched);
+        self.leaf_touched.clear();
+        self.leaf_beat_touched.clear();
         self.listed_terminals.clear();
         self.start_ms = start_ms;
         self.end_ms = start_ms + width_ms;
@@ -144,6 +149,22 @@ impl Bucket {
     #[inline]
     pub(crate) fn count_outcome(&mut self, dims: &DimValues, class: OutcomeClass) {
         self.dims.add(dims, class);
+    }
+
+    /// Counts one outcome of `class` for leaf `id`. Leaves are few beside
+    /// the values of twelve dimensions, so they are listed as they are
+    /// counted (cheaper than a pass over the table at close).
+    #[inline]
+    pub(crate) fn count_leaf(&mut self, id: LeafId, class: OutcomeClass) {
+        self.leaves.add(id, class);
+        self.leaf_touched.insert(id.index());
+    }
+
+    /// Counts one heartbeat for leaf `id`.
+    #[inline]
+    pub(crate) fn count_leaf_heartbeat(&mut self, id: LeafId) {
+        *self.leaf_heartbeats.get_mut(id) += 1;
+        self.leaf_beat_touched.insert(id.index());
     }
 
     /// Lists the values with outcomes, once the bucket is closed: one
@@ -225,9 +246,7 @@ impl WindowSums {
         self.fleet.merge(&b.fleet);
         self.dims.merge_touched(&b.dims, &b.touched);
         self.latency.merge_touched(&b.latency, &b.touched);
-        for (k, c) in &b.leaves {
-            self.leaves.entry(*k).or_default().merge(c);
-        }
+        self.leaves.merge_touched(&b.leaves, &b.leaf_touched);
     }
 
     pub(crate) fn remove(&mut self, b: &Bucket, next_start_ms: i64) {
@@ -237,14 +256,7 @@ impl WindowSums {
         self.fleet.subtract(&b.fleet);
         self.dims.subtract_touched(&b.dims, &b.touched);
         self.latency.subtract_touched(&b.latency, &b.touched);
-        for (k, c) in &b.leaves {
-            if let Some(w) = self.leaves.get_mut(k) {
-                w.subtract(c);
-                if w.is_empty() {
-                    self.leaves.remove(k);
-                }
-            }
-        }
+        self.leaves.subtract_touched(&b.leaves, &b.leaf_touched);
     }
 }
 
@@ -266,10 +278,8 @@ mod tests {
             }
             dims.set(Dim::Merchant, Sym(first + 2 * i));
             b.count_heartbeat(&dims);
-            b.leaves
-                .entry([Sym(i); 6])
-                .or_default()
-                .add(OutcomeClass::Approved);
+            b.count_leaf(LeafId(i), OutcomeClass::Approved);
+            b.count_leaf_heartbeat(LeafId(first + i));
         }
         b.seal();
     }
@@ -305,7 +315,19 @@ mod tests {
             assert_eq!(h(&reused), h(&fresh));
         }
         assert_eq!(reused.latency.fleet, fresh.latency.fleet);
-        assert_eq!(reused.leaves, fresh.leaves);
+        let leaves = |b: &Bucket| b.leaves.iter().map(|(k, c)| (k, *c)).collect::<Vec<_>>();
+        assert_eq!(leaves(&reused), leaves(&fresh));
+        let beats = |b: &Bucket| {
+            b.leaf_heartbeats
+                .iter()
+                .map(|(k, n)| (k, *n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(beats(&reused), beats(&fresh));
+        assert_eq!(
+            reused.leaf_touched.iter().collect::<Vec<_>>(),
+            fresh.leaf_touched.iter().collect::<Vec<_>>()
+        );
         let members = |t: &Touched| {
             t.iter()
                 .map(|s| s.iter().collect())
@@ -337,5 +359,9 @@ mod tests {
             assert_eq!(sums.dims.get(Dim::Merchant, sym), *c);
         }
         assert_eq!(sums.dims.values(Dim::Merchant).count(), 40);
+        let leaves = |t: &LeafTable| t.iter().map(|(k, c)| (k, *c)).collect::<Vec<_>>();
+        assert_eq!(leaves(&sums.leaves), leaves(&b.leaves));
+        sums.remove(&b, b.end_ms);
+        assert_eq!(sums.leaves.iter().count(), 0);
     }
 }

@@ -9,7 +9,7 @@
 use super::{Engine, EngineStats, Settings};
 use crate::baseline::Baselines;
 use crate::bucket::{Bucket, WindowSums};
-use crate::counts::{ClassCounts, DimTable};
+use crate::counts::{ClassCounts, DimTable, LeafIndex};
 use crate::terminal::TerminalState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use swipewatch_model::Dim;
 
 /// Format version written by this build.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 const FRAME: Frame = Frame {
     magic: b"SWENGCK\0",
     version: VERSION,
@@ -75,6 +75,7 @@ struct StateRef<'a> {
     window: Vec<&'a Bucket>,
     sums: &'a WindowSums,
     baselines: &'a Baselines,
+    leaves: &'a LeafIndex,
     terminals: &'a [TerminalState],
     tracked: usize,
     late: &'a DimTable,
@@ -96,6 +97,7 @@ struct State {
     window: Vec<Bucket>,
     sums: WindowSums,
     baselines: Baselines,
+    leaves: LeafIndex,
     terminals: Vec<TerminalState>,
     tracked: usize,
     late: DimTable,
@@ -119,6 +121,7 @@ impl Engine {
             window: self.window.iter().map(|b| &**b).collect(),
             sums: &self.sums,
             baselines: &self.baselines,
+            leaves: &self.leaves,
             terminals: &self.terminals,
             tracked: self.tracked,
             late: &self.late,
@@ -160,6 +163,7 @@ impl Engine {
             spare: None,
             sums: Arc::new(sums),
             baselines: Arc::new(baselines),
+            leaves: Arc::new(st.leaves),
             terminals: st.terminals,
             tracked: st.tracked,
             late: st.late,

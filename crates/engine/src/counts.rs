@@ -1,6 +1,6 @@
 //! Counter types keyed by interned values.
 
-use crate::bucket::Touched;
+use crate::bucket::{Touched, ValueSet};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
@@ -152,9 +152,6 @@ impl DimTable {
 /// The values of the leaf dimensions of one event, [`Sym::NONE`]-padded.
 pub type LeafKey = [Sym; MAX_LEAF_DIMS];
 
-/// Class counts per leaf.
-pub type LeafTable = HashMap<LeafKey, ClassCounts, FastState>;
-
 /// The leaf of `dims` for `leaf_dims`.
 #[inline]
 pub fn leaf_key(dims: &DimValues, leaf_dims: &[Dim]) -> LeafKey {
@@ -163,4 +160,223 @@ pub fn leaf_key(dims: &DimValues, leaf_dims: &[Dim]) -> LeafKey {
         *k = dims.get(*d);
     }
     key
+}
+
+/// A leaf's number in the engine's [`LeafIndex`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LeafId(pub u32);
+
+impl LeafId {
+    /// Position in per-leaf tables.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Every leaf the engine has seen, numbered densely in order of first
+/// sight. The key is hashed once per event, here; buckets, window sums and
+/// baselines keep per-leaf tables as arrays indexed by [`LeafId`], so
+/// closing a bucket adds, subtracts and learns by position (three hash
+/// lookups per leaf and bucket before). Numbers are never reused: the
+/// leaf dimensions are the low-cardinality ones, so the index holds the
+/// combinations the fleet has, tens of thousands at most.
+#[derive(Debug, Clone, Default)]
+pub struct LeafIndex {
+    keys: Vec<LeafKey>,
+    ids: HashMap<LeafKey, LeafId, FastState>,
+}
+
+impl LeafIndex {
+    /// The number of `key`, if it was seen.
+    #[inline]
+    pub fn get(&self, key: &LeafKey) -> Option<LeafId> {
+        self.ids.get(key).copied()
+    }
+
+    /// The number of `key`, given now if it is new.
+    pub fn insert(&mut self, key: LeafKey) -> LeafId {
+        let next = LeafId(self.keys.len() as u32);
+        let keys = &mut self.keys;
+        *self.ids.entry(key).or_insert_with(|| {
+            keys.push(key);
+            next
+        })
+    }
+
+    /// The key numbered `id`.
+    pub fn key(&self, id: LeafId) -> Option<&LeafKey> {
+        self.keys.get(id.index())
+    }
+
+    /// Leaves numbered.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True before the first leaf.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl PartialEq for LeafIndex {
+    fn eq(&self, other: &LeafIndex) -> bool {
+        self.keys == other.keys
+    }
+}
+
+// Saved as the keys in order; the lookup table is rebuilt on load.
+impl Serialize for LeafIndex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.keys.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for LeafIndex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LeafIndex, D::Error> {
+        let keys = Vec::<LeafKey>::deserialize(d)?;
+        let mut index = LeafIndex::default();
+        for key in keys {
+            if index.insert(key).index() + 1 != index.len() {
+                return Err(serde::de::Error::custom("leaf index repeats a key"));
+            }
+        }
+        Ok(index)
+    }
+}
+
+/// A count per leaf, indexed by [`LeafId`] (zero past the end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerLeaf<T>(Vec<T>);
+
+impl<T> Default for PerLeaf<T> {
+    fn default() -> Self {
+        PerLeaf(Vec::new())
+    }
+}
+
+impl<T: Copy + Default + PartialEq> PerLeaf<T> {
+    /// The count of `id`, grown to hold it.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: LeafId) -> &mut T {
+        let i = id.index();
+        if i >= self.0.len() {
+            self.0.resize(i + 1, T::default());
+        }
+        &mut self.0[i]
+    }
+
+    /// The count of `id` (zero if never counted).
+    pub fn get(&self, id: LeafId) -> T {
+        self.0.get(id.index()).copied().unwrap_or_default()
+    }
+
+    /// Every leaf with a non-zero count, in number order.
+    pub fn iter(&self) -> impl Iterator<Item = (LeafId, &T)> {
+        let zero = T::default();
+        self.0
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| **c != zero)
+            .map(|(i, c)| (LeafId(i as u32), c))
+    }
+
+    /// Zeroes the leaves of `set` (zero elsewhere already).
+    pub(crate) fn clear(&mut self, set: &ValueSet) {
+        for i in set.iter() {
+            if let Some(c) = self.0.get_mut(i) {
+                *c = T::default();
+            }
+        }
+    }
+}
+
+/// Class counts per leaf.
+pub type LeafTable = PerLeaf<ClassCounts>;
+
+impl LeafTable {
+    /// Counts one outcome of `class` for leaf `id`.
+    #[inline]
+    pub(crate) fn add(&mut self, id: LeafId, class: OutcomeClass) {
+        self.get_mut(id).add(class);
+    }
+
+    fn combine_touched(
+        &mut self,
+        other: &LeafTable,
+        set: &ValueSet,
+        f: impl Fn(&mut ClassCounts, &ClassCounts),
+    ) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), ClassCounts::default());
+        }
+        for i in set.iter() {
+            if let Some(theirs) = other.0.get(i) {
+                f(&mut self.0[i], theirs);
+            }
+        }
+    }
+
+    /// Adds `other` in, where it is zero outside `set`.
+    pub(crate) fn merge_touched(&mut self, other: &LeafTable, set: &ValueSet) {
+        self.combine_touched(other, set, ClassCounts::merge);
+    }
+
+    /// Takes `other` out, where it is zero outside `set`.
+    pub(crate) fn subtract_touched(&mut self, other: &LeafTable, set: &ValueSet) {
+        self.combine_touched(other, set, ClassCounts::subtract);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(a: u32, b: u32) -> LeafKey {
+        let mut k = [Sym::NONE; MAX_LEAF_DIMS];
+        k[0] = Sym(a);
+        k[1] = Sym(b);
+        k
+    }
+
+    #[test]
+    fn leaves_keep_their_numbers_through_save_and_load() {
+        let mut index = LeafIndex::default();
+        let ids: Vec<LeafId> = [(3, 1), (0, 2), (3, 1), (7, 7)]
+            .iter()
+            .map(|&(a, b)| index.insert(key(a, b)))
+            .collect();
+        assert_eq!(ids, [LeafId(0), LeafId(1), LeafId(0), LeafId(2)]);
+        let bytes = postcard::to_stdvec(&index).expect("encode");
+        let loaded: LeafIndex = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(loaded, index);
+        assert_eq!(loaded.get(&key(7, 7)), Some(LeafId(2)));
+        assert_eq!(loaded.key(LeafId(1)), Some(&key(0, 2)));
+        assert_eq!(loaded.key(LeafId(3)), None);
+    }
+
+    #[test]
+    fn a_saved_index_that_repeats_a_key_is_refused() {
+        let keys = vec![key(1, 1), key(2, 2), key(1, 1)];
+        let bytes = postcard::to_stdvec(&keys).expect("encode");
+        assert!(postcard::from_bytes::<LeafIndex>(&bytes).is_err());
+    }
+
+    #[test]
+    fn window_leaf_sums_follow_the_listed_leaves() {
+        let mut bucket = LeafTable::default();
+        let mut listed = ValueSet::default();
+        for (id, class) in [(4, OutcomeClass::Approved), (1, OutcomeClass::Comms)] {
+            bucket.add(LeafId(id), class);
+            listed.insert(id as usize);
+        }
+        let mut sums = LeafTable::default();
+        sums.merge_touched(&bucket, &listed);
+        sums.merge_touched(&bucket, &listed);
+        assert_eq!(sums.get(LeafId(4)).get(OutcomeClass::Approved), 2);
+        sums.subtract_touched(&bucket, &listed);
+        let left: Vec<_> = sums.iter().map(|(id, c)| (id, c.total())).collect();
+        assert_eq!(left, [(LeafId(1), 1), (LeafId(4), 1)]);
+    }
 }

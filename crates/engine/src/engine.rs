@@ -7,13 +7,19 @@ pub mod warm;
 
 use crate::baseline::{Anomalies, Baselines};
 use crate::bucket::{Bucket, WindowSums};
-use crate::counts::{leaf_key, ClassCounts, DimTable};
+use crate::counts::{leaf_key, ClassCounts, DimTable, LeafId, LeafIndex, LeafKey};
 use crate::terminal::{TerminalState, LONG_HALF_LIFE_MS};
+use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use swipewatch_config::EngineConfig;
 use swipewatch_model::{Dim, EntryMode, Event, Sym};
+
+/// How many events ahead of recording [`Engine::prefetch`] is called: far
+/// enough for a load from memory to arrive, near enough that what it
+/// loaded is still in cache.
+pub const PREFETCH_AHEAD: usize = 8;
 
 /// Most buckets closed by one [`Engine::poll_closed`] call, so a watermark
 /// jump after a long outage is worked off in bounded steps.
@@ -71,6 +77,9 @@ pub struct WindowSnapshot {
     pub window: Arc<WindowSums>,
     /// Baselines learned up to (not including) `bucket`.
     pub baselines: Arc<Baselines>,
+    /// The keys of the leaves numbered in `bucket`, `window` and
+    /// `baselines`.
+    pub leaves: Arc<LeafIndex>,
     /// Watermark when the bucket closed, epoch ms.
     pub watermark_ms: i64,
     /// State, at close, of every terminal listed in the window's buckets
@@ -111,6 +120,9 @@ pub struct Engine {
     spare: Option<Bucket>,
     sums: Arc<WindowSums>,
     baselines: Arc<Baselines>,
+    /// Every leaf seen, numbered; shared with snapshots, copied only when a
+    /// new leaf appears while a reader holds it.
+    leaves: Arc<LeafIndex>,
     terminals: Vec<TerminalState>,
     tracked: usize,
     late: DimTable,
@@ -140,6 +152,7 @@ impl Engine {
             spare: None,
             sums: Arc::default(),
             baselines,
+            leaves: Arc::default(),
             terminals: Vec::new(),
             tracked: 0,
             late: DimTable::default(),
@@ -188,21 +201,27 @@ impl Engine {
     fn open_bucket(&mut self, b: i64) -> &mut Bucket {
         let width = self.s.bucket_ms;
         let dims = &self.s.latency_dims;
-        // A new bucket expects as many leaves as the newest closed one had,
-        // so its leaf table does not grow (and rehash) step by step.
-        let leaves = self.window.back().map_or(0, |last| last.leaves.len());
         let spare = &mut self.spare;
         self.open.entry(b).or_insert_with(|| match spare.take() {
             Some(mut bucket) => {
                 bucket.reset(b * width, width);
                 bucket
             }
-            None => {
-                let mut bucket = Bucket::new(b * width, width, dims);
-                bucket.leaves.reserve(leaves);
-                bucket
-            }
+            None => Bucket::new(b * width, width, dims),
         })
+    }
+
+    /// The number of `key`, numbered now if it is new.
+    pub(crate) fn leaf_id(&mut self, key: LeafKey) -> LeafId {
+        match self.leaves.get(&key) {
+            Some(id) => id,
+            None => Arc::make_mut(&mut self.leaves).insert(key),
+        }
+    }
+
+    /// Every leaf seen, numbered.
+    pub fn leaf_index(&self) -> &Arc<LeafIndex> {
+        &self.leaves
     }
 
     fn advance_event_time(&mut self, ts_ms: i64) {
@@ -226,7 +245,7 @@ impl Engine {
                     self.late_fleet.add(o.class);
                     return;
                 }
-                let leaf = leaf_key(&o.dims, &self.s.leaf_dims);
+                let leaf = self.leaf_id(leaf_key(&o.dims, &self.s.leaf_dims));
                 let bucket = self.open_bucket(b);
                 if seen.listed {
                     bucket.listed_terminals.push(o.terminal);
@@ -237,7 +256,7 @@ impl Engine {
                     bucket.fallback_total += 1;
                     bucket.count_fallback(&o.dims);
                 }
-                bucket.leaves.entry(leaf).or_default().add(o.class);
+                bucket.count_leaf(leaf, o.class);
                 // Round trips of answered requests only: a timeout's
                 // "latency" is the terminal's timeout setting, and the
                 // failure counts already carry it.
@@ -256,14 +275,40 @@ impl Engine {
                     self.stats.late_heartbeats += 1;
                     return;
                 }
-                let leaf = leaf_key(&h.dims, &self.s.leaf_dims);
+                let leaf = self.leaf_id(leaf_key(&h.dims, &self.s.leaf_dims));
                 let bucket = self.open_bucket(b);
                 bucket.heartbeat_total += 1;
                 bucket.active_terminals += u32::from(fresh);
                 bucket.count_heartbeat(&h.dims);
-                *bucket.leaf_heartbeats.entry(leaf).or_default() += 1;
+                bucket.count_leaf_heartbeat(leaf);
                 self.stats.heartbeats += 1;
                 self.advance_event_time(ts);
+            }
+        }
+    }
+
+    /// Starts loading what recording `event` will touch and is likely out
+    /// of cache with a large fleet: its terminal's state, and in the newest
+    /// open bucket the counters of its merchant and cell (the dimensions
+    /// with many values). It changes nothing; a caller that knows the next
+    /// events calls it [`PREFETCH_AHEAD`] events before recording each, so
+    /// that the loads overlap with the work on the events in between.
+    #[inline]
+    pub fn prefetch(&self, event: &Event) {
+        let (terminal, dims) = match event {
+            Event::Outcome(o) => (o.terminal, &o.dims),
+            Event::Heartbeat(h) => (h.terminal, &h.dims),
+        };
+        // A terminal's state spans three cache lines: the first and the
+        // last are asked for, the hardware fetches the adjacent one.
+        prefetch_index(&self.terminals, terminal.index());
+        prefetch_index(&self.terminals, terminal.index() + 1);
+        if let Some((_, bucket)) = self.open.last_key_value() {
+            for dim in [Dim::Merchant, Dim::Cell] {
+                let sym = dims.get(dim);
+                if sym.is_some() {
+                    prefetch_index(&bucket.dims.0[dim.index()], sym.index());
+                }
             }
         }
     }
@@ -381,6 +426,7 @@ impl Engine {
             bucket,
             window: self.sums.clone(),
             baselines: self.baselines.clone(),
+            leaves: self.leaves.clone(),
             watermark_ms: self.watermark_ms,
         }
     }
@@ -395,7 +441,12 @@ impl Engine {
             return;
         }
         snapshot.baselines = Arc::default();
-        Arc::make_mut(&mut self.baselines).learn(&snapshot.bucket, anomalies, &self.s.leaf_dims);
+        Arc::make_mut(&mut self.baselines).learn(
+            &snapshot.bucket,
+            anomalies,
+            &self.s.leaf_dims,
+            &self.leaves,
+        );
         snapshot.baselines = self.baselines.clone();
     }
 

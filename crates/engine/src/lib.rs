@@ -32,10 +32,12 @@ mod terminal;
 
 pub use baseline::{Anomalies, Baselines, Cell, LatencyBaseline};
 pub use bucket::{Bucket, WindowSums};
-pub use counts::{ClassCounts, DimTable, LeafKey, LeafTable, MAX_LEAF_DIMS};
+pub use counts::{
+    ClassCounts, DimTable, LeafId, LeafIndex, LeafKey, LeafTable, PerLeaf, MAX_LEAF_DIMS,
+};
 pub use engine::checkpoint::CheckpointError;
 pub use engine::warm::{BaselineFile, BASELINE_VERSION};
-pub use engine::{Engine, EngineStats, Settings, WindowSnapshot};
+pub use engine::{Engine, EngineStats, Settings, WindowSnapshot, PREFETCH_AHEAD};
 pub use latency::LatencyTable;
 pub use terminal::{
     is_hw_error, is_own_failure, Recent, Tally, TerminalState, LONG_HALF_LIFE_MS, RECENT,

@@ -65,8 +65,10 @@ impl BaselineFile {
             }
         }
         values.sort_by(|a, b| (a.0.index(), &a.1).cmp(&(b.0.index(), &b.1)));
+        let index = engine.leaf_index();
         let mut leaves: Vec<_> = b
             .leaves()
+            .filter_map(|(id, cell)| Some((index.key(id)?, cell)))
             .map(|(key, cell)| {
                 let names: Vec<Option<String>> = leaf_dims
                     .iter()
@@ -142,7 +144,7 @@ impl Engine {
                     *slot = symbols.dim_mut(*dim).intern(name);
                 }
             }
-            b.set_leaf(key, *cell);
+            b.set_leaf(self.leaf_id(key), *cell);
         }
         b.latency.fleet = file.fleet_latency.clone();
         for (dim, value, hist) in &file.latency {

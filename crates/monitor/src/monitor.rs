@@ -5,7 +5,7 @@ use crate::evidence::EvidenceBook;
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
 use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
-use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot};
+use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot, PREFETCH_AHEAD};
 use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Cause, Dim, Event, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
@@ -153,9 +153,9 @@ impl Monitor {
         }
     }
 
-    /// Decodes `messages` (draining them) and records the events; returns
-    /// incident transitions raised on arrival, with the event time they
-    /// were raised at.
+    /// Decodes `messages` (draining them) and records the events (`events`
+    /// is scratch space, left empty); returns incident transitions raised
+    /// on arrival, with the event time they were raised at.
     pub fn ingest(
         &mut self,
         decoder: &mut Decoder,
@@ -163,15 +163,22 @@ impl Monitor {
         events: &mut Vec<Event>,
     ) -> Vec<(i64, Vec<Transition>)> {
         let mut raised = Vec::new();
+        events.clear();
         for m in messages.drain(..) {
             decoder.decode(&m.topic, &m.payload, m.payload.len(), m.arrival_ms, events);
-            for e in events.drain(..) {
-                let t = self.record(&e);
-                if !t.is_empty() {
-                    raised.push((self.engine.max_event_ms(), t));
-                }
+        }
+        // The whole batch is decoded first, so each event's terminal state
+        // and counters can be asked for a few events before it is recorded.
+        for (i, e) in events.iter().enumerate() {
+            if let Some(next) = events.get(i + PREFETCH_AHEAD) {
+                self.engine.prefetch(next);
+            }
+            let t = self.record(e);
+            if !t.is_empty() {
+                raised.push((self.engine.max_event_ms(), t));
             }
         }
+        events.clear();
         raised
     }
 

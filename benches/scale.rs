@@ -19,8 +19,8 @@ mod fleet;
 use std::time::Instant;
 use swipewatch_config::EngineConfig;
 use swipewatch_diagnose::Detector;
-use swipewatch_engine::{Engine, Settings, PREFETCH_AHEAD};
-use swipewatch_model::{Event, Outcome};
+use swipewatch_engine::{Engine, Settings};
+use swipewatch_model::Event;
 
 /// `VmRSS` and `VmHWM` of this process, bytes.
 fn rss() -> (usize, usize) {
@@ -43,21 +43,6 @@ fn arg(name: &str) -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
-/// The same outcomes `shift_ms` later.
-fn shifted(events: &[Event], shift_ms: i64) -> Vec<Event> {
-    events
-        .iter()
-        .map(|e| match e {
-            Event::Outcome(o) => Event::Outcome(Outcome {
-                ts_ms: o.ts_ms + shift_ms,
-                arrival_ms: o.arrival_ms + shift_ms,
-                ..*o
-            }),
-            other => *other,
-        })
-        .collect()
-}
-
 /// Records `events`, closing buckets and detecting on every closed window.
 fn feed(engine: &mut Engine, detector: &Detector, events: &[Event], flush: bool) {
     let mut closed = Vec::new();
@@ -69,9 +54,7 @@ fn feed(engine: &mut Engine, detector: &Detector, events: &[Event], flush: bool)
         }
     };
     for (i, e) in events.iter().enumerate() {
-        if let Some(next) = events.get(i + PREFETCH_AHEAD) {
-            engine.prefetch(next);
-        }
+        engine.prefetch_for(events, i);
         engine.record(e);
         if i % 1024 == 0 {
             engine.poll_closed(&mut closed);
@@ -107,7 +90,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// memory (the engine still alive), then the median time of `runs`.
 fn measure(terminals: u32, runs: usize) {
     let learn = fleet::events(terminals);
-    let events = shifted(&learn, 600_000);
+    let events = fleet::shifted(&learn, 600_000);
     let (rss0, hwm0) = rss();
     let (first, engine) = run(&learn, &events);
     let (rss1, hwm1) = rss();

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 use swipewatch_alert::{Incident, Silence, State, Transition};
-use swipewatch_engine::{EngineStats, WindowSnapshot, PREFETCH_AHEAD};
+use swipewatch_engine::{EngineStats, WindowSnapshot};
 use swipewatch_ingest::{Batch, SharedSymbols};
 use swipewatch_monitor::{MaintenanceSchedule, Monitor};
 use swipewatch_server::Command;
@@ -253,9 +253,7 @@ impl Driver {
                     Some(batch) => {
                         let mut outcomes = 0;
                         for (i, e) in batch.events.iter().enumerate() {
-                            if let Some(next) = batch.events.get(i + PREFETCH_AHEAD) {
-                                self.monitor.engine.prefetch(next);
-                            }
+                            self.monitor.engine.prefetch_for(&batch.events, i);
                             if let swipewatch_model::Event::Outcome(o) = e {
                                 outcomes += 1;
                                 if let Some(rc) = o.rc {

@@ -79,3 +79,18 @@ pub fn events(terminals: u32) -> Vec<Event> {
         })
         .collect()
 }
+
+/// The same outcomes `shift_ms` later.
+pub fn shifted(events: &[Event], shift_ms: i64) -> Vec<Event> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Outcome(o) => Event::Outcome(Outcome {
+                ts_ms: o.ts_ms + shift_ms,
+                arrival_ms: o.arrival_ms + shift_ms,
+                ..*o
+            }),
+            other => *other,
+        })
+        .collect()
+}

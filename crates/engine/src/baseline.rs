@@ -9,8 +9,9 @@
 //! new normal.
 
 use crate::bucket::Bucket;
-use crate::counts::{ClassCounts, LeafId, LeafIndex};
+use crate::counts::{ClassCounts, LeafId, LeafIndex, PREFETCH_VALUES};
 use crate::latency::{LatencyTable, BINS};
+use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use swipewatch_model::{Dim, OutcomeClass, Sym};
@@ -167,7 +168,14 @@ impl Baselines {
                 self.stamps[d].resize(known, now);
             }
             let skipped = |i: u32| !skip.values.is_empty() && skip.values.contains(&(dim, Sym(i)));
-            for i in bucket.touched[d].union(&bucket.beat_touched[d]) {
+            let listed = || bucket.touched[d].union(&bucket.beat_touched[d]);
+            let mut ahead = listed().skip(PREFETCH_VALUES);
+            for i in listed() {
+                if let Some(j) = ahead.next() {
+                    prefetch_index(&self.dims[d], j);
+                    prefetch_index(&self.stamps[d], j);
+                    prefetch_index(counts, j);
+                }
                 if skipped(i as u32) {
                     continue;
                 }

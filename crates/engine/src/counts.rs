@@ -1,12 +1,17 @@
 //! Counter types keyed by interned values.
 
 use crate::bucket::{Touched, ValueSet};
+use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 use swipewatch_model::{Dim, DimValues, FastState, OutcomeClass, Sym};
 
 /// Most dimensions in a leaf.
 pub const MAX_LEAF_DIMS: usize = 6;
+
+/// How many values ahead per-bucket loops over a dimension's listed values
+/// ask for the next value's memory.
+pub(crate) const PREFETCH_VALUES: usize = 8;
 
 /// Outcomes per class.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +137,15 @@ impl DimTable {
             if mine.len() < theirs.len() {
                 mine.resize(theirs.len(), ClassCounts::default());
             }
+            // Values come in increasing order but far apart in tables of a
+            // quarter of a million merchants: each is asked for a few
+            // values early.
+            let mut ahead = touched.iter().skip(PREFETCH_VALUES);
             for i in touched.iter() {
+                if let Some(j) = ahead.next() {
+                    prefetch_index(&*mine, j);
+                    prefetch_index(theirs, j);
+                }
                 f(&mut mine[i], &theirs[i]);
             }
         }
@@ -175,33 +188,102 @@ impl LeafId {
 }
 
 /// Every leaf the engine has seen, numbered densely in order of first
-/// sight. The key is hashed once per event, here; buckets, window sums and
-/// baselines keep per-leaf tables as arrays indexed by [`LeafId`], so
+/// sight. The key is looked up once per event, here; buckets, window sums
+/// and baselines keep per-leaf tables as arrays indexed by [`LeafId`], so
 /// closing a bucket adds, subtracts and learns by position (three hash
 /// lookups per leaf and bucket before). Numbers are never reused: the
 /// leaf dimensions are the low-cardinality ones, so the index holds the
 /// combinations the fleet has, tens of thousands at most.
-#[derive(Debug, Clone, Default)]
+///
+/// The lookup table is its own (open addressing, linear probing, at most
+/// half full, the key stored in its slot) so that [`LeafIndex::prefetch`]
+/// can ask for a key's slot a few events before it is looked up: with
+/// tens of thousands of leaves the table is larger than the core's cache.
+#[derive(Clone, Default)]
 pub struct LeafIndex {
     keys: Vec<LeafKey>,
-    ids: HashMap<LeafKey, LeafId, FastState>,
+    /// A key and its number + 1 (0: empty slot); the length is zero or a
+    /// power of two.
+    slots: Vec<(LeafKey, u32)>,
+    state: FastState,
+}
+
+impl std::fmt::Debug for LeafIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafIndex")
+            .field("leaves", &self.keys.len())
+            .finish()
+    }
 }
 
 impl LeafIndex {
+    /// Where the probe for `key` starts.
+    #[inline]
+    fn home(&self, key: &LeafKey) -> usize {
+        self.state.hash_one(key) as usize & (self.slots.len() - 1)
+    }
+
     /// The number of `key`, if it was seen.
     #[inline]
     pub fn get(&self, key: &LeafKey) -> Option<LeafId> {
-        self.ids.get(key).copied()
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        // Bounded: at most half the slots are taken.
+        for _ in 0..self.slots.len() {
+            let (k, n) = &self.slots[i];
+            if *n == 0 {
+                return None;
+            }
+            if k == key {
+                return Some(LeafId(n - 1));
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+
+    /// Asks the CPU to load the slot where the lookup of `key` starts.
+    #[inline]
+    pub fn prefetch(&self, key: &LeafKey) {
+        if !self.slots.is_empty() {
+            prefetch_index(&self.slots, self.home(key));
+        }
     }
 
     /// The number of `key`, given now if it is new.
     pub fn insert(&mut self, key: LeafKey) -> LeafId {
-        let next = LeafId(self.keys.len() as u32);
-        let keys = &mut self.keys;
-        *self.ids.entry(key).or_insert_with(|| {
-            keys.push(key);
-            next
-        })
+        if let Some(id) = self.get(&key) {
+            return id;
+        }
+        if (self.keys.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let id = LeafId(self.keys.len() as u32);
+        self.keys.push(key);
+        self.place(key, id);
+        id
+    }
+
+    /// Puts `key` in the first free slot from its home.
+    fn place(&mut self, key: LeafKey, id: LeafId) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(&key);
+        while self.slots[i].1 != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (key, id.0 + 1);
+    }
+
+    /// Doubles the table (1,024 slots at first) and places every key again.
+    fn grow(&mut self) {
+        let len = (self.slots.len() * 2).max(1024);
+        self.slots = vec![([Sym::NONE; MAX_LEAF_DIMS], 0); len];
+        for i in 0..self.keys.len() {
+            self.place(self.keys[i], LeafId(i as u32));
+        }
     }
 
     /// The key numbered `id`.
@@ -265,6 +347,12 @@ impl<T: Copy + Default + PartialEq> PerLeaf<T> {
             self.0.resize(i + 1, T::default());
         }
         &mut self.0[i]
+    }
+
+    /// Asks the CPU to load the count of `id`.
+    #[inline]
+    pub(crate) fn prefetch(&self, id: LeafId) {
+        prefetch_index(&self.0, id.index());
     }
 
     /// The count of `id` (zero if never counted).

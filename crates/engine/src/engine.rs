@@ -16,9 +16,9 @@ use std::sync::Arc;
 use swipewatch_config::EngineConfig;
 use swipewatch_model::{Dim, EntryMode, Event, Sym};
 
-/// How many events ahead of recording [`Engine::prefetch`] is called: far
-/// enough for a load from memory to arrive, near enough that what it
-/// loaded is still in cache.
+/// How many events ahead of recording [`Engine::prefetch_for`] starts
+/// loading an event's memory: far enough for a load from memory to
+/// arrive, near enough that what it loaded is still in cache.
 pub const PREFETCH_AHEAD: usize = 8;
 
 /// Most buckets closed by one [`Engine::poll_closed`] call, so a watermark
@@ -287,28 +287,55 @@ impl Engine {
         }
     }
 
-    /// Starts loading what recording `event` will touch and is likely out
-    /// of cache with a large fleet: its terminal's state, and in the newest
-    /// open bucket the counters of its merchant and cell (the dimensions
-    /// with many values). It changes nothing; a caller that knows the next
-    /// events calls it [`PREFETCH_AHEAD`] events before recording each, so
-    /// that the loads overlap with the work on the events in between.
+    /// Before recording `events[i]`, starts loading what recording the
+    /// events after it will touch and is likely out of cache with a large
+    /// fleet, so that the loads overlap with the work in between. It
+    /// changes nothing. Two stages: [`PREFETCH_AHEAD`] events ahead, the
+    /// terminal's state, the leaf's slot in the leaf index and, in the
+    /// newest open buckets, the counters of the merchant and cell (the
+    /// dimensions with many values); half as far ahead, once that slot is
+    /// in cache, the leaf's counters in those buckets.
     #[inline]
-    pub fn prefetch(&self, event: &Event) {
+    pub fn prefetch_for(&self, events: &[Event], i: usize) {
+        if let Some(e) = events.get(i + PREFETCH_AHEAD) {
+            self.prefetch(e);
+        }
+        if let Some(e) = events.get(i + PREFETCH_AHEAD / 2) {
+            self.prefetch_leaf(e);
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, event: &Event) {
         let (terminal, dims) = match event {
             Event::Outcome(o) => (o.terminal, &o.dims),
             Event::Heartbeat(h) => (h.terminal, &h.dims),
         };
-        // A terminal's state spans three cache lines: the first and the
-        // last are asked for, the hardware fetches the adjacent one.
-        prefetch_index(&self.terminals, terminal.index());
-        prefetch_index(&self.terminals, terminal.index() + 1);
-        if let Some((_, bucket)) = self.open.last_key_value() {
+        if let Some(t) = self.terminals.get(terminal.index()) {
+            t.prefetch();
+        }
+        self.leaves.prefetch(&leaf_key(dims, &self.s.leaf_dims));
+        // Most events land in the newest open bucket, the rest (disorder)
+        // in the one before.
+        for (_, bucket) in self.open.iter().rev().take(2) {
             for dim in [Dim::Merchant, Dim::Cell] {
                 let sym = dims.get(dim);
                 if sym.is_some() {
                     prefetch_index(&bucket.dims.0[dim.index()], sym.index());
                 }
+            }
+        }
+    }
+
+    #[inline]
+    fn prefetch_leaf(&self, event: &Event) {
+        let dims = match event {
+            Event::Outcome(o) => &o.dims,
+            Event::Heartbeat(h) => &h.dims,
+        };
+        if let Some(id) = self.leaves.get(&leaf_key(dims, &self.s.leaf_dims)) {
+            for (_, bucket) in self.open.iter().rev().take(2) {
+                bucket.leaves.prefetch(id);
             }
         }
     }

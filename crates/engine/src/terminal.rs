@@ -1,5 +1,6 @@
 //! Compact per-terminal state.
 
+use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
 use swipewatch_model::{DimValues, EntryMode, Heartbeat, Outcome, OutcomeClass, TermError};
 
@@ -163,6 +164,19 @@ pub fn is_hw_error(o: &Outcome) -> bool {
 }
 
 impl TerminalState {
+    /// Asks the CPU to load the state (three cache lines: the fields
+    /// spread over them, wherever the compiler put them).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        prefetch_index(std::slice::from_ref(self), 0);
+        prefetch_index(std::slice::from_ref(&self.last_seen_ms), 0);
+        prefetch_index(std::slice::from_ref(&self.dims), 0);
+        prefetch_index(self.recent_bucket.as_slice(), 0);
+        prefetch_index(self.recent.as_slice(), 0);
+        prefetch_index(std::slice::from_ref(&self.long), 0);
+        prefetch_index(std::slice::from_ref(&self.last_failure), 0);
+    }
+
     /// The tally slot for `bucket`; true if the terminal had not been seen in
     /// that bucket before (it becomes active there).
     fn slot(&mut self, bucket: i64) -> (&mut Tally, bool) {

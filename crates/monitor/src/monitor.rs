@@ -5,7 +5,7 @@ use crate::evidence::EvidenceBook;
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
 use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
-use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot, PREFETCH_AHEAD};
+use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
 use swipewatch_model::{Cause, Dim, Event, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
@@ -170,9 +170,7 @@ impl Monitor {
         // The whole batch is decoded first, so each event's terminal state
         // and counters can be asked for a few events before it is recorded.
         for (i, e) in events.iter().enumerate() {
-            if let Some(next) = events.get(i + PREFETCH_AHEAD) {
-                self.engine.prefetch(next);
-            }
+            self.engine.prefetch_for(events, i);
             let t = self.record(e);
             if !t.is_empty() {
                 raised.push((self.engine.max_event_ms(), t));

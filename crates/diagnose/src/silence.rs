@@ -14,7 +14,7 @@
 
 use crate::spike::poisson_lower_tail;
 use std::collections::HashMap;
-use swipewatch_engine::{LeafKey, WindowSnapshot};
+use swipewatch_engine::{LeafId, LeafKey, WindowSnapshot};
 use swipewatch_model::{Dim, FastState, Sym};
 
 /// Silence thresholds.
@@ -140,35 +140,42 @@ fn silent_by(
     }
     // Every leaf with what arrived and what its share predicts.
     let leaf_base: f64 = base.leaves().map(|(_, c)| learned(&c)).sum();
-    let mut leaves: HashMap<LeafKey, (f64, f64), FastState> = HashMap::default();
+    // Per leaf number: what arrived, what its share predicts.
     let index = &snap.leaves;
+    let mut by_id = vec![(0.0f64, 0.0f64); index.len()];
     match v {
         Volume::Outcomes => {
             for (id, counts) in b.leaves.iter() {
-                if let Some(key) = index.key(id) {
-                    leaves.entry(*key).or_default().0 += counts.attempts() as f64;
+                if let Some(x) = by_id.get_mut(id.index()) {
+                    x.0 += counts.attempts() as f64;
                 }
             }
         }
         Volume::Heartbeats => {
             for (id, &n) in b.leaf_heartbeats.iter() {
-                if let Some(key) = index.key(id) {
-                    leaves.entry(*key).or_default().0 += f64::from(n);
+                if let Some(x) = by_id.get_mut(id.index()) {
+                    x.0 += f64::from(n);
                 }
             }
         }
     }
-    let leaf_obs: f64 = leaves.values().map(|x| x.0).sum();
+    let leaf_obs: f64 = by_id.iter().map(|x| x.0).sum();
     if leaf_base > 0.0 {
         for (id, cell) in base.leaves() {
             // Leaves that never saw this volume expect none of it (most
             // outcome leaves have no heartbeats: their issuer is set).
             let volume = learned(&cell);
-            if let Some(key) = index.key(id).filter(|_| volume > 0.0) {
-                leaves.entry(*key).or_default().1 += volume / leaf_base * leaf_obs;
+            if let Some(x) = by_id.get_mut(id.index()).filter(|_| volume > 0.0) {
+                x.1 += volume / leaf_base * leaf_obs;
             }
         }
     }
+    let leaves: Vec<(LeafKey, (f64, f64))> = by_id
+        .into_iter()
+        .enumerate()
+        .filter(|(_, x)| x.0 > 0.0 || x.1 > 0.0)
+        .filter_map(|(i, x)| Some((*index.key(LeafId(i as u32))?, x)))
+        .collect();
     let pos = |d: Dim| leaf_dims.iter().position(|x| *x == d);
     let under = |key: &LeafKey, element: &[(Dim, Sym)]| {
         element

@@ -121,16 +121,18 @@ pub struct Baselines {
     pub buckets_learned: u64,
     alpha: f32,
     shrink: f64,
+    /// What `k` buckets of decay leave, for small `k` (read for every
+    /// leaf of every window; a `powi` each was a tenth of detection).
+    #[serde(skip)]
+    keeps: Vec<f32>,
 }
 
 impl Baselines {
     /// Empty baselines; `alpha` per bucket, `shrink` pseudo-attempts.
     pub fn new(alpha: f64, shrink: f64) -> Baselines {
-        Baselines {
-            alpha: alpha as f32,
-            shrink,
-            ..Baselines::default()
-        }
+        let mut b = Baselines::default();
+        b.set_params(alpha, shrink);
+        b
     }
 
     /// Learns from one closed bucket, except where `skip` says not to.
@@ -214,8 +216,9 @@ impl Baselines {
         // Leaves decay lazily too: a leaf's cell is brought up to date
         // when its bucket counts it (a heartbeat after the outcomes of the
         // same leaf finds it current and only adds).
+        let keeps = &self.keeps;
         let decay = |cell: &mut Cell, stamp: &mut u64, to: u64| {
-            cell.scale((1.0 - a).powi(pow(to.saturating_sub(*stamp))));
+            cell.scale(decay_over(keeps, a, to.saturating_sub(*stamp)));
             *stamp = to;
         };
         for i in bucket.leaf_touched.iter() {
@@ -278,11 +281,7 @@ impl Baselines {
 
     /// What `buckets` buckets of decay leave of a count.
     fn decay_over(&self, buckets: u64) -> f32 {
-        match buckets {
-            0 => 1.0,
-            1 => 1.0 - self.alpha,
-            _ => (1.0 - self.alpha).powi(pow(buckets)),
-        }
+        decay_over(&self.keeps, self.alpha, buckets)
     }
 
     /// The cell of `dim = sym` as of now, if it was ever learned.
@@ -315,6 +314,8 @@ impl Baselines {
     pub(crate) fn set_params(&mut self, alpha: f64, shrink: f64) {
         self.alpha = alpha as f32;
         self.shrink = shrink;
+        let keep = 1.0 - self.alpha;
+        self.keeps = (0..KEEPS).map(|k| keep.powi(k)).collect();
     }
 
     /// Fleet rate of `class` (per attempt).
@@ -387,6 +388,18 @@ fn leaf_slot(leaves: &mut Vec<Option<(Cell, u64)>>, i: usize, now: u64) -> &mut 
         leaves.resize(i + 1, None);
     }
     leaves[i].get_or_insert((Cell::default(), now))
+}
+
+/// Decays looked up rather than computed: up to this many buckets.
+const KEEPS: i32 = 256;
+
+/// What `buckets` buckets of decay at `alpha` leave of a count (`keeps`:
+/// the first powers of `1 − alpha`, as [`Baselines::set_params`] makes).
+fn decay_over(keeps: &[f32], alpha: f32, buckets: u64) -> f32 {
+    match usize::try_from(buckets).ok().and_then(|k| keeps.get(k)) {
+        Some(&f) => f,
+        None => (1.0 - alpha).powi(pow(buckets)),
+    }
 }
 
 /// Leaves decayed to nothing are dropped every this many buckets.

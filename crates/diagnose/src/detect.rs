@@ -586,6 +586,11 @@ impl Detector {
                             v = v.saturating_sub(u32::from(s.consecutive_hw_errors));
                         }
                     }
+                    // Too few to be a spike at any rate: the baseline of
+                    // each of a quarter of a million merchants is not read.
+                    if u64::from(v) < self.spike.min_failures {
+                        continue;
+                    }
                     let f = snap.baselines.rate(dim, sym, class) * counts.attempts() as f64;
                     if is_spike(u64::from(v), f, &self.spike) {
                         spikes.push((dim, sym, f64::from(v), f));

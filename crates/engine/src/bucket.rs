@@ -1,60 +1,9 @@
 //! One event-time bucket, and running sums over the evaluation window.
 
-use crate::counts::{ClassCounts, DimTable, LeafId, LeafTable, PerLeaf};
+use crate::counts::{ClassCounts, DimTable, LeafId, LeafTable, PerLeaf, Touched, ValueSet};
 use crate::latency::LatencyTable;
 use serde::{Deserialize, Serialize};
 use swipewatch_model::{Dim, DimValues, OutcomeClass, Sym};
-
-/// A set of value indexes, one bit each.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValueSet(Vec<u64>);
-
-impl ValueSet {
-    /// Adds `i`.
-    #[inline]
-    pub fn insert(&mut self, i: usize) {
-        let w = i / 64;
-        if w >= self.0.len() {
-            self.0.resize(w + 1, 0);
-        }
-        self.0[w] |= 1 << (i % 64);
-    }
-
-    /// Empties the set, keeping its allocation.
-    pub fn clear(&mut self) {
-        self.0.fill(0);
-    }
-
-    /// The members, in increasing order.
-    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        static EMPTY: ValueSet = ValueSet(Vec::new());
-        self.union(&EMPTY)
-    }
-
-    /// The members of `self` or `other`, in increasing order.
-    pub fn union<'a>(&'a self, other: &'a ValueSet) -> impl Iterator<Item = usize> + 'a {
-        let words = self.0.len().max(other.0.len());
-        (0..words).flat_map(move |w| {
-            let mut bits =
-                self.0.get(w).copied().unwrap_or(0) | other.0.get(w).copied().unwrap_or(0);
-            std::iter::from_fn(move || {
-                (bits != 0).then(|| {
-                    let b = bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    w * 64 + b
-                })
-            })
-        })
-    }
-}
-
-/// Per dimension, the values a bucket counted. Work per closed bucket
-/// (window sums, learning, reuse) follows these sets instead of every
-/// value a dimension ever had: with a million terminals, a bucket sees a
-/// few percent of 250,000 merchants. A bit per value keeps the hot path
-/// free of branches, and the members come out in index order, so that
-/// work reads each table front to back.
-pub type Touched = [ValueSet; Dim::COUNT];
 
 /// Everything counted for one event-time bucket `[start_ms, end_ms)`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

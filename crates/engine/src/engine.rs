@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use swipewatch_config::EngineConfig;
-use swipewatch_model::{Dim, EntryMode, Event, Sym};
+use swipewatch_model::{Dim, DimValues, EntryMode, Event, Sym};
 
 /// How many events ahead of recording [`Engine::prefetch_for`] starts
 /// loading an event's memory: far enough for a load from memory to
@@ -298,25 +298,20 @@ impl Engine {
     #[inline]
     pub fn prefetch_for(&self, events: &[Event], i: usize) {
         if let Some(e) = events.get(i + PREFETCH_AHEAD) {
-            self.prefetch(e);
+            let (terminal, dims) = terminal_and_dims(e);
+            self.prefetch(terminal, dims);
         }
         if let Some(e) = events.get(i + PREFETCH_AHEAD / 2) {
-            self.prefetch_leaf(e);
+            self.prefetch_leaf(terminal_and_dims(e).1);
         }
     }
 
     #[inline]
-    fn prefetch(&self, event: &Event) {
-        let (terminal, dims) = match event {
-            Event::Outcome(o) => (o.terminal, &o.dims),
-            Event::Heartbeat(h) => (h.terminal, &h.dims),
-        };
+    fn prefetch(&self, terminal: Sym, dims: &DimValues) {
         if let Some(t) = self.terminals.get(terminal.index()) {
             t.prefetch();
         }
         self.leaves.prefetch(&leaf_key(dims, &self.s.leaf_dims));
-        // Most events land in the newest open bucket, the rest (disorder)
-        // in the one before.
         for (_, bucket) in self.open.iter().rev().take(2) {
             for dim in [Dim::Merchant, Dim::Cell] {
                 let sym = dims.get(dim);
@@ -328,11 +323,7 @@ impl Engine {
     }
 
     #[inline]
-    fn prefetch_leaf(&self, event: &Event) {
-        let dims = match event {
-            Event::Outcome(o) => &o.dims,
-            Event::Heartbeat(h) => &h.dims,
-        };
+    fn prefetch_leaf(&self, dims: &DimValues) {
         if let Some(id) = self.leaves.get(&leaf_key(dims, &self.s.leaf_dims)) {
             for (_, bucket) in self.open.iter().rev().take(2) {
                 bucket.leaves.prefetch(id);
@@ -542,6 +533,14 @@ impl Engine {
     /// The engine parameters.
     pub fn settings(&self) -> &Settings {
         &self.s
+    }
+}
+
+/// The terminal and dimension values of an event.
+fn terminal_and_dims(event: &Event) -> (Sym, &DimValues) {
+    match event {
+        Event::Outcome(o) => (o.terminal, &o.dims),
+        Event::Heartbeat(h) => (h.terminal, &h.dims),
     }
 }
 

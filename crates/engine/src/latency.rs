@@ -7,7 +7,7 @@
 //! every value of a dimension live in one flat `Vec`, so an update is two
 //! index computations and an increment.
 
-use crate::bucket::Touched;
+use crate::counts::Touched;
 use serde::{Deserialize, Serialize};
 use swipewatch_model::{Dim, DimValues, Sym};
 

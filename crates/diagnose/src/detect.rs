@@ -139,7 +139,7 @@ impl Detector {
             leaf_dims,
             fleet_p: 1e-3,
             warmup_buckets: 30,
-            localize: Params::default(),
+            localize: Params::live(),
             spike: SpikeParams::default(),
             hw_error_run: 3,
             failure_run: 8,

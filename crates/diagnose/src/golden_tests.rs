@@ -2,9 +2,9 @@
 //! the detector, with the findings it must (and must not) produce.
 
 use super::*;
-use crate::synthetic::Rng;
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::{Engine, Settings};
+use swipewatch_leafgen::Rng;
 use swipewatch_model::{DimValues, EntryMode, Event, Heartbeat, Outcome, TermError};
 
 const T0: i64 = 1_795_000_000_000;

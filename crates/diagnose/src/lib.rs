@@ -22,8 +22,7 @@ pub mod latency;
 pub mod localize;
 pub mod silence;
 pub mod spike;
-pub mod synthetic;
 
 pub use classify::{classify, Spread, Verdict};
 pub use detect::{Detector, DeviceParams, Finding, Signal};
-pub use localize::{localize, Element, LeafInput, Localized, Params};
+pub use localize::{localize, Direction, Element, LeafInput, Localized, Noise, Params};

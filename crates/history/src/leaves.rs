@@ -36,6 +36,16 @@ pub fn read_leaves(
         file: file.clone(),
         message: e.to_string(),
     };
+    let bytes = std::fs::metadata(path).map_err(|source| HistoryError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    if bytes.len() == 0 {
+        return Err(HistoryError::Empty {
+            file,
+            detail: "row 0 (header): the file is empty",
+        });
+    }
     let pl_path = PlRefPath::new(path.to_string_lossy().into_owned());
     let mut lf = match Format::of(path)? {
         Format::Csv => LazyCsvReader::new(pl_path)
@@ -66,6 +76,12 @@ pub fn read_leaves(
         .collect()
         .map_err(polars_error)?;
     let rows = df.height();
+    if rows == 0 {
+        return Err(HistoryError::Empty {
+            file,
+            detail: "row 1: no leaves, only a header",
+        });
+    }
     let mut table = LeafTable {
         dims: dims.to_vec(),
         names: vec![Vec::new(); dims.len()],
@@ -102,11 +118,11 @@ pub fn read_leaves(
             .map_err(polars_error)?
             .as_materialized_series()
             .clone();
-        let bad = |i: usize| HistoryError::BadValue {
+        let bad = |i: usize, detail: &str| HistoryError::BadValue {
             file: file.clone(),
             row: i as u64 + 1,
             column: column.to_string(),
-            detail: "not a finite number".to_string(),
+            detail: detail.to_string(),
         };
         let values: Vec<Option<f64>> = if series.dtype() == &DataType::String {
             let ca = series.str().map_err(polars_error)?;
@@ -119,8 +135,9 @@ pub fn read_leaves(
         };
         for (i, v) in values.into_iter().enumerate() {
             match v {
-                Some(x) if x.is_finite() => out.push(x),
-                _ => return Err(bad(i)),
+                Some(x) if x.is_finite() && x >= 0.0 => out.push(x),
+                Some(x) if x.is_finite() => return Err(bad(i, "negative")),
+                _ => return Err(bad(i, "not a finite number")),
             }
         }
     }

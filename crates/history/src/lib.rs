@@ -72,6 +72,14 @@ pub enum HistoryError {
         /// What is wrong.
         detail: String,
     },
+    /// A file with no data rows.
+    #[error("{file}: {detail}")]
+    Empty {
+        /// File.
+        file: String,
+        /// What is missing.
+        detail: &'static str,
+    },
     /// The mapping names a field that does not exist.
     #[error("history.columns: unknown field `{field}`")]
     UnknownField {

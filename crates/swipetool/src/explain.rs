@@ -5,7 +5,6 @@
 use anyhow::ensure;
 use serde::Serialize;
 use std::path::PathBuf;
-use swipewatch_diagnose::localize::MAX_DIMS;
 use swipewatch_diagnose::{localize, LeafInput, Localized, Params};
 use swipewatch_history::{read_leaves, LeafTable};
 
@@ -24,6 +23,8 @@ struct ElementJson {
     score: f64,
     real: f64,
     expected: f64,
+    /// `rise` or `drop`.
+    direction: &'static str,
     excess_share: f64,
 }
 
@@ -35,10 +36,11 @@ pub fn run(
     forecast: &str,
     json: bool,
 ) -> anyhow::Result<()> {
-    ensure!(
-        (1..=MAX_DIMS).contains(&dims.len()),
-        "--dims: between 1 and {MAX_DIMS} dimension columns"
-    );
+    ensure!(!dims.is_empty(), "--dims: at least one dimension column");
+    let mut seen = std::collections::HashSet::new();
+    for d in dims {
+        ensure!(seen.insert(d), "--dims: column `{d}` named twice");
+    }
     for path in inputs {
         let table = read_leaves(path, dims, real, forecast)?;
         let started = std::time::Instant::now();
@@ -70,6 +72,7 @@ pub fn run(
                         score: l.score,
                         real: l.real,
                         expected: l.expected,
+                        direction: if l.real >= l.expected { "rise" } else { "drop" },
                         excess_share: l.excess_share,
                     })
                     .collect(),

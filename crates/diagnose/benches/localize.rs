@@ -1,0 +1,205 @@
+//! Root-cause localization: accuracy and time on semi-synthetic leaf tables
+//! from `swipewatch-leafgen` (a generator kept apart from the localizer).
+//!
+//! `cargo bench -p swipewatch-diagnose --bench localize -- [cases] [standard|small]` runs the nine
+//! settings (layer 1–3 × 1–3 elements) with `cases` cases each (default
+//! 100), half drops and half rises, and prints per setting the exact-match
+//! micro-F1, the median time per case, and how the wrong answers relate to
+//! the truth (a parent, a child, or another element). `standard` is
+//! RiskLoc-like heavy-tailed values (the default); `small` is small counts,
+//! forecast error up to 25 % and causes that change only part of their
+//! leaves.
+//!
+//! `cargo bench -p swipewatch-diagnose --bench localize -- growth [cases]` instead times how
+//! localization grows: 3 to 6 dimensions of equal cardinality, from about
+//! 1,000 to about 80,000 leaves, two layer-2 causes per case.
+
+use std::time::Instant;
+use swipewatch_diagnose::{localize, Element, LeafInput, Params};
+use swipewatch_leafgen::{generate, Case, Rng, Setting};
+
+/// Matches, wrong answers by kind, and times of a setting's cases.
+#[derive(Default)]
+struct Scored {
+    times: Vec<f64>,
+    tp: usize,
+    fp: usize,
+    fneg: usize,
+    /// Wrong answers that are a parent of a true element.
+    parent: usize,
+    /// Wrong answers that are a child of a true element.
+    child: usize,
+    /// Per direction (drop, rise): tp, fp, fn.
+    by_way: [[usize; 3]; 2],
+}
+
+impl Scored {
+    fn median(&self) -> f64 {
+        let mut t = self.times.clone();
+        t.sort_by(f64::total_cmp);
+        t.get(t.len() / 2).copied().unwrap_or(0.0)
+    }
+    fn f1(tp: usize, fp: usize, fneg: usize) -> f64 {
+        2.0 * tp as f64 / (2 * tp + fp + fneg).max(1) as f64
+    }
+    fn add(&mut self, o: &Scored) {
+        self.times.extend(&o.times);
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fneg += o.fneg;
+        self.parent += o.parent;
+        self.child += o.child;
+        for w in 0..2 {
+            for k in 0..3 {
+                self.by_way[w][k] += o.by_way[w][k];
+            }
+        }
+    }
+}
+
+fn input(case: &Case) -> LeafInput<'_> {
+    LeafInput {
+        dims: case.dims,
+        values: &case.values,
+        real: &case.real,
+        forecast: &case.forecast,
+    }
+}
+
+/// Localizes `cases` cases of `s`, timing each.
+fn run(s: &Setting, cases: usize, rng: &mut Rng) -> Scored {
+    let mut out = Scored::default();
+    for _ in 0..cases {
+        let case = generate(s, rng);
+        let start = Instant::now();
+        let found = localize(&input(&case), &Params::default());
+        out.times.push(start.elapsed().as_secs_f64() * 1000.0);
+        let truth: Vec<Element> = case.truth.iter().map(|e| Element(e.clone())).collect();
+        if std::env::var_os("LOCALIZE_VERBOSE").is_some() {
+            println!(
+                "truth {:?} rise {} leaves {} dims {:?}",
+                truth,
+                case.rise,
+                case.real.len(),
+                case.cardinalities
+            );
+            for l in &found {
+                println!(
+                    "  {:?} gain {:.0} real {:.0} exp {:.0} {}",
+                    l.element.0,
+                    l.score,
+                    l.real,
+                    l.expected,
+                    if truth.contains(&l.element) {
+                        "ok"
+                    } else {
+                        "WRONG"
+                    }
+                );
+            }
+        }
+        let hit = found.iter().filter(|l| truth.contains(&l.element)).count();
+        for l in found.iter().filter(|l| !truth.contains(&l.element)) {
+            if truth.iter().any(|t| l.element.covers(t)) {
+                out.parent += 1;
+            } else if truth.iter().any(|t| t.covers(&l.element)) {
+                out.child += 1;
+            }
+        }
+        let (fp, fneg) = (found.len() - hit, truth.len() - hit);
+        out.tp += hit;
+        out.fp += fp;
+        out.fneg += fneg;
+        let w = &mut out.by_way[usize::from(case.rise)];
+        w[0] += hit;
+        w[1] += fp;
+        w[2] += fneg;
+    }
+    out
+}
+
+/// Localization time by number of dimensions and leaves.
+fn growth(cases: usize) {
+    println!("| dims | cardinality | leaves | median ms/case | µs per leaf | F1 |");
+    println!("|---|---|---|---|---|---|");
+    let mut rng = Rng::new(20_261_203);
+    for dims in 3..=6usize {
+        for target in [1_000f64, 5_000.0, 20_000.0, 80_000.0] {
+            let c = target.powf(1.0 / dims as f64).round().max(2.0) as u32;
+            let leaves = (c as usize).pow(dims as u32);
+            let s = Setting {
+                dims: (dims, dims),
+                cardinality: (c, c),
+                max_leaves: leaves,
+                ..Setting::standard(2, 2)
+            };
+            let r = run(&s, cases, &mut rng);
+            let ms = r.median();
+            println!(
+                "| {dims} | {c} | {leaves} | {ms:.1} | {:.2} | {:.3} |",
+                ms * 1000.0 / leaves as f64,
+                Scored::f1(r.tp, r.fp, r.fneg)
+            );
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = args.iter().find_map(|a| a.parse::<usize>().ok());
+    if args.iter().any(|a| a == "growth") {
+        growth(number.unwrap_or(10));
+        return;
+    }
+    let cases = number.unwrap_or(100);
+    let small = args.iter().any(|a| a == "small");
+    println!(
+        "regime: {}, {cases} cases per setting\n",
+        if small { "small" } else { "standard" }
+    );
+    println!("| layer | elements | F1 | F1 drops | F1 rises | wrong: parent | wrong: child | wrong: other | missed | median ms/case |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut rng = Rng::new(if small { 20_261_204 } else { 20_261_203 });
+    let mut all = Scored::default();
+    let mut worst = f64::INFINITY;
+    for layer in 1..=3 {
+        for elements in 1..=3 {
+            let s = if small {
+                Setting::small(layer, elements)
+            } else {
+                Setting::standard(layer, elements)
+            };
+            let r = run(&s, cases, &mut rng);
+            let f1 = Scored::f1(r.tp, r.fp, r.fneg);
+            worst = worst.min(f1);
+            let way = |w: usize| Scored::f1(r.by_way[w][0], r.by_way[w][1], r.by_way[w][2]);
+            println!(
+                "| {layer} | {elements} | {f1:.3} | {:.3} | {:.3} | {} | {} | {} | {} | {:.1} |",
+                way(0),
+                way(1),
+                r.parent,
+                r.child,
+                r.fp - r.parent - r.child,
+                r.fneg,
+                r.median()
+            );
+            all.add(&r);
+        }
+    }
+    let way = |w: usize| Scored::f1(all.by_way[w][0], all.by_way[w][1], all.by_way[w][2]);
+    println!(
+        "| all | | **{:.3}** | {:.3} | {:.3} | {} | {} | {} | {} | {:.1} |",
+        Scored::f1(all.tp, all.fp, all.fneg),
+        way(0),
+        way(1),
+        all.parent,
+        all.child,
+        all.fp - all.parent - all.child,
+        all.fneg,
+        all.median()
+    );
+    println!(
+        "\nworst setting F1 {worst:.3}; parent/child share of answers: {:.3}",
+        (all.parent + all.child) as f64 / (all.tp + all.fp).max(1) as f64
+    );
+}

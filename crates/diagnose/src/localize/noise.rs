@@ -1,0 +1,154 @@
+//! How noisy a leaf is: `Var(v − f) = α·f + β·f²`, estimated from the bulk
+//! of the table.
+//!
+//! Leaves with a positive forecast are cut into up to 16 bins of equal
+//! size by forecast. In each bin the spread of `v − f` is read robustly
+//! (1.4826 × the median absolute residual, so up to half the bin may be
+//! anomalous without moving it). `α` and `β` are then chosen, from values
+//! each bin alone would imply, to fit all bins in log scale with the least
+//! absolute error. Floors keep the search sane: `β ≥ 10⁻⁴` (a forecast is
+//! never trusted beyond 1 %), and for integer data `α ≥ 1` (counts are at
+//! least Poisson). A leaf whose forecast is zero is read at a small floor
+//! forecast (the 5th percentile of the positive ones), so a value appearing
+//! from nothing counts without dividing by zero.
+
+use super::Noise;
+
+/// The fitted noise model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NoiseModel {
+    /// Counting term.
+    pub alpha: f64,
+    /// Relative forecast term (squared relative error).
+    pub beta: f64,
+    /// Forecast used where the forecast is zero.
+    pub floor: f64,
+}
+
+const MIN_BETA: f64 = 1e-4;
+const BINS: usize = 16;
+
+/// Estimates the noise model of a table.
+pub fn estimate(real: &[f64], forecast: &[f64], how: Noise) -> NoiseModel {
+    let mut positive: Vec<f64> = forecast.iter().copied().filter(|f| *f > 0.0).collect();
+    positive.sort_by(f64::total_cmp);
+    let floor = if positive.is_empty() {
+        1.0
+    } else {
+        positive[positive.len() / 20]
+    };
+    match how {
+        Noise::Counts { forecast_error } => NoiseModel {
+            alpha: 1.0,
+            beta: (forecast_error * forecast_error).max(MIN_BETA),
+            floor: floor.min(1.0),
+        },
+        Noise::Estimate => {
+            let counts = real.iter().chain(forecast).all(|x| x.fract() == 0.0);
+            let (alpha, beta) = fit(real, forecast);
+            NoiseModel {
+                alpha: if counts { alpha.max(1.0) } else { alpha },
+                beta: beta.max(MIN_BETA),
+                floor: if counts { floor.min(1.0) } else { floor },
+            }
+        }
+    }
+}
+
+/// Least-absolute-log-error fit of `(α, β)` to per-bin robust variances.
+fn fit(real: &[f64], forecast: &[f64]) -> (f64, f64) {
+    let mut leaves: Vec<(f64, f64)> = forecast
+        .iter()
+        .zip(real)
+        .filter(|(f, _)| **f > 0.0)
+        .map(|(f, v)| (*f, (v - f).abs()))
+        .collect();
+    if leaves.len() < 8 {
+        return (0.0, MIN_BETA);
+    }
+    leaves.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let bins = BINS.min(leaves.len() / 8).max(1);
+    let per = leaves.len() / bins;
+    let mut points: Vec<(f64, f64)> = Vec::with_capacity(bins);
+    for b in 0..bins {
+        let chunk = &leaves[b * per..if b + 1 == bins {
+            leaves.len()
+        } else {
+            (b + 1) * per
+        }];
+        let mut f: Vec<f64> = chunk.iter().map(|x| x.0).collect();
+        let mut r: Vec<f64> = chunk.iter().map(|x| x.1).collect();
+        let fm = median(&mut f);
+        let s = 1.4826 * median(&mut r);
+        if fm > 0.0 {
+            points.push((fm, s * s));
+        }
+    }
+    let tiny = points.iter().map(|p| p.1).fold(0.0, f64::max) * 1e-9 + f64::MIN_POSITIVE;
+    let mut alphas = vec![0.0];
+    let mut betas = vec![MIN_BETA];
+    for &(f, s2) in &points {
+        alphas.push(s2 / f);
+        betas.push((s2 / (f * f)).max(MIN_BETA));
+    }
+    let cost = |a: f64, b: f64| -> f64 {
+        points
+            .iter()
+            .map(|&(f, s2)| ((a * f + b * f * f + tiny).ln() - (s2 + tiny).ln()).abs())
+            .sum()
+    };
+    let mut best = (f64::INFINITY, 0.0, MIN_BETA);
+    for &a in &alphas {
+        for &b in &betas {
+            for (a, b) in [(a, b), (a, MIN_BETA), (0.0, b)] {
+                let c = cost(a, b);
+                if c < best.0 {
+                    best = (c, a, b);
+                }
+            }
+        }
+    }
+    (best.1, best.2)
+}
+
+fn median(x: &mut [f64]) -> f64 {
+    if x.is_empty() {
+        return 0.0;
+    }
+    let mid = x.len() / 2;
+    x.select_nth_unstable_by(mid, f64::total_cmp);
+    x[mid]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_forecast_error_is_read_as_beta() {
+        // Forecasts off by ±10 % alternately: a relative error of 10 %.
+        let forecast: Vec<f64> = (0..400).map(|i| 10.0 + f64::from(i)).collect();
+        let real: Vec<f64> = forecast
+            .iter()
+            .enumerate()
+            .map(|(i, f)| if i % 2 == 0 { f * 1.1 } else { f * 0.9 })
+            .collect();
+        let m = estimate(&real, &forecast, Noise::Estimate);
+        assert!((m.beta.sqrt() - 0.1 * 1.4826).abs() < 0.02, "{m:?}");
+    }
+
+    #[test]
+    fn exact_integer_forecasts_are_at_least_poisson() {
+        let forecast: Vec<f64> = (0..100).map(|i| f64::from(i % 7 + 1) * 100.0).collect();
+        let m = estimate(&forecast, &forecast, Noise::Estimate);
+        assert_eq!(m.alpha, 1.0);
+        assert_eq!(m.beta, MIN_BETA);
+    }
+
+    #[test]
+    fn a_zero_forecast_is_read_at_a_small_positive_floor() {
+        let forecast: Vec<f64> = (0..100).map(f64::from).collect();
+        let m = estimate(&forecast, &forecast, Noise::Estimate);
+        assert!(m.floor > 0.0 && m.floor < 10.0, "{m:?}");
+    }
+}

@@ -8,7 +8,11 @@
 //! the truth (a parent, a child, or another element). `standard` is
 //! RiskLoc-like heavy-tailed values (the default); `small` is small counts,
 //! forecast error up to 25 % and causes that change only part of their
-//! leaves.
+//! leaves; `noisy` is the standard regime with forecast error up to 25 %,
+//! a per-leaf spread of the change up to 0.2 and 80–100 % of a cause's
+//! leaves changed; `deep` is 5 dimensions of 5–12 values (up to 50,000
+//! leaves) with causes in layers 1–4. `layers=N` sets the localizer's
+//! deepest layer, `elements=N` the most elements it returns.
 //!
 //! `cargo bench -p swipewatch-diagnose --bench localize -- growth [cases]` instead times how
 //! localization grows: 3 to 6 dimensions of equal cardinality, from about
@@ -67,12 +71,12 @@ fn input(case: &Case) -> LeafInput<'_> {
 }
 
 /// Localizes `cases` cases of `s`, timing each.
-fn run(s: &Setting, cases: usize, rng: &mut Rng) -> Scored {
+fn run(s: &Setting, cases: usize, rng: &mut Rng, p: &Params) -> Scored {
     let mut out = Scored::default();
     for _ in 0..cases {
         let case = generate(s, rng);
         let start = Instant::now();
-        let found = localize(&input(&case), &Params::default());
+        let found = localize(&input(&case), p);
         out.times.push(start.elapsed().as_secs_f64() * 1000.0);
         let truth: Vec<Element> = case.truth.iter().map(|e| Element(e.clone())).collect();
         if std::env::var_os("LOCALIZE_VERBOSE").is_some() {
@@ -83,6 +87,20 @@ fn run(s: &Setting, cases: usize, rng: &mut Rng) -> Scored {
                 case.real.len(),
                 case.cardinalities
             );
+            if std::env::var_os("LOCALIZE_LEAVES").is_some() {
+                for e in &case.truth {
+                    for i in 0..case.real.len() {
+                        if case.under(e, i) {
+                            println!(
+                                "    leaf {:?} real {:.1} forecast {:.1}",
+                                &case.values[i * case.dims..(i + 1) * case.dims],
+                                case.real[i],
+                                case.forecast[i]
+                            );
+                        }
+                    }
+                }
+            }
             for l in &found {
                 println!(
                     "  {:?} gain {:.0} real {:.0} exp {:.0} {}",
@@ -133,7 +151,7 @@ fn growth(cases: usize) {
                 max_leaves: leaves,
                 ..Setting::standard(2, 2)
             };
-            let r = run(&s, cases, &mut rng);
+            let r = run(&s, cases, &mut rng, &Params::default());
             let ms = r.median();
             println!(
                 "| {dims} | {c} | {leaves} | {ms:.1} | {:.2} | {:.3} |",
@@ -152,24 +170,48 @@ fn main() {
         return;
     }
     let cases = number.unwrap_or(100);
-    let small = args.iter().any(|a| a == "small");
+    let regime = ["small", "noisy", "deep"]
+        .into_iter()
+        .find(|r| args.iter().any(|a| a == r))
+        .unwrap_or("standard");
+    let mut p = Params::default();
+    if let Some(l) = args.iter().find_map(|a| a.strip_prefix("layers=")) {
+        p.max_layer = l.parse().unwrap_or(p.max_layer);
+    }
     println!(
-        "regime: {}, {cases} cases per setting\n",
-        if small { "small" } else { "standard" }
+        "regime: {regime}, {cases} cases per setting, max layer {}\n",
+        p.max_layer
     );
     println!("| layer | elements | F1 | F1 drops | F1 rises | wrong: parent | wrong: child | wrong: other | missed | median ms/case |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let mut rng = Rng::new(if small { 20_261_204 } else { 20_261_203 });
+    let mut rng = Rng::new(match regime {
+        "small" => 20_261_204,
+        "noisy" => 20_261_205,
+        "deep" => 20_261_206,
+        _ => 20_261_203,
+    });
     let mut all = Scored::default();
     let mut worst = f64::INFINITY;
-    for layer in 1..=3 {
+    let layers = if regime == "deep" { 1..=4 } else { 1..=3 };
+    for layer in layers {
         for elements in 1..=3 {
-            let s = if small {
-                Setting::small(layer, elements)
-            } else {
-                Setting::standard(layer, elements)
+            let s = match regime {
+                "small" => Setting::small(layer, elements),
+                "noisy" => Setting {
+                    forecast_noise: (0.0, 0.25),
+                    spread: (0.0, 0.2),
+                    affected: (0.8, 1.0),
+                    ..Setting::standard(layer, elements)
+                },
+                "deep" => Setting {
+                    dims: (5, 5),
+                    cardinality: (5, 12),
+                    max_leaves: 50_000,
+                    ..Setting::standard(layer, elements)
+                },
+                _ => Setting::standard(layer, elements),
             };
-            let r = run(&s, cases, &mut rng);
+            let r = run(&s, cases, &mut rng, &p);
             let f1 = Scored::f1(r.tp, r.fp, r.fneg);
             worst = worst.min(f1);
             let way = |w: usize| Scored::f1(r.by_way[w][0], r.by_way[w][1], r.by_way[w][2]);

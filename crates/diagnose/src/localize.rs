@@ -44,6 +44,14 @@ use swipewatch_model::FastState;
 /// Codes the live detector reserves: codes are below this, and
 /// `MAX_CODE - 1` stands for a value that was not reported.
 pub const MAX_CODE: u32 = 1 << 21;
+/// Most cuboids (combinations of dimensions) one search scores: all
+/// layers up to 6 for up to 10 dimensions, up to 3 for up to 18.
+pub const MAX_CUBOIDS: usize = 1024;
+/// Leaf group numbers kept between the steps of one search (16 M, 64 MB);
+/// beyond, cuboids are grouped anew at each step.
+const CACHED_GROUPS: usize = 1 << 24;
+/// Candidates kept per layer in one pass.
+const KEPT: usize = 8;
 /// Most elements one search can return.
 pub const MAX_ELEMENTS: usize = 16;
 
@@ -172,8 +180,10 @@ pub struct Params {
     pub min_nats: f64,
     /// Later causes must gain at least this share of the first one's.
     pub min_share: f64,
-    /// Later causes must move their total by at least this share of what
-    /// the first one moved: a cause is material, not only significant.
+    /// A cause must move its total by at least this share of the largest
+    /// move among the significant elements of the first pass: a cause is
+    /// material, not only significant (an outlying forecast on one small
+    /// leaf is not a root cause).
     pub min_mass: f64,
     /// A cause must move its leaves by at least this factor (`r ≥ 1 +
     /// min_effect` or `r ≤ 1 / (1 + min_effect)`).
@@ -186,12 +196,12 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Params {
-            max_layer: 3,
-            max_elements: 3,
+            max_layer: 6,
+            max_elements: 10,
             direction: Direction::Both,
             noise: Noise::Estimate,
             tie: 0.05,
-            min_nats: 10.0,
+            min_nats: 8.0,
             min_share: 0.01,
             min_mass: 0.05,
             min_effect: 0.05,
@@ -211,6 +221,8 @@ impl Params {
                 forecast_error: 0.1,
             },
             min_nats: 12.0,
+            max_layer: 3,
+            max_elements: 3,
             ..Params::default()
         }
     }
@@ -222,14 +234,19 @@ struct Agg {
     real: f64,
     expected: f64,
     expected_sq: f64,
+    /// Weighted, capped log ratios and their weights (see [`NoiseModel::evidence`]).
+    wx: f64,
+    w: f64,
     leaves: u32,
 }
 
 impl Agg {
-    fn add(&mut self, v: f64, m: f64) {
+    fn add(&mut self, v: f64, m: f64, (wx, w): (f64, f64)) {
         self.real += v;
         self.expected += m;
         self.expected_sq += m * m;
+        self.wx += wx;
+        self.w += w;
         self.leaves += 1;
     }
 
@@ -237,7 +254,19 @@ impl Agg {
         self.real += o.real;
         self.expected += o.expected;
         self.expected_sq += o.expected_sq;
+        self.wx += o.wx;
+        self.w += o.w;
         self.leaves += o.leaves;
+        self
+    }
+
+    fn minus(mut self, o: &Agg) -> Agg {
+        self.real -= o.real;
+        self.expected -= o.expected;
+        self.expected_sq -= o.expected_sq;
+        self.wx -= o.wx;
+        self.w -= o.w;
+        self.leaves -= o.leaves;
         self
     }
 
@@ -245,11 +274,21 @@ impl Agg {
         self.real / self.expected
     }
 
-    /// Quasi-Poisson deviance gain of scaling the element to fit.
+    /// Gain of scaling the element to fit: where forecast error dominates,
+    /// from the leaves' capped log ratios (so that one leaf with an
+    /// outlying forecast is never a cause alone); where counting noise
+    /// dominates, the quasi-Poisson deviance of the element's totals.
     fn gain(&self, noise: &NoiseModel) -> f64 {
         let (v, m) = (self.real, self.expected);
         if m <= 0.0 {
             return 0.0;
+        }
+        if noise.relative {
+            return if self.w > 0.0 {
+                self.wx * self.wx / (2.0 * self.w)
+            } else {
+                0.0
+            };
         }
         let dev = if v > 0.0 {
             v * (v / m).ln() - (v - m)
@@ -326,6 +365,7 @@ impl<'a> Dense<'a> {
 
 /// Groups leaves by their values on a cuboid's dimensions: each leaf's
 /// group number, and the element of every group.
+#[derive(Default)]
 struct Grouping {
     group: Vec<u32>,
     elements: Vec<Vec<u32>>,
@@ -351,38 +391,47 @@ fn group_by(
     if dense_slots {
         slot.resize(span as usize, u32::MAX);
     }
+    let bits: Vec<u32> = combo
+        .iter()
+        .map(|&d| (32 - dense.card[d].saturating_sub(1).leading_zeros()).max(1))
+        .collect();
+    let packed = bits.iter().sum::<u32>() <= 128;
+    let mut wide: HashMap<Vec<u32>, u32, FastState> = HashMap::default();
     for i in 0..n {
+        let codes = || combo.iter().map(|&d| dense.code(i, d));
+        let next = out.elements.len() as u32;
         let g = if dense_slots {
             let k = combo.iter().fold(0usize, |k, &d| {
                 k * dense.card[d] as usize + dense.code(i, d) as usize
             });
             if slot[k] == u32::MAX {
-                slot[k] = out.elements.len() as u32;
-                out.elements
-                    .push(combo.iter().map(|&d| dense.code(i, d)).collect());
+                slot[k] = next;
             }
             slot[k]
+        } else if packed {
+            let k = codes()
+                .zip(&bits)
+                .fold(0u128, |k, (c, &b)| (k << b) | u128::from(c));
+            *index.entry(k).or_insert(next)
         } else {
-            let k = combo
-                .iter()
-                .fold(0u128, |k, &d| (k << 32) | u128::from(dense.code(i, d)));
-            let next = out.elements.len() as u32;
-            let g = *index.entry(k).or_insert(next);
-            if g == next {
-                out.elements
-                    .push(combo.iter().map(|&d| dense.code(i, d)).collect());
-            }
-            g
+            *wide.entry(codes().collect()).or_insert(next)
         };
+        if g == next {
+            out.elements.push(codes().collect());
+        }
         out.group.push(g);
     }
 }
 
-/// Every combination of `1..=max_layer` dimensions out of `dims`, by layer.
+/// Every combination of `1..=max_layer` dimensions out of `dims`, by layer,
+/// while whole layers fit in [`MAX_CUBOIDS`] (the first always does).
 fn cuboids(dims: usize, max_layer: usize) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     let mut layer: Vec<Vec<usize>> = (0..dims).map(|d| vec![d]).collect();
     for _ in 0..max_layer.min(dims) {
+        if !out.is_empty() && out.len() + layer.len() > MAX_CUBOIDS {
+            break;
+        }
         out.extend(layer.iter().cloned());
         let mut next = Vec::new();
         for c in &layer {
@@ -404,9 +453,20 @@ struct Search<'a> {
     p: Params,
     noise: NoiseModel,
     expected: Vec<f64>,
+    /// Per leaf, its weighted capped log ratio and weight.
+    evidence: Vec<(f64, f64)>,
     chosen: Vec<Localized>,
     total: f64,
-    first: Option<(f64, f64)>,
+    first_gain: Option<f64>,
+    /// Causes must move their total by at least this much.
+    mass_floor: f64,
+}
+
+/// What one pass over the cuboids found.
+struct Scan {
+    best: Vec<Vec<Candidate>>,
+    tested: usize,
+    largest_move: f64,
 }
 
 impl Search<'_> {
@@ -419,8 +479,8 @@ impl Search<'_> {
             return false;
         }
         let r = a.ratio();
-        let up = r >= 1.0 + self.p.min_effect;
-        let down = r <= 1.0 / (1.0 + self.p.min_effect);
+        let up = r >= 1.0 + self.p.min_effect && (!self.noise.relative || a.wx > 0.0);
+        let down = r <= 1.0 / (1.0 + self.p.min_effect) && (!self.noise.relative || a.wx < 0.0);
         match self.p.direction {
             Direction::Both => up || down,
             Direction::Rise => up,
@@ -445,33 +505,52 @@ impl Search<'_> {
     }
 
     /// The best candidate of each layer, and how many were scored.
-    fn scan(&self, combos: &[Vec<usize>]) -> (Vec<Option<Candidate>>, usize) {
-        let mut best: Vec<Option<Candidate>> = vec![None; self.p.max_layer + 1];
-        let mut grouping = Grouping {
-            group: Vec::new(),
-            elements: Vec::new(),
+    /// Groupings are kept in `cache` from one scan to the next when they
+    /// fit in [`CACHED_GROUPS`].
+    /// The best candidates of each layer ([`KEPT`] of each, best first),
+    /// how many were scored, and the largest move of a significant one.
+    /// Groupings are kept in `cache` from one scan to the next when they fit
+    /// in [`CACHED_GROUPS`].
+    fn scan(&self, combos: &[Vec<usize>], cache: &mut Vec<Grouping>) -> Scan {
+        let mut out = Scan {
+            best: vec![Vec::new(); self.p.max_layer + 1],
+            tested: 0,
+            largest_move: 0.0,
         };
+        let mut scratch = Grouping::default();
         let mut index = HashMap::default();
         let mut aggs: Vec<Agg> = Vec::new();
-        let mut tested = 0usize;
-        for combo in combos {
-            group_by(&self.dense, combo, &mut grouping, &mut index);
+        let keep = combos.len() * self.dense.t.len() <= CACHED_GROUPS;
+        for (c, combo) in combos.iter().enumerate() {
+            let grouping = if keep {
+                if cache.len() <= c {
+                    let mut g = Grouping::default();
+                    group_by(&self.dense, combo, &mut g, &mut index);
+                    cache.push(g);
+                }
+                &cache[c]
+            } else {
+                group_by(&self.dense, combo, &mut scratch, &mut index);
+                &scratch
+            };
             aggs.clear();
             aggs.resize(grouping.elements.len(), Agg::default());
             for (i, &g) in grouping.group.iter().enumerate() {
-                aggs[g as usize].add(self.real(i), self.expected[i]);
+                aggs[g as usize].add(self.real(i), self.expected[i], self.evidence[i]);
             }
-            tested += aggs.len();
-            let layer = combo.len();
+            out.tested += aggs.len();
+            let threshold = (out.tested as f64).ln() + self.p.min_nats;
+            let best = &mut out.best[combo.len()];
             for (g, a) in aggs.iter().enumerate() {
                 if !self.allowed(a) {
                     continue;
                 }
                 let gain = a.gain(&self.noise);
-                if let Some(b) = &best[layer] {
-                    if gain < b.gain * (1.0 - 1e-9) {
-                        continue;
-                    }
+                if gain >= threshold {
+                    out.largest_move = out.largest_move.max((a.real - a.expected).abs());
+                }
+                if best.len() == KEPT && best.last().is_some_and(|b| gain < b.gain * (1.0 - 1e-9)) {
+                    continue;
                 }
                 let element = self.to_element(combo, &grouping.elements[g]);
                 if self.related_to_chosen(&element) {
@@ -482,20 +561,20 @@ impl Search<'_> {
                     element,
                     agg: *a,
                 };
-                if best[layer].as_ref().is_none_or(|b| c.beats(b)) {
-                    best[layer] = Some(c);
-                }
+                let at = best.iter().position(|b| c.beats(b)).unwrap_or(best.len());
+                best.insert(at, c);
+                best.truncate(KEPT);
             }
         }
-        (best, tested)
+        out
     }
 
     fn significant(&self, c: &Candidate, tested: usize) -> bool {
         c.gain >= (tested.max(1) as f64).ln() + self.p.min_nats
-            && self.first.is_none_or(|(gain, moved)| {
-                c.gain >= self.p.min_share * gain
-                    && (c.agg.real - c.agg.expected).abs() >= self.p.min_mass * moved
-            })
+            && (c.agg.real - c.agg.expected).abs() >= self.mass_floor
+            && self
+                .first_gain
+                .is_none_or(|gain| c.gain >= self.p.min_share * gain)
     }
 
     fn agg_of(&self, e: &Element) -> Agg {
@@ -503,10 +582,57 @@ impl Search<'_> {
         let mut a = Agg::default();
         for i in 0..t.len() {
             if e.contains(t, i) {
-                a.add(self.real(i), self.expected[i]);
+                a.add(self.real(i), self.expected[i], self.evidence[i]);
             }
         }
         a
+    }
+
+    /// The coarsest ancestor of `c` all of whose parts moved: while the
+    /// rest of a parent (the parent without `c`) moved the same way,
+    /// significantly and by more than `split_rest` of `c`'s change, the
+    /// parent is the cause and `c` only its most extreme part.
+    fn climb(&self, mut c: Candidate, tested: usize) -> Candidate {
+        loop {
+            let change = c.agg.ratio() - 1.0;
+            let mut best: Option<(f64, Candidate)> = None;
+            for drop in 0..c.element.layer() {
+                if c.element.layer() == 1 {
+                    break;
+                }
+                let mut pairs = c.element.0.clone();
+                pairs.remove(drop);
+                let parent = Element(pairs);
+                if self.related_to_chosen(&parent) {
+                    continue;
+                }
+                let agg = self.agg_of(&parent);
+                let rest = agg.minus(&c.agg);
+                if rest.expected <= 0.0 || rest.leaves == 0 || !self.allowed(&agg) {
+                    continue;
+                }
+                let rest_change = rest.ratio() - 1.0;
+                let rest_gain = rest.gain(&self.noise);
+                let moved = rest_change * change > 0.0
+                    && rest_change.abs() > self.p.split_rest * change.abs()
+                    && rest_gain >= self.p.min_nats;
+                if moved && best.as_ref().is_none_or(|(g, _)| rest_gain > *g) {
+                    let gain = agg.gain(&self.noise);
+                    let candidate = Candidate {
+                        gain,
+                        element: parent,
+                        agg,
+                    };
+                    if self.significant(&candidate, tested) {
+                        best = Some((rest_gain, candidate));
+                    }
+                }
+            }
+            match best {
+                Some((_, parent)) => c = parent,
+                None => return c,
+            }
+        }
     }
 
     /// If the deviation of `c` sits in some of its children along one
@@ -525,10 +651,11 @@ impl Search<'_> {
             }
             let mut children: HashMap<u32, Agg, FastState> = HashMap::default();
             for &i in &inside {
-                children
-                    .entry(self.dense.code(i, d))
-                    .or_default()
-                    .add(self.real(i), self.expected[i]);
+                children.entry(self.dense.code(i, d)).or_default().add(
+                    self.real(i),
+                    self.expected[i],
+                    self.evidence[i],
+                );
             }
             if children.len() < 2 {
                 continue;
@@ -558,6 +685,17 @@ impl Search<'_> {
             if rest_change.abs() > self.p.split_rest * change.abs() {
                 continue;
             }
+            // The rest must be large enough that, had it moved with the
+            // cause, it would have shown: otherwise it is not known to be
+            // at its forecast.
+            let as_cause = Agg {
+                real: rest.expected * c.agg.ratio(),
+                wx: rest.w * c.agg.ratio().ln(),
+                ..rest
+            };
+            if as_cause.gain(&self.noise) < self.p.min_nats {
+                continue;
+            }
             let gained: f64 = moved.iter().map(|m| m.gain).sum();
             if gained <= c.gain {
                 continue;
@@ -582,6 +720,7 @@ impl Search<'_> {
         for i in 0..t.len() {
             if c.element.contains(t, i) {
                 self.expected[i] *= r;
+                self.evidence[i] = self.noise.evidence(t.real[i], self.expected[i]);
             }
         }
         self.chosen.push(Localized {
@@ -606,7 +745,7 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
         return Vec::new();
     }
     let mut p = *p;
-    p.max_layer = p.max_layer.min(t.dims).min(3);
+    p.max_layer = p.max_layer.min(t.dims);
     p.max_elements = p.max_elements.min(MAX_ELEMENTS);
     let noise = estimate(t.real, t.forecast, p.noise);
     // A value appearing from a zero forecast is read against a small floor;
@@ -618,38 +757,52 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
         .map(|(&f, &v)| if f <= 0.0 && v > 0.0 { noise.floor } else { f })
         .collect();
     let total = t.real.iter().sum::<f64>() - expected.iter().sum::<f64>();
+    let evidence = t
+        .real
+        .iter()
+        .zip(&expected)
+        .map(|(&v, &m)| noise.evidence(v, m))
+        .collect();
     let mut s = Search {
         dense: Dense::new(t),
         p,
         noise,
         expected,
+        evidence,
         chosen: Vec::new(),
         total,
-        first: None,
+        first_gain: None,
+        mass_floor: 0.0,
     };
     let combos = cuboids(t.dims, p.max_layer);
+    s.p.max_layer = combos.last().map_or(1, Vec::len);
+    let mut cache = Vec::new();
     while s.chosen.len() < p.max_elements {
-        let (best, tested) = s.scan(&combos);
-        let top = best
+        let scan = s.scan(&combos, &mut cache);
+        let tested = scan.tested;
+        if s.first_gain.is_none() {
+            s.mass_floor = p.min_mass * scan.largest_move;
+        }
+        let candidates: Vec<&Candidate> = scan
+            .best
             .iter()
             .flatten()
-            .map(|c| c.gain)
-            .fold(f64::MIN, f64::max);
-        // The fewest dimensions among the significant candidates close to the best.
-        let Some(pick) = best
-            .iter()
-            .flatten()
-            .find(|c| c.gain >= top * (1.0 - p.tie) && s.significant(c, tested))
+            .filter(|c| s.significant(c, tested))
+            .collect();
+        let top = candidates.iter().map(|c| c.gain).fold(f64::MIN, f64::max);
+        // The fewest dimensions among the significant candidates close to
+        // the best (each layer's list is best first).
+        let Some(pick) = candidates
+            .into_iter()
+            .find(|c| c.gain >= top * (1.0 - p.tie))
             .cloned()
         else {
             break;
         };
         let slots = p.max_elements - s.chosen.len();
+        let pick = s.climb(pick, tested);
         let picks = s.split(&pick, slots, tested).unwrap_or_else(|| vec![pick]);
-        s.first.get_or_insert((
-            picks[0].gain,
-            (picks[0].agg.real - picks[0].agg.expected).abs(),
-        ));
+        s.first_gain.get_or_insert(picks[0].gain);
         for c in picks {
             // Earlier folds may overlap this element; re-read its sums.
             let agg = s.agg_of(&c.element);

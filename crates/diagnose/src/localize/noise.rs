@@ -23,6 +23,26 @@ pub struct NoiseModel {
     pub beta: f64,
     /// Forecast used where the forecast is zero.
     pub floor: f64,
+    /// True when forecast error, not counting noise, dominates at the
+    /// median leaf: evidence is then read leaf by leaf from log ratios.
+    pub relative: bool,
+}
+
+/// A leaf's log ratio is capped at this many of its standard deviations:
+/// one leaf alone can never gain more than `CAP² / 2` nats.
+pub const CAP: f64 = 4.0;
+
+impl NoiseModel {
+    /// A leaf's evidence for a change: `(w·x, w)` with `x = ln((v + c) /
+    /// (m + c))` capped at ±[`CAP`] standard deviations and `w = 1 / (β +
+    /// α / (m + c))` its precision (`Var ln v ≈ α/m + β`); `c` is the floor.
+    pub fn evidence(&self, v: f64, m: f64) -> (f64, f64) {
+        let c = self.floor;
+        let w = 1.0 / (self.beta + self.alpha / (m + c));
+        let x = ((v + c) / (m + c)).ln();
+        let limit = CAP / w.sqrt();
+        (w * x.clamp(-limit, limit), w)
+    }
 }
 
 const MIN_BETA: f64 = 1e-4;
@@ -42,14 +62,19 @@ pub fn estimate(real: &[f64], forecast: &[f64], how: Noise) -> NoiseModel {
             alpha: 1.0,
             beta: (forecast_error * forecast_error).max(MIN_BETA),
             floor: floor.min(1.0),
+            relative: false,
         },
         Noise::Estimate => {
             let counts = real.iter().chain(forecast).all(|x| x.fract() == 0.0);
             let (alpha, beta) = fit(real, forecast);
+            let alpha = if counts { alpha.max(1.0) } else { alpha };
+            let beta = beta.max(MIN_BETA);
+            let median = positive.get(positive.len() / 2).copied().unwrap_or(0.0);
             NoiseModel {
-                alpha: if counts { alpha.max(1.0) } else { alpha },
-                beta: beta.max(MIN_BETA),
+                alpha,
+                beta,
                 floor: if counts { floor.min(1.0) } else { floor },
+                relative: beta * median > alpha,
             }
         }
     }

@@ -20,7 +20,7 @@ fn elements_of(rows: &[(&[u32], f64, f64)]) -> Vec<Element> {
 }
 
 /// A full grid of `cards`, forecast 100 per leaf (± a little, by position),
-/// real scaled by `factor` under each of `causes`.
+/// real scaled by the factor of each of `causes` it lies under.
 fn grid(cards: &[u32], causes: &[(&[(usize, u32)], f64)]) -> (Vec<u32>, Vec<f64>, Vec<f64>) {
     let n: usize = cards.iter().map(|&c| c as usize).product();
     let mut values = Vec::new();
@@ -38,10 +38,12 @@ fn grid(cards: &[u32], causes: &[(&[(usize, u32)], f64)]) -> (Vec<u32>, Vec<f64>
             .collect();
         let f = 100.0 + (i % 7) as f64 * 10.0;
         let wobble = [0.0, 3.0, -4.0, 2.0, -1.0][i % 5];
-        let factor = causes
+        // Overlapping causes compose.
+        let factor: f64 = causes
             .iter()
-            .find(|(e, _)| e.iter().all(|&(d, v)| codes[d] == v))
-            .map_or(1.0, |c| c.1);
+            .filter(|(e, _)| e.iter().all(|&(d, v)| codes[d] == v))
+            .map(|c| c.1)
+            .product();
         real.push((f * factor + wobble).round().max(0.0));
         forecast.push(f);
         values.extend(codes);

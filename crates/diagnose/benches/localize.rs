@@ -11,7 +11,10 @@
 //! leaves; `noisy` is the standard regime with forecast error up to 25 %,
 //! a per-leaf spread of the change up to 0.2 and 80–100 % of a cause's
 //! leaves changed; `deep` is 5 dimensions of 5–12 values (up to 50,000
-//! leaves) with causes in layers 1–4. `layers=N` sets the localizer's
+//! leaves) with causes in layers 1–4; `minutes` is per-minute counts
+//! (about 2 attempts per leaf and minute, 0.5–6 % background failures, 30
+//! minutes of history, 2 of incident) explained against each leaf's
+//! history, with a few failures per failing leaf. `layers=N` sets the localizer's
 //! deepest layer, `elements=N` the most elements it returns.
 //!
 //! `cargo bench -p swipewatch-diagnose --bench localize -- growth [cases]` instead times how
@@ -19,8 +22,9 @@
 //! 1,000 to about 80,000 leaves, two layer-2 causes per case.
 
 use std::time::Instant;
+use swipewatch_diagnose::localize::series::{expected_failures, Tally};
 use swipewatch_diagnose::{localize, Element, LeafInput, Params};
-use swipewatch_leafgen::{generate, Case, Rng, Setting};
+use swipewatch_leafgen::{generate, minutes, Case, MinuteCase, Minutes, Rng, Setting};
 
 /// Matches, wrong answers by kind, and times of a setting's cases.
 #[derive(Default)]
@@ -70,11 +74,36 @@ fn input(case: &Case) -> LeafInput<'_> {
     }
 }
 
-/// Localizes `cases` cases of `s`, timing each.
-fn run(s: &Setting, cases: usize, rng: &mut Rng, p: &Params) -> Scored {
+/// True when every pair of `a` is in `b`.
+fn covers(a: &Element, b: &Element) -> bool {
+    a.0.iter().all(|p| b.0.contains(p))
+}
+
+/// A per-minute case as a leaf table: the incident's failures against
+/// what each leaf's history leads to expect (as `swipetool explain --time`
+/// and the live detector expect them).
+fn minute_table(m: &MinuteCase) -> Case {
+    let tally = |v: &[(f64, f64)]| -> Vec<Tally> {
+        v.iter()
+            .map(|&(failures, attempts)| Tally { failures, attempts })
+            .collect()
+    };
+    Case {
+        dims: m.dims,
+        cardinalities: Vec::new(),
+        values: m.values.clone(),
+        real: m.now.iter().map(|x| x.0).collect(),
+        forecast: expected_failures(&tally(&m.past), &tally(&m.now), 200.0),
+        truth: m.truth.clone(),
+        rise: true,
+    }
+}
+
+/// Localizes `cases` cases made by `make`, timing each.
+fn run(make: &mut dyn FnMut(&mut Rng) -> Case, cases: usize, rng: &mut Rng, p: &Params) -> Scored {
     let mut out = Scored::default();
     for _ in 0..cases {
-        let case = generate(s, rng);
+        let case = make(rng);
         let start = Instant::now();
         let found = localize(&input(&case), p);
         out.times.push(start.elapsed().as_secs_f64() * 1000.0);
@@ -118,9 +147,9 @@ fn run(s: &Setting, cases: usize, rng: &mut Rng, p: &Params) -> Scored {
         }
         let hit = found.iter().filter(|l| truth.contains(&l.element)).count();
         for l in found.iter().filter(|l| !truth.contains(&l.element)) {
-            if truth.iter().any(|t| l.element.covers(t)) {
+            if truth.iter().any(|t| covers(&l.element, t)) {
                 out.parent += 1;
-            } else if truth.iter().any(|t| t.covers(&l.element)) {
+            } else if truth.iter().any(|t| covers(t, &l.element)) {
                 out.child += 1;
             }
         }
@@ -151,7 +180,12 @@ fn growth(cases: usize) {
                 max_leaves: leaves,
                 ..Setting::standard(2, 2)
             };
-            let r = run(&s, cases, &mut rng, &Params::default());
+            let r = run(
+                &mut |rng| generate(&s, rng),
+                cases,
+                &mut rng,
+                &Params::default(),
+            );
             let ms = r.median();
             println!(
                 "| {dims} | {c} | {leaves} | {ms:.1} | {:.2} | {:.3} |",
@@ -170,7 +204,7 @@ fn main() {
         return;
     }
     let cases = number.unwrap_or(100);
-    let regime = ["small", "noisy", "deep"]
+    let regime = ["small", "noisy", "deep", "minutes"]
         .into_iter()
         .find(|r| args.iter().any(|a| a == r))
         .unwrap_or("standard");
@@ -188,6 +222,7 @@ fn main() {
         "small" => 20_261_204,
         "noisy" => 20_261_205,
         "deep" => 20_261_206,
+        "minutes" => 20_261_207,
         _ => 20_261_203,
     });
     let mut all = Scored::default();
@@ -211,7 +246,23 @@ fn main() {
                 },
                 _ => Setting::standard(layer, elements),
             };
-            let r = run(&s, cases, &mut rng, &p);
+            let r = if regime == "minutes" {
+                let m = Minutes {
+                    layer,
+                    elements,
+                    history: 30,
+                    incident: 2,
+                    attempts: 2.0,
+                };
+                run(
+                    &mut |rng| minute_table(&minutes(&m, rng)),
+                    cases,
+                    &mut rng,
+                    &p,
+                )
+            } else {
+                run(&mut |rng| generate(&s, rng), cases, &mut rng, &p)
+            };
             let f1 = Scored::f1(r.tp, r.fp, r.fneg);
             worst = worst.min(f1);
             let way = |w: usize| Scored::f1(r.by_way[w][0], r.by_way[w][1], r.by_way[w][2]);

@@ -3,39 +3,52 @@
 //! Input: a leaf table, one row per leaf (a combination of dimension
 //! values), with the real value `v` and the expected (forecast) value `f`.
 //! Output: the smallest set of elements (a value of one dimension, or a
-//! combination of values of up to three) whose change, up or down, explains
+//! combination of values of several) whose change, up or down, explains
 //! the table's deviation from its forecast.
 //!
-//! **Model.** A root cause scales the leaves under it by one factor `r`
-//! (the ripple effect); everything else stays at its forecast plus noise.
-//! The noise of a leaf is `Var = α·f + β·f²`: a counting term (Poisson-like,
-//! dominant for small counts) and a forecast term (relative error,
-//! dominant for large values). Both are estimated from the table's bulk
-//! with medians, so a minority of anomalous leaves does not move them (see
+//! **Model.** A root cause scales the leaves under it by about one factor
+//! `r` (the ripple effect); everything else stays at its forecast plus
+//! noise. The noise of a leaf is `Var = α·f + β·f²`: a counting term
+//! (Poisson-like, dominant for small counts) and a forecast term (relative
+//! error, dominant for large values), estimated from the table's bulk with
+//! medians so that a minority of anomalous leaves does not move them (see
 //! [`noise`]); for known counts (the live detector) `α = 1`.
 //!
-//! **Score.** An element `e` with real total `V` and expected total `M` is
-//! scored by the log-likelihood gain of scaling it to fit, a quasi-Poisson
-//! deviance: `G(e) = (V·ln(V/M) − (V − M)) / (α + β·Σf²/M)`. It needs only
-//! sums over the element's leaves, so every candidate of a cuboid is scored
-//! in one pass. By the log-sum inequality the true cause scores above its
-//! parents (which dilute the ratio with normal leaves) and its children
-//! (which miss part of it), in either direction, and the deviance grows
-//! only like `V·ln V` for a few failures on a near-zero forecast, where a
-//! squared error would explode.
+//! **Score.** An element's gain (nats) is how much better the data fit with
+//! the element scaled than without. Where counting noise dominates it is
+//! the quasi-Poisson deviance of the element's totals `V`, `M`:
+//! `(V·ln(V/M) − (V − M)) / (α + β·Σf²/M)`, which grows only like `V·ln V`
+//! for a few failures on a near-zero forecast. Where forecast error
+//! dominates it is read leaf by leaf from log ratios, each capped at four
+//! standard deviations, so that one leaf with an outlying forecast is never
+//! a cause alone (see [`noise::NoiseModel::evidence`]). Both need only sums
+//! over an element's leaves, so every candidate of a cuboid is scored in
+//! one pass. The true cause scores above its parents (which dilute it with
+//! normal leaves) and its children (which miss part of it), either way.
 //!
-//! **Search.** Every cuboid of up to `max_layer` dimensions is scored; among
-//! elements within `tie` of the best gain the one with fewest dimensions
-//! wins (Occam). A chosen element is checked for a cleaner split: if, along
-//! one dimension, its deviation sits in a few of its children while the
-//! others are at their forecast, those children replace it. The choice is
-//! folded into the expectation (`f := f·r` under it) and the search repeats
-//! while the best element is significant (gain above `ln K + min_nats` for
-//! `K` candidates) and worth at least `min_share` of the first one.
-//! Elements above or below a chosen one are not offered again: its
-//! leftover unevenness is not a second cause.
+//! **Search.** Every cuboid of up to `max_layer` dimensions is scored.
+//! Among the significant elements (gain above `ln K + min_nats` for `K`
+//! candidates, a move of at least `min_mass` of the largest significant
+//! move) within `tie` of the best gain, the one with fewest dimensions wins
+//! (Occam). Two checks then set the granularity, each in terms of what the
+//! data show, not of a fixed layer:
+//! * **climb**: if the rest of a parent (the parent without the element)
+//!   moved the same way, significantly and by more than `split_rest` of the
+//!   element's change, the parent is the cause and the element only its
+//!   most extreme part;
+//! * **split**: if, along one dimension, the element's change sits in a few
+//!   of its children while the others are known to be at their forecast
+//!   (they would have shown the change), and the children gain more than
+//!   each extra element costs, those children replace it.
+//!
+//! The choice is folded into the expectation (`f := f·r` under it), its
+//! leaves leave the search (what one ratio leaves uneven in them is not
+//! another cause; an overlapping cause is judged on the rest of its
+//! leaves), elements above or below it are not offered again, and the
+//! search repeats while a significant element remains.
 
 pub mod noise;
+pub mod series;
 
 use crate::localize::noise::{estimate, NoiseModel};
 use std::collections::HashMap;
@@ -191,6 +204,9 @@ pub struct Params {
     /// A cause is split into some of its children when the others, taken
     /// together, moved by at most this share of the cause's own change.
     pub split_rest: f64,
+    /// A split must gain this share more than the cause it replaces, after
+    /// paying for each extra element.
+    pub split_margin: f64,
 }
 
 impl Default for Params {
@@ -206,6 +222,7 @@ impl Default for Params {
             min_mass: 0.05,
             min_effect: 0.05,
             split_rest: 0.25,
+            split_margin: 0.25,
         }
     }
 }
@@ -455,6 +472,11 @@ struct Search<'a> {
     expected: Vec<f64>,
     /// Per leaf, its weighted capped log ratio and weight.
     evidence: Vec<(f64, f64)>,
+    /// Leaves not yet explained: a chosen cause takes its leaves out of
+    /// the search, so that what its ratio leaves uneven in them is not
+    /// mistaken for another cause (and an overlapping cause is judged on
+    /// the rest of its leaves).
+    open: Vec<bool>,
     chosen: Vec<Localized>,
     total: f64,
     first_gain: Option<f64>,
@@ -536,6 +558,9 @@ impl Search<'_> {
             aggs.clear();
             aggs.resize(grouping.elements.len(), Agg::default());
             for (i, &g) in grouping.group.iter().enumerate() {
+                if !self.open[i] {
+                    continue;
+                }
                 aggs[g as usize].add(self.real(i), self.expected[i], self.evidence[i]);
             }
             out.tested += aggs.len();
@@ -581,7 +606,7 @@ impl Search<'_> {
         let t = self.dense.t;
         let mut a = Agg::default();
         for i in 0..t.len() {
-            if e.contains(t, i) {
+            if self.open[i] && e.contains(t, i) {
                 a.add(self.real(i), self.expected[i], self.evidence[i]);
             }
         }
@@ -642,7 +667,9 @@ impl Search<'_> {
         if c.element.layer() >= self.p.max_layer || slots < 1 {
             return None;
         }
-        let inside: Vec<usize> = (0..t.len()).filter(|&i| c.element.contains(t, i)).collect();
+        let inside: Vec<usize> = (0..t.len())
+            .filter(|&i| self.open[i] && c.element.contains(t, i))
+            .collect();
         let change = c.agg.ratio() - 1.0;
         let mut best: Option<(f64, Vec<Candidate>)> = None;
         for d in 0..t.dims {
@@ -693,11 +720,14 @@ impl Search<'_> {
                 wx: rest.w * c.agg.ratio().ln(),
                 ..rest
             };
-            if as_cause.gain(&self.noise) < self.p.min_nats {
+            if as_cause.gain(&self.noise) < (tested.max(1) as f64).ln() + self.p.min_nats {
                 continue;
             }
+            // Each element beyond the first must pay for itself as a cause
+            // of its own would.
             let gained: f64 = moved.iter().map(|m| m.gain).sum();
-            if gained <= c.gain {
+            let price = (moved.len() - 1) as f64 * ((tested.max(1) as f64).ln() + self.p.min_nats);
+            if gained - price <= c.gain * (1.0 + self.p.split_margin) {
                 continue;
             }
             if best.as_ref().is_none_or(|(g, _)| gained > *g) {
@@ -718,9 +748,9 @@ impl Search<'_> {
         let t = self.dense.t;
         let r = c.agg.ratio();
         for i in 0..t.len() {
-            if c.element.contains(t, i) {
+            if self.open[i] && c.element.contains(t, i) {
                 self.expected[i] *= r;
-                self.evidence[i] = self.noise.evidence(t.real[i], self.expected[i]);
+                self.open[i] = false;
             }
         }
         self.chosen.push(Localized {
@@ -767,6 +797,7 @@ pub fn localize(t: &LeafInput, p: &Params) -> Vec<Localized> {
         dense: Dense::new(t),
         p,
         noise,
+        open: vec![true; t.len()],
         expected,
         evidence,
         chosen: Vec::new(),

@@ -24,6 +24,21 @@ pub struct LeafTable {
     pub forecast: Vec<f64>,
 }
 
+/// Columns of a leaf file: coded dimensions, numeric measures, text columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeafColumns {
+    /// Dimension names, in the order asked for.
+    pub dims: Vec<String>,
+    /// Per dimension, the value of each code.
+    pub names: Vec<Vec<String>>,
+    /// Codes, row-major: row `i`, dimension `d` at `i * dims.len() + d`.
+    pub codes: Vec<u32>,
+    /// One column per measure asked for: finite, non-negative numbers.
+    pub measures: Vec<Vec<f64>>,
+    /// One column per text column asked for (an empty cell reads as "").
+    pub text: Vec<Vec<String>>,
+}
+
 /// Reads the leaf table in `path` (CSV or Parquet).
 pub fn read_leaves(
     path: &Path,
@@ -31,6 +46,28 @@ pub fn read_leaves(
     real: &str,
     forecast: &str,
 ) -> Result<LeafTable, HistoryError> {
+    let mut c = read_leaf_columns(path, dims, &[real, forecast], &[])?;
+    let forecast = c.measures.pop().unwrap_or_default();
+    let real = c.measures.pop().unwrap_or_default();
+    Ok(LeafTable {
+        dims: c.dims,
+        names: c.names,
+        codes: c.codes,
+        real,
+        forecast,
+    })
+}
+
+/// Reads dimension, measure and text columns of `path` (CSV or Parquet).
+/// Every error names the file, and the row and column where there is one:
+/// a missing column, an empty file or one with only a header, a cell that
+/// is not a finite number, a negative one.
+pub fn read_leaf_columns(
+    path: &Path,
+    dims: &[String],
+    measures: &[&str],
+    text: &[&str],
+) -> Result<LeafColumns, HistoryError> {
     let file = path.display().to_string();
     let polars_error = |e: PolarsError| HistoryError::Polars {
         file: file.clone(),
@@ -60,7 +97,8 @@ pub fn read_leaves(
     let wanted: Vec<&str> = dims
         .iter()
         .map(String::as_str)
-        .chain([real, forecast])
+        .chain(measures.iter().copied())
+        .chain(text.iter().copied())
         .collect();
     for column in &wanted {
         if !schema.contains(column) {
@@ -71,8 +109,14 @@ pub fn read_leaves(
             });
         }
     }
+    let mut unique: Vec<&str> = Vec::new();
+    for c in &wanted {
+        if !unique.contains(c) {
+            unique.push(c);
+        }
+    }
     let df = lf
-        .select(wanted.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .select(unique.iter().map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
         .map_err(polars_error)?;
     let rows = df.height();
@@ -82,14 +126,7 @@ pub fn read_leaves(
             detail: "row 1: no leaves, only a header",
         });
     }
-    let mut table = LeafTable {
-        dims: dims.to_vec(),
-        names: vec![Vec::new(); dims.len()],
-        codes: vec![0; rows * dims.len()],
-        real: Vec::with_capacity(rows),
-        forecast: Vec::with_capacity(rows),
-    };
-    for (d, name) in dims.iter().enumerate() {
+    let strings = |name: &str| -> Result<Vec<String>, HistoryError> {
         let series = df
             .column(name)
             .map_err(polars_error)?
@@ -97,22 +134,31 @@ pub fn read_leaves(
             .cast(&DataType::String)
             .map_err(polars_error)?;
         let ca = series.str().map_err(polars_error)?;
+        Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
+    };
+    let mut out = LeafColumns {
+        dims: dims.to_vec(),
+        names: vec![Vec::new(); dims.len()],
+        codes: vec![0; rows * dims.len()],
+        measures: Vec::with_capacity(measures.len()),
+        text: Vec::with_capacity(text.len()),
+    };
+    for (d, name) in dims.iter().enumerate() {
         let mut seen: HashMap<String, u32> = HashMap::new();
-        for (i, v) in ca.iter().enumerate() {
-            let v = v.unwrap_or("");
-            let code = match seen.get(v) {
+        for (i, v) in strings(name)?.into_iter().enumerate() {
+            let code = match seen.get(&v) {
                 Some(&c) => c,
                 None => {
-                    let c = table.names[d].len() as u32;
-                    table.names[d].push(v.to_string());
-                    seen.insert(v.to_string(), c);
+                    let c = out.names[d].len() as u32;
+                    out.names[d].push(v.clone());
+                    seen.insert(v, c);
                     c
                 }
             };
-            table.codes[i * dims.len() + d] = code;
+            out.codes[i * dims.len() + d] = code;
         }
     }
-    for (column, out) in [(real, &mut table.real), (forecast, &mut table.forecast)] {
+    for column in measures {
         let series = df
             .column(column)
             .map_err(polars_error)?
@@ -133,13 +179,18 @@ pub fn read_leaves(
             let cast = series.cast(&DataType::Float64).map_err(polars_error)?;
             cast.f64().map_err(polars_error)?.iter().collect()
         };
+        let mut kept = Vec::with_capacity(rows);
         for (i, v) in values.into_iter().enumerate() {
             match v {
-                Some(x) if x.is_finite() && x >= 0.0 => out.push(x),
+                Some(x) if x.is_finite() && x >= 0.0 => kept.push(x),
                 Some(x) if x.is_finite() => return Err(bad(i, "negative")),
                 _ => return Err(bad(i, "not a finite number")),
             }
         }
+        out.measures.push(kept);
     }
-    Ok(table)
+    for column in text {
+        out.text.push(strings(column)?);
+    }
+    Ok(out)
 }

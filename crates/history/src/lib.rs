@@ -9,7 +9,7 @@ mod read;
 mod write;
 
 pub use fields::{Field, Kind, Mapping, FIELDS};
-pub use leaves::{read_leaves, LeafTable};
+pub use leaves::{read_leaf_columns, read_leaves, LeafColumns, LeafTable};
 pub use read::{check, read, Format, Item};
 pub use write::{write_outcomes, write_table, TableColumn};
 

@@ -1,12 +1,76 @@
 //! `swipetool explain`: the live localizer run on leaf tables from files,
 //! in the output format of the public root-cause benchmarks
 //! (`a=a1&b=b2;c=c3`: elements separated by `;`, pairs within by `&`).
+//!
+//! Three shapes of input:
+//! * a leaf table with a real and a forecast column (`--real`, `--forecast`);
+//! * a ratio measure (`--ratio`): failures and attempts on each side; the
+//!   expected failures are the forecast's rate times the real attempts;
+//! * a long table of per-period leaf counts (`--time`, `--failures`,
+//!   `--attempts`, `--at`): the rows before `--at` give each leaf's failure
+//!   rate, shrunk toward the table's as the live detector does, and the rows
+//!   from `--at` on are explained against it.
 
-use anyhow::ensure;
+use anyhow::{bail, ensure, Context};
 use serde::Serialize;
-use std::path::PathBuf;
-use swipewatch_diagnose::{localize, LeafInput, Localized, Params};
-use swipewatch_history::{read_leaves, LeafTable};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use swipewatch_config::defaults::SHRINKAGE_ATTEMPTS;
+use swipewatch_diagnose::localize::series::{expected_failures, Tally};
+use swipewatch_diagnose::{localize, Direction, LeafInput, Localized, Params};
+use swipewatch_history::{read_leaf_columns, read_leaves, LeafColumns};
+
+/// What `explain` was asked.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Leaf tables (CSV or Parquet).
+    #[arg(long = "input", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Dimension columns, comma-separated (any number).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub dims: Vec<String>,
+    /// Column of real values.
+    #[arg(long, default_value = "real")]
+    pub real: String,
+    /// Column of forecast values.
+    #[arg(long, default_value = "predict")]
+    pub forecast: String,
+    /// A ratio measure instead: four columns, real failures, real attempts,
+    /// forecast failures, forecast attempts.
+    #[arg(long, value_delimiter = ',', conflicts_with = "time")]
+    pub ratio: Option<Vec<String>>,
+    /// A long table of per-period counts instead: its time column (numbers,
+    /// or RFC 3339 / `YYYY-MM-DD HH:MM[:SS]` times).
+    #[arg(long, requires_all = ["failures", "attempts", "at"])]
+    pub time: Option<String>,
+    /// With --time: the failures column.
+    #[arg(long)]
+    pub failures: Option<String>,
+    /// With --time: the attempts column.
+    #[arg(long)]
+    pub attempts: Option<String>,
+    /// With --time: rows at or after this time are explained, rows before
+    /// it give the expected failure rates.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Which way causes may move their leaves: both, rise or drop.
+    #[arg(long, value_enum, default_value_t = Way::Both)]
+    pub direction: Way,
+    /// One JSON object per file with scores and totals.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--direction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Way {
+    /// Up or down.
+    Both,
+    /// Only above the forecast.
+    Rise,
+    /// Only below the forecast.
+    Drop,
+}
 
 #[derive(Serialize)]
 struct Explained {
@@ -28,30 +92,47 @@ struct ElementJson {
     excess_share: f64,
 }
 
+/// A leaf table ready for the localizer, with the names of its codes.
+struct Leaves {
+    dims: Vec<String>,
+    names: Vec<Vec<String>>,
+    codes: Vec<u32>,
+    real: Vec<f64>,
+    forecast: Vec<f64>,
+}
+
 /// Runs the command.
-pub fn run(
-    inputs: &[PathBuf],
-    dims: &[String],
-    real: &str,
-    forecast: &str,
-    json: bool,
-) -> anyhow::Result<()> {
-    ensure!(!dims.is_empty(), "--dims: at least one dimension column");
+pub fn run(o: &Options) -> anyhow::Result<()> {
+    ensure!(!o.dims.is_empty(), "--dims: at least one dimension column");
     let mut seen = std::collections::HashSet::new();
-    for d in dims {
+    for d in &o.dims {
         ensure!(seen.insert(d), "--dims: column `{d}` named twice");
     }
-    for path in inputs {
-        let table = read_leaves(path, dims, real, forecast)?;
+    if let Some(r) = &o.ratio {
+        ensure!(
+            r.len() == 4,
+            "--ratio: four columns (real failures, real attempts, forecast failures, forecast attempts)"
+        );
+    }
+    let params = Params {
+        direction: match o.direction {
+            Way::Both => Direction::Both,
+            Way::Rise => Direction::Rise,
+            Way::Drop => Direction::Drop,
+        },
+        ..Params::default()
+    };
+    for path in &o.inputs {
+        let table = load(path, o)?;
         let started = std::time::Instant::now();
         let found = localize(
             &LeafInput {
-                dims: dims.len(),
+                dims: table.dims.len(),
                 values: &table.codes,
                 real: &table.real,
                 forecast: &table.forecast,
             },
-            &Params::default(),
+            &params,
         );
         let millis = started.elapsed().as_secs_f64() * 1000.0;
         let root_cause = found
@@ -59,7 +140,7 @@ pub fn run(
             .map(|l| element_text(&table, l))
             .collect::<Vec<_>>()
             .join(";");
-        if json {
+        if o.json {
             let out = Explained {
                 file: path.display().to_string(),
                 root_cause,
@@ -85,7 +166,121 @@ pub fn run(
     Ok(())
 }
 
-fn element_text(table: &LeafTable, l: &Localized) -> String {
+/// Reads one input in the shape the options ask for.
+fn load(path: &Path, o: &Options) -> anyhow::Result<Leaves> {
+    if let Some(r) = &o.ratio {
+        let cols: Vec<&str> = r.iter().map(String::as_str).collect();
+        let c = read_leaf_columns(path, &o.dims, &cols, &[])?;
+        let [rf, ra, ff, fa] = [0, 1, 2, 3].map(|k| &c.measures[k]);
+        let (sf, sa) = (ff.iter().sum::<f64>(), fa.iter().sum::<f64>());
+        let fleet = if sa > 0.0 { sf / sa } else { 0.0 };
+        let forecast = (0..rf.len())
+            .map(|i| ra[i] * if fa[i] > 0.0 { ff[i] / fa[i] } else { fleet })
+            .collect();
+        return Ok(Leaves {
+            real: rf.clone(),
+            forecast,
+            ..coded(c)
+        });
+    }
+    if let Some(time) = &o.time {
+        let (Some(failures), Some(attempts), Some(at)) = (&o.failures, &o.attempts, &o.at) else {
+            bail!("--time needs --failures, --attempts and --at");
+        };
+        let at = parse_time(at).with_context(|| format!("--at: `{at}` is not a time"))?;
+        let c = read_leaf_columns(path, &o.dims, &[failures, attempts], &[time])?;
+        return series(path, c, time, at);
+    }
+    let t = read_leaves(path, &o.dims, &o.real, &o.forecast)?;
+    Ok(Leaves {
+        dims: t.dims,
+        names: t.names,
+        codes: t.codes,
+        real: t.real,
+        forecast: t.forecast,
+    })
+}
+
+fn coded(c: LeafColumns) -> Leaves {
+    Leaves {
+        dims: c.dims,
+        names: c.names,
+        codes: c.codes,
+        real: Vec::new(),
+        forecast: Vec::new(),
+    }
+}
+
+/// Per-period rows summed into leaves: failures from `at` on against what
+/// the rows before `at` lead to expect.
+fn series(path: &Path, c: LeafColumns, time: &str, at: f64) -> anyhow::Result<Leaves> {
+    let dims = c.dims.len();
+    let mut index: HashMap<&[u32], usize> = HashMap::new();
+    let mut codes: Vec<u32> = Vec::new();
+    let mut past: Vec<Tally> = Vec::new();
+    let mut now: Vec<Tally> = Vec::new();
+    for (row, stamp) in c.text[0].iter().enumerate() {
+        let t = parse_time(stamp).with_context(|| {
+            format!(
+                "{}: row {}, column `{time}`: not a time",
+                path.display(),
+                row + 1
+            )
+        })?;
+        let key = &c.codes[row * dims..(row + 1) * dims];
+        let next = past.len();
+        let leaf = *index.entry(key).or_insert(next);
+        if leaf == next {
+            codes.extend_from_slice(key);
+            past.push(Tally::default());
+            now.push(Tally::default());
+        }
+        let side = if t >= at {
+            &mut now[leaf]
+        } else {
+            &mut past[leaf]
+        };
+        side.failures += c.measures[0][row];
+        side.attempts += c.measures[1][row];
+    }
+    ensure!(
+        now.iter().any(|t| t.attempts > 0.0 || t.failures > 0.0),
+        "{}: no rows at or after --at",
+        path.display()
+    );
+    let forecast = expected_failures(&past, &now, SHRINKAGE_ATTEMPTS);
+    Ok(Leaves {
+        real: now.iter().map(|t| t.failures).collect(),
+        forecast,
+        codes,
+        ..coded(LeafColumns {
+            codes: Vec::new(),
+            ..c
+        })
+    })
+}
+
+/// Seconds: a plain number, or an RFC 3339 or `YYYY-MM-DD HH:MM[:SS]` time.
+fn parse_time(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Ok(x) = s.parse::<f64>() {
+        return x.is_finite().then_some(x);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp() as f64);
+    }
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|t| t.and_utc().timestamp() as f64)
+}
+
+fn element_text(table: &Leaves, l: &Localized) -> String {
     l.element
         .0
         .iter()
@@ -100,56 +295,5 @@ fn element_text(table: &LeafTable, l: &Localized) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fmt::Write;
-
-    /// A 4 × 5 × 6 leaf table, flat at 100 except under `cause`, where
-    /// the real value is tripled.
-    fn table(cause: &[(usize, usize)]) -> String {
-        let mut text = String::from("a,b,c,real,predict\n");
-        for a in 0..4 {
-            for b in 0..5 {
-                for c in 0..6 {
-                    let at = [a, b, c];
-                    let hit = cause.iter().all(|&(d, v)| at[d] == v);
-                    let real = if hit { 300.0 } else { 100.0 };
-                    writeln!(text, "a{a},b{b},c{c},{real},100").expect("write");
-                }
-            }
-        }
-        text
-    }
-
-    fn explain_line(text: &str) -> String {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("leaves.csv");
-        std::fs::write(&path, text).expect("write");
-        let dims = ["a", "b", "c"].map(String::from);
-        let t = read_leaves(&path, &dims, "real", "predict").expect("read");
-        let found = localize(
-            &LeafInput {
-                dims: 3,
-                values: &t.codes,
-                real: &t.real,
-                forecast: &t.forecast,
-            },
-            &Params::default(),
-        );
-        found
-            .iter()
-            .map(|l| element_text(&t, l))
-            .collect::<Vec<_>>()
-            .join(";")
-    }
-
-    #[test]
-    fn a_two_dimension_cause_in_a_leaf_file_is_named_in_benchmark_format() {
-        assert_eq!(explain_line(&table(&[(0, 2), (1, 1)])), "a=a2&b=b1");
-    }
-
-    #[test]
-    fn a_one_dimension_cause_is_named_without_the_other_dimensions() {
-        assert_eq!(explain_line(&table(&[(2, 4)])), "c=c4");
-    }
-}
+#[path = "explain_tests.rs"]
+mod tests;

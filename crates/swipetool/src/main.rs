@@ -29,25 +29,9 @@ enum Command {
     /// throughput. With --labels, score them like `swipewatch eval`.
     Replay(replay::Options),
     /// Localize the root cause in leaf tables (one row per leaf: dimension
-    /// columns, a real and a forecast value); one line per file, as
-    /// `a=x&b=y;c=z`.
-    Explain {
-        /// Leaf tables (CSV or Parquet).
-        #[arg(long = "input", required = true)]
-        inputs: Vec<PathBuf>,
-        /// Dimension columns, comma-separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        dims: Vec<String>,
-        /// Column of real values.
-        #[arg(long, default_value = "real")]
-        real: String,
-        /// Column of forecast values.
-        #[arg(long, default_value = "predict")]
-        forecast: String,
-        /// One JSON object per file with scores and totals.
-        #[arg(long)]
-        json: bool,
-    },
+    /// columns, a real and a forecast value; or failures and attempts per
+    /// side; or per-period counts); one line per file, as `a=x&b=y;c=z`.
+    Explain(explain::Options),
     /// Run a scenario's simulated fleet as fast as possible and write its
     /// outcomes as a history file (CSV or Parquet: outcomes only; NDJSON:
     /// the whole stream), with the labels beside it.
@@ -84,13 +68,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(opts) => replay::run(&opts),
         Command::Baseline { files, config, out } => baseline::run(&files, config.as_deref(), &out),
-        Command::Explain {
-            inputs,
-            dims,
-            real,
-            forecast,
-            json,
-        } => explain::run(&inputs, &dims, &real, &forecast, json),
+        Command::Explain(opts) => explain::run(&opts),
         Command::Simulate { scenario, out } => simulate(&scenario, &out),
         Command::Report(opts) => report::run(&opts),
     };

@@ -7,8 +7,8 @@
 //! anomalous without moving it). `α` and `β` are then chosen, from values
 //! each bin alone would imply, to fit all bins in log scale with the least
 //! absolute error. Floors keep the search sane: `β ≥ 10⁻⁴` (a forecast is
-//! never trusted beyond 1 %), and for integer data `α ≥ 1` (counts are at
-//! least Poisson). A leaf whose forecast is zero is read at a small floor
+//! never trusted beyond 1 %), and when every real value is whole `α ≥ 1`
+//! (counts are at least Poisson). A leaf whose forecast is zero is read at a small floor
 //! forecast (the 5th percentile of the positive ones), so a value appearing
 //! from nothing counts without dividing by zero.
 
@@ -47,6 +47,8 @@ impl NoiseModel {
 
 const MIN_BETA: f64 = 1e-4;
 const BINS: usize = 16;
+/// Expected counts from which a bin's spread tells forecast error.
+const COUNTED: f64 = 5.0;
 
 /// Estimates the noise model of a table.
 pub fn estimate(real: &[f64], forecast: &[f64], how: Noise) -> NoiseModel {
@@ -65,9 +67,13 @@ pub fn estimate(real: &[f64], forecast: &[f64], how: Noise) -> NoiseModel {
             relative: false,
         },
         Noise::Estimate => {
-            let counts = real.iter().chain(forecast).all(|x| x.fract() == 0.0);
-            let (alpha, beta) = fit(real, forecast);
-            let alpha = if counts { alpha.max(1.0) } else { alpha };
+            // Whole real values are counts (a forecast of counts need not be whole).
+            let counts = real.iter().all(|x| x.fract() == 0.0);
+            let (alpha, beta) = if counts {
+                fit_counts(real, forecast)
+            } else {
+                fit(real, forecast)
+            };
             let beta = beta.max(MIN_BETA);
             let median = positive.get(positive.len() / 2).copied().unwrap_or(0.0);
             NoiseModel {
@@ -80,8 +86,8 @@ pub fn estimate(real: &[f64], forecast: &[f64], how: Noise) -> NoiseModel {
     }
 }
 
-/// Least-absolute-log-error fit of `(α, β)` to per-bin robust variances.
-fn fit(real: &[f64], forecast: &[f64]) -> (f64, f64) {
+/// Robust spread of `v − f` in bins of forecast: `(median f, variance)`.
+fn bins(real: &[f64], forecast: &[f64]) -> Vec<(f64, f64)> {
     let mut leaves: Vec<(f64, f64)> = forecast
         .iter()
         .zip(real)
@@ -89,7 +95,7 @@ fn fit(real: &[f64], forecast: &[f64]) -> (f64, f64) {
         .map(|(f, v)| (*f, (v - f).abs()))
         .collect();
     if leaves.len() < 8 {
-        return (0.0, MIN_BETA);
+        return Vec::new();
     }
     leaves.sort_by(|a, b| a.0.total_cmp(&b.0));
     let bins = BINS.min(leaves.len() / 8).max(1);
@@ -108,6 +114,28 @@ fn fit(real: &[f64], forecast: &[f64]) -> (f64, f64) {
         if fm > 0.0 {
             points.push((fm, s * s));
         }
+    }
+    points
+}
+
+/// For counts: Poisson (`α = 1`) plus the relative error the bins with at
+/// least [`COUNTED`] expected show beyond Poisson (their median); sparser
+/// bins say nothing of it (a median residual of counts near zero is
+/// discreteness, not forecast error).
+fn fit_counts(real: &[f64], forecast: &[f64]) -> (f64, f64) {
+    let mut excess: Vec<f64> = bins(real, forecast)
+        .into_iter()
+        .filter(|&(f, _)| f >= COUNTED)
+        .map(|(f, s2)| ((s2 - f) / (f * f)).max(0.0))
+        .collect();
+    (1.0, median(&mut excess).max(MIN_BETA))
+}
+
+/// Least-absolute-log-error fit of `(α, β)` to per-bin robust variances.
+fn fit(real: &[f64], forecast: &[f64]) -> (f64, f64) {
+    let points = bins(real, forecast);
+    if points.is_empty() {
+        return (0.0, MIN_BETA);
     }
     let tiny = points.iter().map(|p| p.1).fold(0.0, f64::max) * 1e-9 + f64::MIN_POSITIVE;
     let mut alphas = vec![0.0];

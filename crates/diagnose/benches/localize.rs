@@ -17,6 +17,10 @@
 //! history, with a few failures per failing leaf. `layers=N` sets the localizer's
 //! deepest layer, `elements=N` the most elements it returns.
 //!
+//! `cargo bench -p swipewatch-diagnose --bench localize -- write=DIR [cases]` writes
+//! standard cases as CSV files with their truth, for timing `swipetool
+//! explain` as a whole process.
+//!
 //! `cargo bench -p swipewatch-diagnose --bench localize -- growth [cases]` instead times how
 //! localization grows: 3 to 6 dimensions of equal cardinality, from about
 //! 1,000 to about 80,000 leaves, two layer-2 causes per case.
@@ -196,6 +200,44 @@ fn growth(cases: usize) {
     }
 }
 
+/// Writes `cases` standard cases (the nine settings in turn) as CSV leaf
+/// tables `case-N.csv` (columns `d0..dk`, `real`, `predict`) with the
+/// truth of each in `truth.txt` (`case-N.csv a=x&b=y;c=z` per line), for
+/// timing `swipetool explain` as a whole process.
+fn write_cases(dir: &std::path::Path, cases: usize) {
+    use std::fmt::Write as _;
+    std::fs::create_dir_all(dir).expect("create the directory");
+    let mut rng = Rng::new(20_261_208);
+    let mut truth = String::new();
+    for k in 0..cases {
+        let s = Setting::standard(1 + k % 3, 1 + (k / 3) % 3);
+        let case = generate(&s, &mut rng);
+        let mut text = String::new();
+        let names: Vec<String> = (0..case.dims).map(|d| format!("d{d}")).collect();
+        writeln!(text, "{},real,predict", names.join(",")).expect("write");
+        for i in 0..case.real.len() {
+            for d in 0..case.dims {
+                write!(text, "v{},", case.values[i * case.dims + d]).expect("write");
+            }
+            writeln!(text, "{},{}", case.real[i], case.forecast[i]).expect("write");
+        }
+        let name = format!("case-{k}.csv");
+        std::fs::write(dir.join(&name), text).expect("write a case");
+        let elements: Vec<String> = case
+            .truth
+            .iter()
+            .map(|e| {
+                e.iter()
+                    .map(|&(d, v)| format!("d{d}=v{v}"))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            })
+            .collect();
+        writeln!(truth, "{name} {} {}", names.join(","), elements.join(";")).expect("write");
+    }
+    std::fs::write(dir.join("truth.txt"), truth).expect("write the truth");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = args.iter().find_map(|a| a.parse::<usize>().ok());
@@ -204,6 +246,10 @@ fn main() {
         return;
     }
     let cases = number.unwrap_or(100);
+    if let Some(dir) = args.iter().find_map(|a| a.strip_prefix("write=")) {
+        write_cases(std::path::Path::new(dir), cases);
+        return;
+    }
     let regime = ["small", "noisy", "deep", "minutes"]
         .into_iter()
         .find(|r| args.iter().any(|a| a == r))

@@ -144,17 +144,21 @@ pub fn read_leaf_columns(
         text: Vec::with_capacity(text.len()),
     };
     for (d, name) in dims.iter().enumerate() {
-        let mut seen: HashMap<String, u32> = HashMap::new();
-        for (i, v) in strings(name)?.into_iter().enumerate() {
-            let code = match seen.get(&v) {
-                Some(&c) => c,
-                None => {
-                    let c = out.names[d].len() as u32;
-                    out.names[d].push(v.clone());
-                    seen.insert(v, c);
-                    c
-                }
-            };
+        let series = df
+            .column(name)
+            .map_err(polars_error)?
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .map_err(polars_error)?;
+        let ca = series.str().map_err(polars_error)?;
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        for (i, v) in ca.iter().enumerate() {
+            let v = v.unwrap_or("");
+            let next = out.names[d].len() as u32;
+            let code = *seen.entry(v).or_insert(next);
+            if code == next {
+                out.names[d].push(v.to_string());
+            }
             out.codes[i * dims.len() + d] = code;
         }
     }

@@ -189,6 +189,19 @@ pub struct Case {
 }
 
 impl Case {
+    /// Leaves and no values yet.
+    fn empty(dims: usize, cardinalities: Vec<u32>, values: Vec<u32>, rise: bool) -> Case {
+        Case {
+            dims,
+            cardinalities,
+            values,
+            real: Vec::new(),
+            forecast: Vec::new(),
+            truth: Vec::new(),
+            rise,
+        }
+    }
+
     /// True when leaf `i` lies under `element`.
     pub fn under(&self, element: &[(usize, u32)], i: usize) -> bool {
         element
@@ -222,15 +235,8 @@ pub fn generate(s: &Setting, rng: &mut Rng) -> Case {
             }
         })
         .collect();
-    let mut case = Case {
-        dims,
-        cardinalities,
-        values,
-        real: Vec::new(),
-        forecast: Vec::new(),
-        truth: Vec::new(),
-        rise: s.rise.unwrap_or_else(|| rng.unit() < 0.5),
-    };
+    let rise = s.rise.unwrap_or_else(|| rng.unit() < 0.5);
+    let mut case = Case::empty(dims, cardinalities, values, rise);
     case.truth = causes(&case, &mean, s, rng);
     let spread = rng.between(s.spread);
     let mut factor = vec![1.0; n];
@@ -391,15 +397,7 @@ pub fn minutes(m: &Minutes, rng: &mut Rng) -> MinuteCase {
     let load: Vec<f64> = (0..n)
         .map(|_| m.attempts * (1.0 * rng.normal()).exp())
         .collect();
-    let shell = Case {
-        dims,
-        cardinalities,
-        values,
-        real: Vec::new(),
-        forecast: Vec::new(),
-        truth: Vec::new(),
-        rise: true,
-    };
+    let shell = Case::empty(dims, cardinalities, values, true);
     let truth = causes(&shell, &load, &s, rng);
     let mut extra = vec![0.0; n];
     for e in &truth {

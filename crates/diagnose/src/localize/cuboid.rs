@@ -47,34 +47,114 @@ impl<'a> Dense<'a> {
     }
 }
 
+/// A leaf whose group is too small to matter.
+pub(super) const DROPPED: u32 = u32::MAX;
+
 /// Groups leaves by their values on a cuboid's dimensions: each leaf's
-/// group number, and the element of every group.
+/// group number, and the first leaf of every group (whose values on the
+/// cuboid's dimensions are the group's element). Groups with fewer than
+/// `min_leaves` leaves are dropped (their leaves get [`DROPPED`]): where a
+/// leaf can gain only so much, they can never be significant.
 #[derive(Default)]
 pub(super) struct Grouping {
     pub(super) group: Vec<u32>,
-    pub(super) elements: Vec<Vec<u32>>,
+    pub(super) first: Vec<u32>,
+    /// Groups, dropped ones included (a leaf of a group dropped in the
+    /// prefix counts as one).
+    pub(super) total: usize,
+}
+
+/// Scratch space reused from one grouping to the next.
+#[derive(Default)]
+pub(super) struct Scratch {
+    index: HashMap<u128, u32, FastState>,
+    slot: Vec<u32>,
+    sizes: Vec<u32>,
+}
+
+impl Grouping {
+    /// Drops the groups smaller than `min_leaves` and renumbers the rest.
+    fn compact(&mut self, min_leaves: u32, scratch: &mut Scratch) {
+        self.total += self.first.len();
+        if min_leaves <= 1 {
+            return;
+        }
+        let sizes = &mut scratch.sizes;
+        sizes.clear();
+        sizes.resize(self.first.len(), 0);
+        for &g in &self.group {
+            if g != DROPPED {
+                sizes[g as usize] += 1;
+            }
+        }
+        let mut kept = 0u32;
+        let mut first = Vec::new();
+        for (g, size) in sizes.iter_mut().enumerate() {
+            if *size >= min_leaves {
+                first.push(self.first[g]);
+                *size = kept;
+                kept += 1;
+            } else {
+                *size = DROPPED;
+            }
+        }
+        for g in &mut self.group {
+            if *g != DROPPED {
+                *g = sizes[*g as usize];
+            }
+        }
+        self.first = first;
+    }
+}
+
+/// Assigns leaf `i` to the group of key `k`: a dense slot when `dense`, a
+/// hash otherwise.
+fn assign(out: &mut Grouping, scratch: &mut Scratch, dense: bool, i: usize, k: u128) {
+    let next = out.first.len() as u32;
+    let g = if dense {
+        let slot = &mut scratch.slot[k as usize];
+        if *slot == DROPPED {
+            *slot = next;
+        }
+        *slot
+    } else {
+        *scratch.index.entry(k).or_insert(next)
+    };
+    if g == next {
+        out.first.push(i as u32);
+    }
+    out.group.push(g);
+}
+
+/// Prepares the scratch space for keys below `span` (dense slots when the
+/// span is small against the table).
+fn prepare(scratch: &mut Scratch, span: u64, n: usize) -> bool {
+    scratch.index.clear();
+    let dense = span <= (4 * n as u64).max(4096);
+    if dense {
+        scratch.slot.clear();
+        scratch.slot.resize(span as usize, DROPPED);
+    }
+    dense
 }
 
 pub(super) fn group_by(
     dense: &Dense,
     combo: &[usize],
+    min_leaves: impl Fn(usize) -> u32,
     out: &mut Grouping,
-    index: &mut HashMap<u128, u32, FastState>,
+    scratch: &mut Scratch,
 ) {
     let n = dense.t.len();
     out.group.clear();
-    out.elements.clear();
+    out.first.clear();
+    out.total = 0;
     let span: u64 = combo
         .iter()
         .map(|&d| u64::from(dense.card[d]))
         .try_fold(1u64, |acc, c| acc.checked_mul(c))
         .unwrap_or(u64::MAX);
-    index.clear();
-    let mut slot: Vec<u32> = Vec::new();
-    let dense_slots = span <= (4 * n as u64).max(4096);
-    if dense_slots {
-        slot.resize(span as usize, u32::MAX);
-    }
+    let slots = prepare(scratch, span, n);
     let bits: Vec<u32> = combo
         .iter()
         .map(|&d| (32 - dense.card[d].saturating_sub(1).leading_zeros()).max(1))
@@ -83,28 +163,61 @@ pub(super) fn group_by(
     let mut wide: HashMap<Vec<u32>, u32, FastState> = HashMap::default();
     for i in 0..n {
         let codes = || combo.iter().map(|&d| dense.code(i, d));
-        let next = out.elements.len() as u32;
-        let g = if dense_slots {
-            let k = combo.iter().fold(0usize, |k, &d| {
-                k * dense.card[d] as usize + dense.code(i, d) as usize
-            });
-            if slot[k] == u32::MAX {
-                slot[k] = next;
-            }
-            slot[k]
-        } else if packed {
-            let k = codes()
-                .zip(&bits)
-                .fold(0u128, |k, (c, &b)| (k << b) | u128::from(c));
-            *index.entry(k).or_insert(next)
+        if slots || packed {
+            let k = if slots {
+                combo.iter().fold(0u128, |k, &d| {
+                    k * u128::from(dense.card[d]) + u128::from(dense.code(i, d))
+                })
+            } else {
+                codes()
+                    .zip(&bits)
+                    .fold(0u128, |k, (c, &b)| (k << b) | u128::from(c))
+            };
+            assign(out, scratch, slots, i, k);
         } else {
-            *wide.entry(codes().collect()).or_insert(next)
-        };
-        if g == next {
-            out.elements.push(codes().collect());
+            let next = out.first.len() as u32;
+            let g = *wide.entry(codes().collect()).or_insert(next);
+            if g == next {
+                out.first.push(i as u32);
+            }
+            out.group.push(g);
         }
-        out.group.push(g);
     }
+    out.compact(min_leaves(out.first.len()), scratch);
+}
+
+/// Groups leaves by a cuboid whose grouping without its last dimension,
+/// `prefix`, is known: a leaf's group follows from its prefix group and its
+/// value on `last`, a dense slot where they span little (most cuboids) and
+/// a hash of one integer otherwise. A leaf dropped in the prefix stays
+/// dropped (a child group is no larger than its parent).
+pub(super) fn group_by_prefix(
+    dense: &Dense,
+    prefix: &Grouping,
+    last: usize,
+    min_leaves: impl Fn(usize) -> u32,
+    out: &mut Grouping,
+    scratch: &mut Scratch,
+) {
+    let n = dense.t.len();
+    out.group.clear();
+    out.first.clear();
+    out.total = 0;
+    let card = dense.card[last] as usize;
+    let span = prefix.first.len().saturating_mul(card);
+    let slots = prepare(scratch, span as u64, n);
+    for i in 0..n {
+        let p = prefix.group[i];
+        if p == DROPPED {
+            out.total += 1;
+            out.group.push(DROPPED);
+            continue;
+        }
+        let k = p as usize * card + dense.code(i, last) as usize;
+        assign(out, scratch, slots, i, k as u128);
+    }
+    let groups = out.total + out.first.len();
+    out.compact(min_leaves(groups), scratch);
 }
 
 /// Every combination of `1..=max_layer` dimensions out of `dims`, by layer,

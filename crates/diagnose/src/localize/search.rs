@@ -1,8 +1,8 @@
 //! The search: candidates scored per cuboid, the choice among them (Occam,
 //! climb, split), and folding a choice into the expectation.
 
-use super::cuboid::{cuboids, group_by, Dense, Grouping};
-use super::noise::{estimate, NoiseModel};
+use super::cuboid::{cuboids, group_by, group_by_prefix, Dense, Grouping, Scratch, DROPPED};
+use super::noise::{estimate, NoiseModel, CAP};
 use super::{Direction, Element, LeafInput, Localized, Params};
 use std::collections::HashMap;
 use swipewatch_model::FastState;
@@ -10,6 +10,10 @@ use swipewatch_model::FastState;
 /// Leaf group numbers kept between the steps of one search (16 M, 64 MB);
 /// beyond, cuboids are grouped anew at each step.
 const CACHED_GROUPS: usize = 1 << 24;
+/// Group sums kept between the steps of one search (1 M groups, 56 MB).
+const KEPT_SUMS: usize = 1 << 20;
+/// The most one leaf's capped log ratio can gain (nats).
+const LEAF_MAX_GAIN: f64 = CAP * CAP / 2.0;
 /// Candidates kept per layer in one pass.
 const KEPT: usize = 8;
 
@@ -43,6 +47,15 @@ impl Agg {
         self.w += o.w;
         self.leaves += o.leaves;
         self
+    }
+
+    fn remove(&mut self, v: f64, m: f64, (wx, w): (f64, f64)) {
+        self.real -= v;
+        self.expected -= m;
+        self.expected_sq -= m * m;
+        self.wx -= wx;
+        self.w -= w;
+        self.leaves -= 1;
     }
 
     fn minus(mut self, o: &Agg) -> Agg {
@@ -120,6 +133,9 @@ pub(super) struct Search<'a> {
     /// mistaken for another cause (and an overlapping cause is judged on
     /// the rest of its leaves).
     open: Vec<bool>,
+    /// Leaves closed since the last pass, with the expectation they were
+    /// counted at (kept sums are brought up to date by them).
+    closed: Vec<(usize, f64)>,
     chosen: Vec<Localized>,
     total: f64,
     first_gain: Option<f64>,
@@ -158,6 +174,7 @@ impl<'a> Search<'a> {
             p,
             noise,
             open: vec![true; t.len()],
+            closed: Vec::new(),
             expected,
             evidence,
             chosen: Vec::new(),
@@ -172,8 +189,11 @@ impl<'a> Search<'a> {
         let combos = cuboids(self.dense.t.dims, self.p.max_layer);
         self.p.max_layer = combos.last().map_or(1, Vec::len);
         let mut cache = Vec::new();
+        let mut sums = Vec::new();
+        let mut kept_groups = 0;
         while self.chosen.len() < self.p.max_elements {
-            let scan = self.scan(&combos, &mut cache);
+            let closed = std::mem::take(&mut self.closed);
+            let scan = self.scan(&combos, &mut cache, &mut sums, &mut kept_groups, &closed);
             let tested = scan.tested;
             if self.first_gain.is_none() {
                 self.mass_floor = self.p.min_mass * scan.largest_move;
@@ -237,12 +257,12 @@ impl<'a> Search<'a> {
             .any(|c| c.element.covers(e) || e.covers(&c.element))
     }
 
-    fn to_element(&self, combo: &[usize], dense_codes: &[u32]) -> Element {
+    /// The element of `combo` that holds leaf `i`.
+    fn to_element(&self, combo: &[usize], i: u32) -> Element {
         Element(
             combo
                 .iter()
-                .zip(dense_codes)
-                .map(|(&d, &c)| (d, self.dense.original[d][c as usize]))
+                .map(|&d| (d, self.dense.t.values[i as usize * self.dense.t.dims + d]))
                 .collect(),
         )
     }
@@ -254,40 +274,111 @@ impl<'a> Search<'a> {
     /// how many were scored, and the largest move of a significant one.
     /// Groupings are kept in `cache` from one scan to the next when they fit
     /// in [`CACHED_GROUPS`].
-    fn scan(&self, combos: &[Vec<usize>], cache: &mut Vec<Grouping>) -> Scan {
+    fn scan(
+        &self,
+        combos: &[Vec<usize>],
+        cache: &mut Vec<Grouping>,
+        sums: &mut Vec<Option<Vec<Agg>>>,
+        kept_groups: &mut usize,
+        closed: &[(usize, f64)],
+    ) -> Scan {
         let mut out = Scan {
             best: vec![Vec::new(); self.p.max_layer + 1],
             tested: 0,
             largest_move: 0.0,
         };
-        let mut scratch = Grouping::default();
-        let mut index = HashMap::default();
-        let mut aggs: Vec<Agg> = Vec::new();
+        let mut spare = Grouping::default();
+        let mut scratch = Scratch::default();
+        let mut aggs: Vec<Agg>;
         let keep = combos.len() * self.dense.t.len() <= CACHED_GROUPS;
+        let position: HashMap<&[usize], usize, FastState> = combos
+            .iter()
+            .enumerate()
+            .map(|(c, combo)| (combo.as_slice(), c))
+            .collect();
+        // Where evidence is read leaf by leaf, a group of `k` leaves gains
+        // at most `k · CAP² / 2`; groups too small to beat the threshold of
+        // their own cuboid alone (a floor of the final one) are dropped.
+        let min_nats = self.p.min_nats;
+        let relative = self.noise.relative;
+        let min_leaves = move |groups: usize| -> u32 {
+            if relative {
+                (((groups.max(1) as f64).ln() + min_nats) / LEAF_MAX_GAIN).ceil() as u32
+            } else {
+                1
+            }
+        };
         for (c, combo) in combos.iter().enumerate() {
             let grouping = if keep {
                 if cache.len() <= c {
                     let mut g = Grouping::default();
-                    group_by(&self.dense, combo, &mut g, &mut index);
+                    let (last, prefix) = combo.split_last().unwrap_or((&0, &[]));
+                    match position.get(prefix) {
+                        // Cuboids come by layer: a prefix is grouped already.
+                        Some(&p) if p < cache.len() => group_by_prefix(
+                            &self.dense,
+                            &cache[p],
+                            *last,
+                            min_leaves,
+                            &mut g,
+                            &mut scratch,
+                        ),
+                        _ => group_by(&self.dense, combo, min_leaves, &mut g, &mut scratch),
+                    }
                     cache.push(g);
                 }
                 &cache[c]
             } else {
-                group_by(&self.dense, combo, &mut scratch, &mut index);
-                &scratch
+                group_by(&self.dense, combo, min_leaves, &mut spare, &mut scratch);
+                &spare
             };
-            aggs.clear();
-            aggs.resize(grouping.elements.len(), Agg::default());
-            for (i, &g) in grouping.group.iter().enumerate() {
-                if !self.open[i] {
-                    continue;
-                }
-                aggs[g as usize].add(self.real(i), self.expected[i], self.evidence[i]);
-            }
-            out.tested += aggs.len();
+            out.tested += grouping.total;
             let threshold = (out.tested as f64).ln() + self.p.min_nats;
+            if grouping.first.is_empty() {
+                if sums.len() == c {
+                    sums.push(None);
+                }
+                continue;
+            }
+            // Sums of the open leaves per group: kept from the last pass
+            // and brought up to date by the leaves closed since, or counted
+            // afresh.
+            let aggs: &[Agg] = match sums.get_mut(c) {
+                Some(Some(kept)) => {
+                    for &(i, m) in closed {
+                        let g = grouping.group[i];
+                        if g != DROPPED {
+                            kept[g as usize].remove(self.real(i), m, self.evidence[i]);
+                        }
+                    }
+                    kept
+                }
+                _ => {
+                    let mut fresh = vec![Agg::default(); grouping.first.len()];
+                    for (i, &g) in grouping.group.iter().enumerate() {
+                        if self.open[i] && g != DROPPED {
+                            fresh[g as usize].add(self.real(i), self.expected[i], self.evidence[i]);
+                        }
+                    }
+                    let room = keep && *kept_groups + fresh.len() <= KEPT_SUMS;
+                    if room && sums.len() == c {
+                        *kept_groups += fresh.len();
+                        sums.push(Some(fresh));
+                        sums[c].as_deref().unwrap_or_default()
+                    } else {
+                        if sums.len() == c {
+                            sums.push(None);
+                        }
+                        aggs = fresh;
+                        &aggs
+                    }
+                }
+            };
             let best = &mut out.best[combo.len()];
             for (g, a) in aggs.iter().enumerate() {
+                if self.noise.relative && f64::from(a.leaves) * LEAF_MAX_GAIN < threshold {
+                    continue;
+                }
                 if !self.allowed(a) {
                     continue;
                 }
@@ -298,7 +389,7 @@ impl<'a> Search<'a> {
                 if best.len() == KEPT && best.last().is_some_and(|b| gain < b.gain * (1.0 - 1e-9)) {
                     continue;
                 }
-                let element = self.to_element(combo, &grouping.elements[g]);
+                let element = self.to_element(combo, grouping.first[g]);
                 if self.related_to_chosen(&element) {
                     continue;
                 }
@@ -470,6 +561,7 @@ impl<'a> Search<'a> {
         let r = c.agg.ratio();
         for i in 0..t.len() {
             if self.open[i] && c.element.contains(t, i) {
+                self.closed.push((i, self.expected[i]));
                 self.expected[i] *= r;
                 self.open[i] = false;
             }

@@ -300,7 +300,7 @@ fn leaves(cardinalities: &[u32], max: usize, rng: &mut Rng) -> Vec<u32> {
 }
 
 /// Root-cause elements sharing no leaf, each over at least five non-empty
-/// leaves, in one cuboid or each in its own.
+/// leaves (one at the leaf level), in one cuboid or each in its own.
 fn causes(case: &Case, mean: &[f64], s: &Setting, rng: &mut Rng) -> Vec<Vec<(usize, u32)>> {
     let n = mean.len();
     let one_cuboid = rng.unit() < 0.5;
@@ -326,7 +326,9 @@ fn causes(case: &Case, mean: &[f64], s: &Setting, rng: &mut Rng) -> Vec<Vec<(usi
             .collect();
         let inside: Vec<usize> = (0..n).filter(|&i| case.under(&e, i)).collect();
         let live = inside.iter().filter(|&&i| mean[i] > 0.0).count();
-        if live < 5 || inside.iter().any(|&i| taken[i]) {
+        // A cause at the leaf level is one non-empty leaf; above, five.
+        let need = if cuboid.len() == case.dims { 1 } else { 5 };
+        if live < need || inside.iter().any(|&i| taken[i]) {
             continue;
         }
         for &i in &inside {

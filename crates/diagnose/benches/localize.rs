@@ -16,6 +16,8 @@
 //! minutes of history, 2 of incident) explained against each leaf's
 //! history, with a few failures per failing leaf. `layers=N` sets the localizer's
 //! deepest layer, `elements=N` the most elements it returns.
+//! `LOCALIZE_VERBOSE=1` prints each case's truth and answers (and with
+//! `LOCALIZE_LEAVES=1` the leaves of the truth), for looking into misses.
 //!
 //! `cargo bench -p swipewatch-diagnose --bench localize -- write=DIR [cases]` writes
 //! standard cases as CSV files with their truth, for timing `swipetool
@@ -257,6 +259,9 @@ fn main() {
     let mut p = Params::default();
     if let Some(l) = args.iter().find_map(|a| a.strip_prefix("layers=")) {
         p.max_layer = l.parse().unwrap_or(p.max_layer);
+    }
+    if let Some(e) = args.iter().find_map(|a| a.strip_prefix("elements=")) {
+        p.max_elements = e.parse().unwrap_or(p.max_elements);
     }
     println!(
         "regime: {regime}, {cases} cases per setting, max layer {}\n",

@@ -33,19 +33,20 @@
 //! (Occam). Two checks then set the granularity, each in terms of what the
 //! data show, not of a fixed layer:
 //! * **climb**: if the rest of a parent (the parent without the element)
-//!   moved the same way, significantly and by more than `split_rest` of the
-//!   element's change, the parent is the cause and the element only its
+//!   moved the same way, gaining at least `min_nats` and by more than
+//!   `split_rest` of the element's change, the parent is the cause and the element only its
 //!   most extreme part;
 //! * **split**: if, along one dimension, the element's change sits in a few
 //!   of its children while the others are known to be at their forecast
 //!   (they would have shown the change), and the children gain more than
 //!   each extra element costs, those children replace it.
 //!
-//! The choice is folded into the expectation (`f := f·r` under it), its
-//! leaves leave the search (what one ratio leaves uneven in them is not
-//! another cause; an overlapping cause is judged on the rest of its
-//! leaves), elements above or below it are not offered again, and the
-//! search repeats while a significant element remains.
+//! The chosen element's leaves then leave the search: what its one ratio
+//! leaves uneven in them is not another cause, and an overlapping cause is
+//! judged on the rest of its leaves. Elements above or below it are not
+//! offered again, and the search repeats while a significant element
+//! remains. Near-equal gains are decided by the size of the move, then the
+//! layer, then the values' codes; never by hash order.
 
 mod cuboid;
 pub mod noise;
@@ -149,13 +150,14 @@ pub struct Localized {
     pub element: Element,
     /// Its gain when chosen (nats).
     pub score: f64,
-    /// Real total under it.
+    /// Real total under it, over the leaves no earlier cause took.
     pub real: f64,
-    /// Expected total under it when chosen (after earlier causes were folded in).
+    /// Expected total under it when chosen, over the leaves no earlier cause
+    /// took (zero forecasts read at the noise model's floor).
     pub expected: f64,
-    /// Its share of the table's total deviation `Σv − Σf`: `(real −
-    /// expected) / (Σv − Σf)`. The shares and the part left unexplained
-    /// add up to one.
+    /// Its share of the table's total deviation `Σv − Σf` (zero forecasts
+    /// read at the floor): `(real − expected) / (Σv − Σf)`. The shares and
+    /// the part left unexplained add up to one.
     pub excess_share: f64,
 }
 

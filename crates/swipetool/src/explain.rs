@@ -248,6 +248,11 @@ fn series(path: &Path, c: LeafColumns, time: &str, at: f64) -> anyhow::Result<Le
         "{}: no rows at or after --at",
         path.display()
     );
+    ensure!(
+        past.iter().any(|t| t.attempts > 0.0),
+        "{}: no attempts before --at to expect failures from",
+        path.display()
+    );
     let forecast = expected_failures(&past, &now, SHRINKAGE_ATTEMPTS);
     Ok(Leaves {
         real: now.iter().map(|t| t.failures).collect(),
@@ -260,24 +265,32 @@ fn series(path: &Path, c: LeafColumns, time: &str, at: f64) -> anyhow::Result<Le
     })
 }
 
-/// Seconds: a plain number, or an RFC 3339 or `YYYY-MM-DD HH:MM[:SS]` time.
+/// Seconds: a plain number, an RFC 3339 time, `YYYY-MM-DD HH:MM[:SS[.f]]`
+/// (with a space or a `T`), or a date.
 fn parse_time(s: &str) -> Option<f64> {
     let s = s.trim();
     if let Ok(x) = s.parse::<f64>() {
         return x.is_finite().then_some(x);
     }
+    let seconds = |micros: i64| micros as f64 / 1e6;
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp() as f64);
+        return Some(seconds(t.timestamp_micros()));
     }
+    // Polars writes a naive datetime as `%F %T%.f` and a date as `%F`.
     [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
         "%Y-%m-%dT%H:%M",
     ]
     .iter()
     .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
-    .map(|t| t.and_utc().timestamp() as f64)
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
+    .map(|t| seconds(t.and_utc().timestamp_micros()))
 }
 
 fn element_text(table: &Leaves, l: &Localized) -> String {

@@ -174,3 +174,20 @@ fn a_bad_time_cell_is_named_by_row_and_column() {
     let err = format!("{err:#}");
     assert!(err.contains("row 2, column `t`: not a time"), "{err}");
 }
+
+#[test]
+fn times_are_read_in_the_shapes_files_hold_them() {
+    let at = parse_time("2026-11-11T10:30:00Z").expect("rfc 3339");
+    for s in [
+        "2026-11-11 10:30:00",
+        "2026-11-11T10:30:00",
+        "2026-11-11 10:30",
+        "2026-11-11 10:30:00.000000",
+    ] {
+        assert_eq!(parse_time(s), Some(at), "{s}");
+    }
+    assert_eq!(parse_time("2026-11-11 10:30:00.5"), Some(at + 0.5));
+    assert_eq!(parse_time("2026-11-11"), Some(at - 10.5 * 3600.0));
+    assert_eq!(parse_time("1700000000"), Some(1.7e9));
+    assert_eq!(parse_time("later"), None);
+}

@@ -45,6 +45,11 @@ impl<'a> Dense<'a> {
     pub(super) fn code(&self, i: usize, d: usize) -> u32 {
         self.codes[i * self.t.dims + d]
     }
+
+    /// Values of dimension `d`.
+    pub(super) fn card(&self, d: usize) -> usize {
+        self.card[d] as usize
+    }
 }
 
 /// A leaf whose group is too small to matter.

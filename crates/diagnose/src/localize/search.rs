@@ -10,12 +10,12 @@ use swipewatch_model::FastState;
 /// Leaf group numbers kept between the steps of one search (16 M, 64 MB);
 /// beyond, cuboids are grouped anew at each step.
 const CACHED_GROUPS: usize = 1 << 24;
-/// Group sums kept between the steps of one search (1 M groups, 56 MB).
+/// Group sums kept between the steps of one search (1 M groups, 48 MB).
 const KEPT_SUMS: usize = 1 << 20;
 /// The most one leaf's capped log ratio can gain (nats).
 const LEAF_MAX_GAIN: f64 = CAP * CAP / 2.0;
 /// Candidates kept per layer in one pass.
-const KEPT: usize = 8;
+const KEPT: usize = 32;
 
 /// Sums over an element's leaves.
 #[derive(Default, Clone, Copy, Debug)]
@@ -267,9 +267,6 @@ impl<'a> Search<'a> {
         )
     }
 
-    /// The best candidate of each layer, and how many were scored.
-    /// Groupings are kept in `cache` from one scan to the next when they
-    /// fit in [`CACHED_GROUPS`].
     /// The best candidates of each layer ([`KEPT`] of each, best first),
     /// how many were scored, and the largest move of a significant one.
     /// Groupings are kept in `cache` from one scan to the next when they fit
@@ -287,6 +284,7 @@ impl<'a> Search<'a> {
             tested: 0,
             largest_move: 0.0,
         };
+        let mut moves: Vec<(f64, f64)> = Vec::new();
         let mut spare = Grouping::default();
         let mut scratch = Scratch::default();
         let mut aggs: Vec<Agg>;
@@ -383,8 +381,15 @@ impl<'a> Search<'a> {
                     continue;
                 }
                 let gain = a.gain(&self.noise);
+                let moved = (a.real - a.expected).abs();
                 if gain >= threshold {
-                    out.largest_move = out.largest_move.max((a.real - a.expected).abs());
+                    moves.push((gain, moved));
+                }
+                // What could never be chosen does not take a place.
+                if moved < self.mass_floor
+                    || self.first_gain.is_some_and(|g| gain < self.p.min_share * g)
+                {
+                    continue;
                 }
                 if best.len() == KEPT && best.last().is_some_and(|b| gain < b.gain * (1.0 - 1e-9)) {
                     continue;
@@ -403,6 +408,13 @@ impl<'a> Search<'a> {
                 best.truncate(KEPT);
             }
         }
+        // Significance is judged against the final number of candidates.
+        let threshold = (out.tested.max(1) as f64).ln() + self.p.min_nats;
+        out.largest_move = moves
+            .iter()
+            .filter(|(gain, _)| *gain >= threshold)
+            .map(|m| m.1)
+            .fold(0.0, f64::max);
         out
     }
 
@@ -488,22 +500,24 @@ impl<'a> Search<'a> {
             if c.element.0.iter().any(|&(e, _)| e == d) {
                 continue;
             }
-            let mut children: HashMap<u32, Agg, FastState> = HashMap::default();
+            // Children by dense code, in code order (sums never depend on
+            // hash order).
+            let mut children: Vec<Agg> = vec![Agg::default(); self.dense.card(d)];
             for &i in &inside {
-                children.entry(self.dense.code(i, d)).or_default().add(
+                children[self.dense.code(i, d) as usize].add(
                     self.real(i),
                     self.expected[i],
                     self.evidence[i],
                 );
             }
-            if children.len() < 2 {
+            if children.iter().filter(|a| a.leaves > 0).count() < 2 {
                 continue;
             }
             let mut moved: Vec<Candidate> = Vec::new();
             let mut rest = Agg::default();
-            for (&code, a) in &children {
+            for (code, a) in children.iter().enumerate().filter(|(_, a)| a.leaves > 0) {
                 let mut pairs = c.element.0.clone();
-                pairs.push((d, self.dense.original[d][code as usize]));
+                pairs.push((d, self.dense.original[d][code]));
                 pairs.sort_unstable();
                 let child = Candidate {
                     gain: a.gain(&self.noise),
@@ -527,12 +541,17 @@ impl<'a> Search<'a> {
             // The rest must be large enough that, had it moved with the
             // cause, it would have shown: otherwise it is not known to be
             // at its forecast.
+            let log_ratio = c.agg.ratio().max(f64::MIN_POSITIVE).ln();
             let as_cause = Agg {
                 real: rest.expected * c.agg.ratio(),
-                wx: rest.w * c.agg.ratio().ln(),
+                wx: rest.w * log_ratio,
                 ..rest
             };
-            if as_cause.gain(&self.noise) < (tested.max(1) as f64).ln() + self.p.min_nats {
+            let mut shown = as_cause.gain(&self.noise);
+            if self.noise.relative {
+                shown = shown.min(f64::from(rest.leaves) * LEAF_MAX_GAIN);
+            }
+            if shown < (tested.max(1) as f64).ln() + self.p.min_nats {
                 continue;
             }
             // Each element beyond the first must pay for itself as a cause
@@ -544,11 +563,9 @@ impl<'a> Search<'a> {
             }
             if best.as_ref().is_none_or(|(g, _)| gained > *g) {
                 moved.sort_by(|a, b| {
-                    if a.beats(b) {
-                        std::cmp::Ordering::Less
-                    } else {
-                        std::cmp::Ordering::Greater
-                    }
+                    b.gain
+                        .total_cmp(&a.gain)
+                        .then_with(|| a.element.cmp(&b.element))
                 });
                 best = Some((gained, moved));
             }
@@ -558,11 +575,9 @@ impl<'a> Search<'a> {
 
     fn fold(&mut self, c: &Candidate) {
         let t = self.dense.t;
-        let r = c.agg.ratio();
         for i in 0..t.len() {
             if self.open[i] && c.element.contains(t, i) {
                 self.closed.push((i, self.expected[i]));
-                self.expected[i] *= r;
                 self.open[i] = false;
             }
         }

@@ -126,13 +126,15 @@ pub fn read_leaf_columns(
             detail: "row 1: no leaves, only a header",
         });
     }
-    let strings = |name: &str| -> Result<Vec<String>, HistoryError> {
-        let series = df
-            .column(name)
+    let as_text = |name: &str| -> Result<Series, HistoryError> {
+        df.column(name)
             .map_err(polars_error)?
             .as_materialized_series()
             .cast(&DataType::String)
-            .map_err(polars_error)?;
+            .map_err(polars_error)
+    };
+    let strings = |name: &str| -> Result<Vec<String>, HistoryError> {
+        let series = as_text(name)?;
         let ca = series.str().map_err(polars_error)?;
         Ok(ca.iter().map(|v| v.unwrap_or("").to_string()).collect())
     };
@@ -144,12 +146,7 @@ pub fn read_leaf_columns(
         text: Vec::with_capacity(text.len()),
     };
     for (d, name) in dims.iter().enumerate() {
-        let series = df
-            .column(name)
-            .map_err(polars_error)?
-            .as_materialized_series()
-            .cast(&DataType::String)
-            .map_err(polars_error)?;
+        let series = as_text(name)?;
         let ca = series.str().map_err(polars_error)?;
         let mut seen: HashMap<&str, u32> = HashMap::new();
         for (i, v) in ca.iter().enumerate() {

@@ -78,6 +78,13 @@ pub(super) struct Scratch {
 }
 
 impl Grouping {
+    /// Empty, keeping its allocations.
+    fn clear(&mut self) {
+        self.group.clear();
+        self.first.clear();
+        self.total = 0;
+    }
+
     /// Drops the groups smaller than `min_leaves` and renumbers the rest.
     fn compact(&mut self, min_leaves: u32, scratch: &mut Scratch) {
         self.total += self.first.len();
@@ -151,9 +158,7 @@ pub(super) fn group_by(
     scratch: &mut Scratch,
 ) {
     let n = dense.t.len();
-    out.group.clear();
-    out.first.clear();
-    out.total = 0;
+    out.clear();
     let span: u64 = combo
         .iter()
         .map(|&d| u64::from(dense.card[d]))
@@ -205,9 +210,7 @@ pub(super) fn group_by_prefix(
     scratch: &mut Scratch,
 ) {
     let n = dense.t.len();
-    out.group.clear();
-    out.first.clear();
-    out.total = 0;
+    out.clear();
     let card = dense.card[last] as usize;
     let span = prefix.first.len().saturating_mul(card);
     let slots = prepare(scratch, span as u64, n);

@@ -220,14 +220,10 @@ impl<'a> Search<'a> {
                 .split(&pick, slots, tested)
                 .unwrap_or_else(|| vec![pick]);
             self.first_gain.get_or_insert(picks[0].gain);
-            for c in picks {
-                // Earlier folds may overlap this element; re-read its sums.
-                let agg = self.agg_of(&c.element);
-                if agg.expected <= 0.0 {
-                    continue;
-                }
-                let c = Candidate { agg, ..c };
-                self.fold(&c);
+            // Each pick's sums are over open leaves already, and split
+            // children share none.
+            for c in &picks {
+                self.fold(c);
             }
         }
         self.chosen

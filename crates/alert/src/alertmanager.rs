@@ -60,14 +60,14 @@ fn alert(i: &Incident, console_url: &str) -> Value {
         None => String::new(),
     };
     let description = format!(
-        "{} {} where {:.1} were expected in the latest window{latency}. {} failed transactions so far, {} terminals, {} merchants, amount {:.2}; top codes: {}.",
+        "{} {} where {:.1} were expected in the latest window{latency}. {} failed transactions so far, {} terminals, {} merchants, amount {}; top codes: {}.",
         i.latest.observed,
         i.latest.signal.unit(),
         i.latest.expected,
         e.failed,
         e.terminals,
         e.merchants,
-        e.amount_minor as f64 / 100.0,
+        e.amounts_text(),
         if codes.is_empty() { "-".to_string() } else { codes.join(", ") }
     );
     let mut alert = json!({

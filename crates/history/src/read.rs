@@ -10,9 +10,11 @@
 //!
 //! NDJSON lines are either archived broker messages
 //! (`{"topic", "arrival_ms", "payload"}`, what `swipewatch simulate --out`
-//! writes) or outcomes in the wire format, one per line. Both are already
-//! the live decoder's input, so they are handed to it as they are: the same
-//! validation as live, at the decoder's speed, and no JSON reader in polars.
+//! writes) or bare outcomes and heartbeats in the wire format, one per
+//! line. Both are already the live decoder's input, so they are handed to
+//! it as they are: the same validation and counting as live (a bad line is
+//! counted by reason and skipped, not the end of the replay), at the
+//! decoder's speed, and no JSON reader in polars.
 
 use crate::fields::{at, Kind, Mapping, FIELDS};
 use crate::HistoryError;
@@ -66,6 +68,17 @@ pub enum Item<'a> {
         payload: &'a [u8],
         /// When it was received, epoch ms.
         arrival_ms: i64,
+    },
+    /// An archived line that is a bare outcome or heartbeat (or is not
+    /// valid at all), for `Decoder::decode_line`, which validates and counts
+    /// it as the live path would.
+    Line {
+        /// The line, without its end.
+        text: &'a str,
+        /// Line number in the file, from 1.
+        line: u64,
+        /// When it was received, if the line says.
+        arrival_ms: Option<i64>,
     },
     /// One outcome, typed, for `Decoder::decode_record`.
     Outcome {
@@ -445,6 +458,7 @@ impl<'p> Table<'p> {
             carrier: text(at::CARRIER),
             cell_id: text(at::CELL_ID).map(StrOrInt::Str),
             rssi_dbm: self.int_as(at::RSSI_DBM, row)?,
+            ..RawNet::default()
         };
         let sw = RawSw {
             fw: text(at::FW),
@@ -478,6 +492,7 @@ impl<'p> Table<'p> {
             region: text(at::REGION),
             amount_minor: self.int_as(at::AMOUNT_MINOR, row)?,
             currency: text(at::CURRENCY),
+            ..RawOutcome::default()
         })
     }
 }
@@ -527,40 +542,26 @@ fn read_ndjson(path: &Path, sink: &mut impl FnMut(Item<'_>)) -> Result<u64, Hist
         if text.is_empty() {
             continue;
         }
-        let bad = |column: String, detail: String| HistoryError::BadValue {
-            file: path.display().to_string(),
-            row,
-            column,
-            detail,
-        };
-        let envelope: Envelope =
-            serde_json::from_str(text).map_err(|e| bad("(line)".to_string(), json_problem(&e)))?;
-        if let (Some(topic), Some(payload)) = (envelope.topic.as_deref(), envelope.payload) {
-            sink(Item::Message {
-                topic,
+        match serde_json::from_str::<Envelope>(text) {
+            Ok(Envelope {
+                topic: Some(topic),
+                payload: Some(payload),
+                arrival_ms,
+            }) => sink(Item::Message {
+                topic: &topic,
                 payload: payload.get().as_bytes(),
-                arrival_ms: envelope.arrival_ms.unwrap_or(0),
-            });
-            continue;
+                arrival_ms: arrival_ms.unwrap_or(0),
+            }),
+            Ok(envelope) => sink(Item::Line {
+                text,
+                line: row,
+                arrival_ms: envelope.arrival_ms,
+            }),
+            Err(_) => sink(Item::Line {
+                text,
+                line: row,
+                arrival_ms: None,
+            }),
         }
-        let mut de = serde_json::Deserializer::from_str(text);
-        let raw: RawOutcome = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| bad(e.path().to_string(), json_problem(e.inner())))?;
-        let arrival_ms = match raw.ts {
-            Some(RawTs::Ms(ms)) => envelope.arrival_ms.unwrap_or(ms),
-            _ => envelope.arrival_ms.unwrap_or(0),
-        };
-        sink(Item::Outcome { raw, arrival_ms });
     }
-}
-
-/// What is wrong with a JSON line, without quoting it: a parser message
-/// can carry the offending value, and that value may be a card number.
-fn json_problem(e: &serde_json::Error) -> String {
-    match e.classify() {
-        serde_json::error::Category::Data => "wrong type or value",
-        serde_json::error::Category::Eof => "truncated JSON",
-        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "not valid JSON",
-    }
-    .to_string()
 }

@@ -148,23 +148,40 @@ fn rows_with_arrival_time_keep_the_order_they_arrived_in() {
 }
 
 #[test]
-fn ndjson_outcome_lines_report_the_line_and_field_of_a_bad_value() {
+fn bare_ndjson_lines_good_or_bad_are_handed_on_with_their_line_numbers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = file(
         dir.path(),
         "flat.ndjson",
         "{\"event_id\":\"e1\",\"terminal_id\":\"t\",\"ts\":1000,\"outcome\":\"approved\"}\n\
          \n\
-         {\"event_id\":\"e2\",\"terminal_id\":\"t\",\"ts\":2000,\"outcome\":\"approved\",\"latency_ms\":\"slow\"}\n",
+         {\"event_id\":\"e2\",\"ts\":2000,\"outcome\":\"approved\",\"latency_ms\":\"slow\"}\n\
+         {\"event_id\":\n\
+         {\"topic\":\"dt/pos/v1/r/a/t/hb\",\"arrival_ms\":5,\"payload\":{\"ts\":5}}\n\
+         {\"terminal_id\":\"t\",\"ts\":6000,\"arrival_ms\":6100}\n",
     );
-    let text = outcomes(&path, &Mapping::default())
-        .expect_err("bad latency")
-        .to_string();
-    assert!(
-        text.contains("flat.ndjson: row 3, column `latency_ms`"),
-        "{text}"
+    let mut seen = Vec::new();
+    let rows = read(&path, &Mapping::default(), |item| match item {
+        Item::Line {
+            text,
+            line,
+            arrival_ms,
+        } => seen.push(format!("line {line} {arrival_ms:?} {}", &text[..10])),
+        Item::Message { topic, .. } => seen.push(format!("message {topic}")),
+        Item::Outcome { .. } => seen.push("outcome".to_string()),
+    })
+    .expect("a bad line does not end the read");
+    assert_eq!(rows, 6);
+    assert_eq!(
+        seen,
+        [
+            "line 1 None {\"event_id",
+            "line 3 None {\"event_id",
+            "line 4 None {\"event_id",
+            "message dt/pos/v1/r/a/t/hb",
+            "line 6 Some(6100) {\"terminal",
+        ]
     );
-    assert!(!text.contains("slow"), "{text}");
 }
 
 #[test]

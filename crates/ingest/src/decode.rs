@@ -9,6 +9,7 @@
 //! per element of a JSON array.
 
 use crate::dedup::{fingerprint, Dedup};
+use crate::lenient::{repair, Drops, Shape};
 use crate::pan::contains_card_number;
 use crate::ratelog::RejectLog;
 use crate::raw::{RawHeartbeat, RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
@@ -17,8 +18,8 @@ use serde_json::value::RawValue;
 use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
 use swipewatch_model::{
-    Dim, DimValues, Event, Heartbeat, Outcome, RejectReason, RespCode, Sym, Symbols, Taxonomy,
-    TermError,
+    Dim, DimValues, DroppedField, Event, Heartbeat, Outcome, RejectReason, RespCode, Sym, Symbols,
+    Taxonomy, TermError,
 };
 use swipewatch_telemetry::{EventKind, IngestMetrics};
 
@@ -39,7 +40,7 @@ pub struct Rejection {
     pub detail: String,
 }
 
-fn reject(reason: RejectReason, detail: impl Into<String>) -> Rejection {
+pub(crate) fn reject(reason: RejectReason, detail: impl Into<String>) -> Rejection {
     Rejection {
         reason,
         detail: detail.into(),
@@ -155,10 +156,10 @@ impl Decoder {
         for element in elements.iter() {
             let result = match kind {
                 EventKind::Outcome => self
-                    .outcome(element, &topic_slots, arrival_ms)
+                    .outcome(element, &topic_slots, Some(arrival_ms))
                     .map(Event::Outcome),
                 EventKind::Heartbeat => self
-                    .heartbeat(element, &topic_slots, arrival_ms)
+                    .heartbeat(element, &topic_slots, Some(arrival_ms))
                     .map(Event::Heartbeat),
             };
             match result {
@@ -204,10 +205,70 @@ impl Decoder {
         &mut self,
         element: &str,
         topic: &Captures,
-        arrival_ms: i64,
+        arrival_ms: Option<i64>,
     ) -> Result<Outcome, Rejection> {
-        let raw: RawOutcome = parse(element)?;
-        self.accept_outcome(raw, topic, arrival_ms)
+        let repaired;
+        let mut drops = Drops::default();
+        let mut raw: RawOutcome = match parse(element) {
+            Ok(raw) => raw,
+            Err(_) => {
+                (repaired, drops) = repair(element, Shape::Outcome)?;
+                serde::Deserialize::deserialize(&repaired)
+                    .map_err(|e| reject(RejectReason::BadType, e.to_string()))?
+            }
+        };
+        raw.fold_flat();
+        self.accept_outcome(raw, topic, arrival_ms, drops)
+    }
+
+    fn count_dropped(&self, drops: Drops) {
+        for field in drops.iter() {
+            self.metrics.dropped(field).inc();
+        }
+    }
+
+    /// Decodes one archived line that is a bare outcome or heartbeat (no
+    /// topic around it), appending what it gave to `out`; validated and
+    /// counted the way a live message is. A line naming `event_id` or
+    /// `outcome` is an outcome, any other a heartbeat. Without
+    /// `arrival_ms` the event is taken as received at its own time.
+    pub fn decode_line(
+        &mut self,
+        line: &str,
+        arrival_ms: Option<i64>,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Rejection> {
+        let kind = if line.contains("\"event_id\"") || line.contains("\"outcome\"") {
+            EventKind::Outcome
+        } else {
+            EventKind::Heartbeat
+        };
+        self.metrics.messages(kind).inc();
+        self.metrics.bytes.inc_by(line.len() as u64);
+        let topic = Captures::default();
+        let result = self
+            .check_message("", line.as_bytes(), line.len())
+            .and_then(|()| match line.trim_start().as_bytes().first() {
+                Some(b'{') => Ok(()),
+                _ => Err(reject(RejectReason::MalformedJson, "line is not an object")),
+            })
+            .and_then(|()| match kind {
+                EventKind::Outcome => self.outcome(line, &topic, arrival_ms).map(Event::Outcome),
+                EventKind::Heartbeat => self
+                    .heartbeat(line, &topic, arrival_ms)
+                    .map(Event::Heartbeat),
+            });
+        match result {
+            Ok(event) => {
+                self.metrics.accepted(kind).inc();
+                out.push(event);
+                Ok(())
+            }
+            Err(r) => {
+                self.rejected(r.clone(), "(history line)", arrival_ms.unwrap_or(0));
+                Err(r)
+            }
+        }
     }
 
     /// Validates one outcome that a history reader has already typed, the
@@ -224,7 +285,14 @@ impl Decoder {
         let result = if raw.texts().any(|t| contains_card_number(t.as_bytes())) {
             Err(reject(RejectReason::CardNumberPresent, "record withheld"))
         } else {
-            self.accept_outcome(raw, &Captures::default(), arrival_ms)
+            let mut raw = raw;
+            raw.fold_flat();
+            self.accept_outcome(
+                raw,
+                &Captures::default(),
+                Some(arrival_ms),
+                Drops::default(),
+            )
         };
         match &result {
             Ok(_) => self.metrics.accepted(EventKind::Outcome).inc(),
@@ -237,7 +305,8 @@ impl Decoder {
         &mut self,
         raw: RawOutcome<'_>,
         topic: &Captures,
-        arrival_ms: i64,
+        arrival_ms: Option<i64>,
+        mut drops: Drops,
     ) -> Result<Outcome, Rejection> {
         let event_id = required(raw.event_id.as_deref(), "event_id")?;
         check_len(event_id, MAX_ID_BYTES, "event_id")?;
@@ -245,26 +314,27 @@ impl Decoder {
             .outcome
             .ok_or_else(|| reject(RejectReason::MissingField, "outcome"))?;
         let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
-        let rc = match raw.rc.as_deref() {
-            Some(rc) => {
-                Some(RespCode::parse(rc).ok_or_else(|| reject(RejectReason::BadType, "rc"))?)
-            }
-            None => None,
-        };
+        let arrival_ms = arrival_ms.unwrap_or(ts_ms);
+        let rc = raw
+            .rc
+            .as_deref()
+            .and_then(|rc| kept(RespCode::parse(rc.trim()), DroppedField::Rc, &mut drops));
         let term_error = raw
             .term_error
             .as_deref()
             .map(|e| TermError::from_name(e).unwrap_or(TermError::Other));
-        let currency = match raw.currency.as_deref() {
-            Some(c) => Some(currency(c)?),
-            None => None,
-        };
-        if let Some(bin) = raw.bin.as_deref() {
-            if !(6..=8).contains(&bin.len()) || !bin.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(reject(RejectReason::BadType, "bin must be 6-8 digits"));
+        let currency = raw
+            .currency
+            .as_deref()
+            .and_then(|c| kept(currency(c), DroppedField::Currency, &mut drops));
+        let bin = raw.bin.as_deref().filter(|bin| {
+            let ok = (6..=8).contains(&bin.len()) && bin.bytes().all(|b| b.is_ascii_digit());
+            if !ok {
+                drops.add(DroppedField::Bin);
             }
-        }
-        let rssi_dbm = rssi(raw.net.as_ref())?;
+            ok
+        });
+        let rssi_dbm = rssi(raw.net.as_ref(), &mut drops);
         let classified =
             self.taxonomy
                 .classify(raw.scheme.as_deref(), status, rc, raw.rc_source, term_error);
@@ -278,7 +348,7 @@ impl Decoder {
         let net = raw.net.as_ref();
         let sw = raw.sw.as_ref();
         let mut bin_buf = [0u8; 10];
-        let issuer = match (&raw.issuer, &raw.bin) {
+        let issuer = match (&raw.issuer, bin) {
             (Some(i), _) => Some(&**i),
             (None, Some(bin)) => Some(issuer_from_bin(bin, &mut bin_buf)),
             (None, None) => None,
@@ -300,7 +370,7 @@ impl Decoder {
         ];
         let known = symbols.terminals.get(terminal_id);
         let recent = known.map(|t| recent_slot(&mut self.recent, t));
-        fill_dims(&mut symbols, &mut dims, &values, topic, recent)?;
+        fill_dims(&mut symbols, &mut dims, &values, topic, recent, &mut drops);
         if !self.dedup.insert(fp) {
             return Err(reject(RejectReason::Duplicate, "event_id seen before"));
         }
@@ -312,6 +382,7 @@ impl Decoder {
         if classified.unknown_code {
             self.metrics.unknown_codes.inc();
         }
+        self.count_dropped(drops);
         Ok(Outcome {
             event_fp: fp,
             terminal,
@@ -337,14 +408,29 @@ impl Decoder {
         &mut self,
         element: &str,
         topic: &Captures,
-        arrival_ms: i64,
+        arrival_ms: Option<i64>,
     ) -> Result<Heartbeat, Rejection> {
-        let raw: RawHeartbeat = parse(element)?;
+        let repaired;
+        let mut drops = Drops::default();
+        let mut raw: RawHeartbeat = match parse(element) {
+            Ok(raw) => raw,
+            Err(_) => {
+                (repaired, drops) = repair(element, Shape::Heartbeat)?;
+                serde::Deserialize::deserialize(&repaired)
+                    .map_err(|e| reject(RejectReason::BadType, e.to_string()))?
+            }
+        };
+        raw.fold_flat();
         let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
-        if raw.battery_pct.is_some_and(|b| b > 100) {
-            return Err(reject(RejectReason::BadType, "battery_pct above 100"));
-        }
-        let rssi_dbm = rssi(raw.net.as_ref())?;
+        let arrival_ms = arrival_ms.unwrap_or(ts_ms);
+        let battery_pct = raw.battery_pct.and_then(|b| {
+            kept(
+                (b <= 100).then_some(b),
+                DroppedField::BatteryPct,
+                &mut drops,
+            )
+        });
+        let rssi_dbm = rssi(raw.net.as_ref(), &mut drops);
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
         let terminal_id = required(
             raw.terminal_id.as_deref().or(topic.terminal()),
@@ -368,18 +454,20 @@ impl Decoder {
         ];
         let known = symbols.terminals.get(terminal_id);
         let recent = known.map(|t| recent_slot(&mut self.recent, t));
-        fill_dims(&mut symbols, &mut dims, &values, topic, recent)?;
+        fill_dims(&mut symbols, &mut dims, &values, topic, recent, &mut drops);
         let terminal = symbols.terminals.intern(terminal_id);
         if known.is_none() {
             *recent_slot(&mut self.recent, terminal) = *dims.as_array();
         }
+        drop(symbols);
+        self.count_dropped(drops);
         Ok(Heartbeat {
             terminal,
             ts_ms,
             arrival_ms,
             seq: raw.seq,
             uptime_s: raw.uptime_s,
-            battery_pct: raw.battery_pct,
+            battery_pct,
             host_reachable: raw.host_reachable,
             saf_queue_depth: raw.saf_queue_depth,
             chip_read_err: raw.chip_read_err.unwrap_or(0),
@@ -392,7 +480,13 @@ impl Decoder {
         })
     }
 
-    fn timestamp(&self, ts: Option<RawTs>, arrival_ms: i64) -> Result<i64, Rejection> {
+    /// The event time of `ts`, checked against `arrival_ms` when the
+    /// arrival is known (an archived line without one is taken as on time).
+    fn timestamp(&self, ts: Option<RawTs>, arrival_ms: Option<i64>) -> Result<i64, Rejection> {
+        let arrival_ms = match (ts, arrival_ms) {
+            (Some(RawTs::Ms(ms)), None) => ms,
+            (_, a) => a.unwrap_or(0),
+        };
         match ts {
             None => Err(reject(RejectReason::MissingField, "ts")),
             Some(RawTs::Invalid) => Err(reject(
@@ -494,25 +588,79 @@ fn issuer_from_bin<'b>(bin: &str, buf: &'b mut [u8; 10]) -> &'b str {
     std::str::from_utf8(&buf[..]).unwrap_or("bin:")
 }
 
-fn currency(c: &str) -> Result<[u8; 3], Rejection> {
-    match c.as_bytes() {
-        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => Ok([
+/// `value`, or `None` with `field` added to `drops` when it was not valid.
+fn kept<T>(value: Option<T>, field: DroppedField, drops: &mut Drops) -> Option<T> {
+    if value.is_none() {
+        drops.add(field);
+    }
+    value
+}
+
+/// An ISO 4217 currency, alphabetic (`CNY`, any case) or numeric (`156`,
+/// as ISO 8583 field 49 carries it), as its alphabetic code. A numeric code
+/// no table here knows is kept as its three digits.
+fn currency(c: &str) -> Option<[u8; 3]> {
+    match c.trim().as_bytes() {
+        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => Some([
             a.to_ascii_uppercase(),
             b.to_ascii_uppercase(),
             d.to_ascii_uppercase(),
         ]),
-        _ => Err(reject(RejectReason::BadType, "currency must be 3 letters")),
+        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_digit()) => {
+            let numeric = [*a, *b, *d];
+            Some(swipewatch_model::currency::alphabetic(numeric).unwrap_or(numeric))
+        }
+        _ => None,
     }
 }
 
-fn rssi(net: Option<&RawNet>) -> Result<Option<i16>, Rejection> {
-    match net.and_then(|n| n.rssi_dbm) {
-        Some(v) if !(-150..=0).contains(&v) => Err(reject(
-            RejectReason::BadType,
-            "net.rssi_dbm outside -150..=0",
-        )),
-        v => Ok(v),
-    }
+/// The signal reading of `net` in dBm. `rssi_dbm` and `rssi` are read in
+/// the unit `rssi_unit` names (`dbm`, `csq`, `asu`) or, without one, the
+/// unit the value implies: negative is dBm, 0–31 is a modem's CSQ (also
+/// GSM ASU), 32–97 is LTE ASU; 99 (CSQ "not known") and anything else is
+/// dropped.
+fn rssi(net: Option<&RawNet>, drops: &mut Drops) -> Option<i16> {
+    let net = net?;
+    let value = net.rssi_dbm.or(net.rssi)?;
+    let unit = match net.rssi_unit.as_deref().map(str::to_ascii_lowercase) {
+        None => None,
+        Some(u) if u == "dbm" => Some(SignalUnit::Dbm),
+        Some(u) if u == "csq" => Some(SignalUnit::Csq),
+        Some(u) if u == "asu" => Some(SignalUnit::Asu),
+        Some(_) => {
+            drops.add(DroppedField::Rssi);
+            return None;
+        }
+    };
+    let unit = unit.unwrap_or(if value < 0 {
+        SignalUnit::Dbm
+    } else if value <= 31 {
+        SignalUnit::Csq
+    } else {
+        SignalUnit::Asu
+    });
+    let dbm = match unit {
+        SignalUnit::Dbm => Some(value).filter(|v| (-150..=0).contains(v)),
+        SignalUnit::Csq => Some(value)
+            .filter(|v| (0..=31).contains(v))
+            .map(|v| -113 + 2 * v),
+        SignalUnit::Asu if value <= 31 => Some(-113 + 2 * value).filter(|_| value >= 0),
+        SignalUnit::Asu => Some(value)
+            .filter(|v| (32..=97).contains(v))
+            .map(|v| v - 140),
+    };
+    kept(dbm, DroppedField::Rssi, drops)
+}
+
+/// The unit a signal reading is sent in.
+#[derive(Clone, Copy)]
+enum SignalUnit {
+    /// Decibel-milliwatts.
+    Dbm,
+    /// 3GPP CSQ, 0–31 (−113 dBm + 2 per step).
+    Csq,
+    /// Arbitrary strength unit: GSM 0–31 as CSQ, LTE 0–97 as dBm + 140.
+    Asu,
 }
 
 fn cell_text<'a>(net: Option<&'a RawNet>) -> Str<'a> {
@@ -542,7 +690,8 @@ fn fill_dims(
     values: &[(Dim, Option<&str>)],
     topic: &Captures,
     mut recent: Option<&mut [Sym; Dim::COUNT]>,
-) -> Result<(), Rejection> {
+    drops: &mut Drops,
+) {
     let mut intern = |symbols: &mut Symbols, dim: Dim, v: &str| match recent.as_deref_mut() {
         Some(last) => {
             let sym = last[dim.index()];
@@ -558,10 +707,8 @@ fn fill_dims(
     for &(dim, v) in values {
         if let Some(v) = v.filter(|v| !v.is_empty()).or(topic.dim(dim)) {
             if v.len() > MAX_VALUE_BYTES {
-                return Err(reject(
-                    RejectReason::BadType,
-                    format!("{dim} longer than {MAX_VALUE_BYTES} bytes"),
-                ));
+                drops.add(dropped_field(dim));
+                continue;
             }
             dims.set(dim, intern(symbols, dim, v));
         }
@@ -574,7 +721,24 @@ fn fill_dims(
             }
         }
     }
-    Ok(())
+}
+
+/// The field a dimension's value comes from.
+fn dropped_field(dim: Dim) -> DroppedField {
+    match dim {
+        Dim::Region => DroppedField::Region,
+        Dim::Carrier => DroppedField::Carrier,
+        Dim::NetType => DroppedField::NetType,
+        Dim::Cell => DroppedField::CellId,
+        Dim::Acquirer => DroppedField::Acquirer,
+        Dim::Issuer => DroppedField::Issuer,
+        Dim::Scheme => DroppedField::Scheme,
+        Dim::Merchant => DroppedField::MerchantId,
+        Dim::Model => DroppedField::Model,
+        Dim::Firmware => DroppedField::Firmware,
+        Dim::App => DroppedField::App,
+        Dim::EntryMode => DroppedField::EntryMode,
+    }
 }
 
 #[cfg(test)]

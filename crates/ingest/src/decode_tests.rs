@@ -128,19 +128,15 @@ fn each_kind_of_bad_input_is_counted_under_its_reason() {
             RejectReason::BadType,
         ),
         (
-            r#"{"event_id":"x4","ts":1795000000000,"outcome":"failed","latency_ms":-5}"#,
+            r#"{"event_id":{"id":4},"ts":1795000000000,"outcome":"failed"}"#,
             RejectReason::BadType,
         ),
         (
-            r#"{"event_id":"x5","ts":1795000000000,"outcome":"failed","latency_ms":"12"}"#,
+            r#"{"event_id":"x5","terminal_id":["T"],"ts":1795000000000,"outcome":"failed"}"#,
             RejectReason::BadType,
         ),
         (
-            r#"{"event_id":"x6","ts":1795000000000,"outcome":"failed","bin":"41"}"#,
-            RejectReason::BadType,
-        ),
-        (
-            r#"{"event_id":"x7","ts":1795000000000,"outcome":"failed","rc":"9-1"}"#,
+            r#"{"event_id":"x6","ts":1795000000000,"outcome":"7"}"#,
             RejectReason::BadType,
         ),
         (
@@ -173,6 +169,119 @@ fn each_kind_of_bad_input_is_counted_under_its_reason() {
     // The stream goes on.
     f.feed(TOPIC, &outcome("ok"));
     assert_eq!(f.accepted(), 1);
+}
+
+#[test]
+fn a_malformed_optional_field_is_dropped_and_counted_and_the_failure_kept() {
+    let mut f = fixture();
+    let cases: &[(&str, &str)] = &[
+        (r#""latency_ms":-5"#, "latency_ms"),
+        (r#""bin":"41""#, "bin"),
+        (r#""rc":"9-1""#, "rc"),
+        (r#""currency":"€""#, "currency"),
+        (r#""saf":"sometimes""#, "saf"),
+        (r#""net":{"rssi_dbm":-300}"#, "net.rssi"),
+        (r#""net":{"carrier":{"name":"cmcc"}}"#, "net.carrier"),
+        (r#""sw":"4.2.1""#, "sw"),
+        (r#""rc_source":"bank""#, "rc_source"),
+        (r#""rc_source":3"#, "rc_source"),
+        (r#""entry_mode":3"#, "entry_mode"),
+    ];
+    for (i, (field, label)) in cases.iter().enumerate() {
+        let payload = format!(
+            r#"{{"event_id":"d{i}","ts":{NOW},"outcome":"failed","term_error":"comm_lost",{field}}}"#
+        );
+        let dropped = swipewatch_model::DroppedField::ALL
+            .into_iter()
+            .find(|d| d.name() == *label)
+            .expect("a field label");
+        let before = f.metrics.ingest.dropped(dropped).get();
+        f.out.clear();
+        f.feed(TOPIC, &payload);
+        let o = f.only_outcome();
+        assert_eq!(o.class, OutcomeClass::Comms, "{payload}");
+        assert_eq!(
+            f.metrics.ingest.dropped(dropped).get(),
+            before + 1,
+            "{payload}"
+        );
+    }
+    assert_eq!(f.accepted(), cases.len() as u64);
+    for r in RejectReason::ALL {
+        assert_eq!(f.rejected(r), 0, "{r}");
+    }
+}
+
+#[test]
+fn fields_in_other_shapes_are_read_as_what_they_mean() {
+    let mut f = fixture();
+    f.feed(
+        TOPIC,
+        &format!(
+            r#"{{"event_id":1001,"terminal_id":88001,"ts":{NOW},"outcome":"declined","rc":5,"latency_ms":"640","amount_minor":"1250","currency":"156","saf":1,"carrier":"cmcc","rssi":20,"fw":"px3-5.2","entry_mode":"QR_CPM"}}"#
+        ),
+    );
+    let o = f.only_outcome();
+    assert_eq!(o.rc, RespCode::parse("05"));
+    assert_eq!(o.latency_ms, Some(640));
+    assert_eq!(o.amount_minor, Some(1250));
+    assert_eq!(o.currency, Some(*b"CNY"));
+    assert!(o.saf);
+    assert_eq!(o.rssi_dbm, Some(-73), "CSQ 20");
+    assert_eq!(o.entry_mode, Some(swipewatch_model::EntryMode::Qr));
+    let symbols = f.decoder.symbols().read().expect("symbols");
+    assert_eq!(symbols.terminals.resolve(o.terminal), Some("88001"));
+    assert_eq!(
+        symbols.resolve(Dim::Carrier, o.dims.get(Dim::Carrier)),
+        Some("cmcc")
+    );
+    assert_eq!(
+        symbols.resolve(Dim::Firmware, o.dims.get(Dim::Firmware)),
+        Some("px3-5.2")
+    );
+}
+
+#[test]
+fn signal_readings_in_csq_and_asu_are_stored_as_dbm() {
+    let mut f = fixture();
+    let cases: &[(&str, Option<i16>)] = &[
+        (r#"{"rssi_dbm":-85}"#, Some(-85)),
+        (r#"{"rssi":31}"#, Some(-51)),
+        (r#"{"rssi":0}"#, Some(-113)),
+        (r#"{"rssi":99}"#, None),
+        (r#"{"rssi":60}"#, Some(-80)),
+        (r#"{"rssi":15,"rssi_unit":"asu"}"#, Some(-83)),
+        (r#"{"rssi":-70,"rssi_unit":"dBm"}"#, Some(-70)),
+        (r#"{"rssi":-70,"rssi_unit":"csq"}"#, None),
+    ];
+    for (i, (net, dbm)) in cases.iter().enumerate() {
+        f.out.clear();
+        f.feed(
+            TOPIC,
+            &format!(r#"{{"event_id":"s{i}","ts":{NOW},"outcome":"approved","net":{net}}}"#),
+        );
+        assert_eq!(f.only_outcome().rssi_dbm, *dbm, "{net}");
+    }
+    assert_eq!(
+        f.metrics
+            .ingest
+            .dropped(swipewatch_model::DroppedField::Rssi)
+            .get(),
+        2
+    );
+}
+
+#[test]
+fn pending_and_reversed_outcomes_are_not_attempts() {
+    let mut f = fixture();
+    for (i, status) in ["pending", "reversed"].iter().enumerate() {
+        f.out.clear();
+        f.feed(
+            TOPIC,
+            &format!(r#"{{"event_id":"p{i}","ts":{NOW},"outcome":"{status}","rc":"USERPAYING"}}"#),
+        );
+        assert!(!f.only_outcome().class.is_attempt(), "{status}");
+    }
 }
 
 #[test]
@@ -261,10 +370,20 @@ fn heartbeats_decode_with_topic_terminal() {
     let mut f = fixture();
     f.feed(HB_TOPIC, r#"{"ts":1795000000000,"uptime_s":3600,"battery_pct":80,"host_reachable":true,"chip_read_err":3,"net":{"carrier":"orange"}}"#);
     f.feed(HB_TOPIC, r#"{"ts":1795000000000,"battery_pct":180}"#);
-    assert_eq!(f.metrics.ingest.accepted(EventKind::Heartbeat).get(), 1);
-    assert_eq!(f.rejected(RejectReason::BadType), 1);
+    assert_eq!(f.metrics.ingest.accepted(EventKind::Heartbeat).get(), 2);
+    assert_eq!(
+        f.metrics
+            .ingest
+            .dropped(swipewatch_model::DroppedField::BatteryPct)
+            .get(),
+        1,
+        "a battery reading above 100 is dropped, the heartbeat kept"
+    );
     match f.out.as_slice() {
-        [Event::Heartbeat(h)] => assert_eq!((h.chip_read_err, h.host_reachable), (3, Some(true))),
+        [Event::Heartbeat(h), Event::Heartbeat(bad)] => {
+            assert_eq!((h.chip_read_err, h.host_reachable), (3, Some(true)));
+            assert_eq!(bad.battery_pct, None);
+        }
         other => panic!("{other:?}"),
     }
 }

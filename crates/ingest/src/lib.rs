@@ -23,6 +23,7 @@ mod backoff;
 mod decode;
 mod dedup;
 mod journal;
+mod lenient;
 pub use swipewatch_model::pan;
 mod ratelog;
 mod raw;

@@ -24,6 +24,20 @@ pub struct RawNet<'a> {
     #[serde(borrow)]
     pub cell_id: Option<StrOrInt<'a>>,
     pub rssi_dbm: Option<i16>,
+    /// A signal reading in the unit `rssi_unit` names (or one inferred).
+    pub rssi: Option<i16>,
+    #[serde(borrow)]
+    pub rssi_unit: Str<'a>,
+}
+
+impl RawNet<'_> {
+    fn is_empty(&self) -> bool {
+        self.net_type.is_none()
+            && self.carrier.is_none()
+            && self.cell_id.is_none()
+            && self.rssi_dbm.is_none()
+            && self.rssi.is_none()
+    }
 }
 
 #[allow(missing_docs)] // named and typed as on the wire (README, "Messages")
@@ -74,6 +88,60 @@ pub struct RawOutcome<'a> {
     pub amount_minor: Option<u64>,
     #[serde(borrow)]
     pub currency: Str<'a>,
+    /// Flattened spellings of `net` and `sw` fields, as some fleets send
+    /// them; [`fold_flat`] moves them where the nested spelling puts them.
+    #[serde(borrow, rename = "net_type")]
+    pub flat_net_type: Str<'a>,
+    #[serde(borrow, rename = "carrier")]
+    pub flat_carrier: Str<'a>,
+    #[serde(borrow, rename = "cell_id")]
+    pub flat_cell_id: Option<StrOrInt<'a>>,
+    #[serde(rename = "rssi_dbm")]
+    pub flat_rssi_dbm: Option<i16>,
+    #[serde(rename = "rssi")]
+    pub flat_rssi: Option<i16>,
+    #[serde(borrow, rename = "rssi_unit")]
+    pub flat_rssi_unit: Str<'a>,
+    #[serde(borrow, rename = "fw")]
+    pub flat_fw: Str<'a>,
+    #[serde(borrow, rename = "app")]
+    pub flat_app: Str<'a>,
+}
+
+/// Moves the flattened `net` and `sw` fields of one element into the
+/// nested ones; a nested value wins over a flattened one.
+macro_rules! fold_flat {
+    ($raw:expr) => {{
+        let raw = $raw;
+        let mut n = raw.net.take().unwrap_or_default();
+        n.net_type = n.net_type.or(raw.flat_net_type.take());
+        n.carrier = n.carrier.or(raw.flat_carrier.take());
+        n.cell_id = n.cell_id.or(raw.flat_cell_id.take());
+        n.rssi_dbm = n.rssi_dbm.or(raw.flat_rssi_dbm.take());
+        if n.rssi.is_none() {
+            n.rssi = raw.flat_rssi.take();
+            n.rssi_unit = n.rssi_unit.or(raw.flat_rssi_unit.take());
+        }
+        raw.net = (!n.is_empty()).then_some(n);
+        let mut w = raw.sw.take().unwrap_or_default();
+        w.fw = w.fw.or(raw.flat_fw.take());
+        w.app = w.app.or(raw.flat_app.take());
+        raw.sw = (w.fw.is_some() || w.app.is_some()).then_some(w);
+    }};
+}
+
+impl RawOutcome<'_> {
+    /// Moves flattened `net` and `sw` fields into the nested ones.
+    pub fn fold_flat(&mut self) {
+        fold_flat!(self)
+    }
+}
+
+impl RawHeartbeat<'_> {
+    /// Moves flattened `net` and `sw` fields into the nested ones.
+    pub fn fold_flat(&mut self) {
+        fold_flat!(self)
+    }
 }
 
 impl RawOutcome<'_> {
@@ -111,7 +179,7 @@ impl RawOutcome<'_> {
 }
 
 #[allow(missing_docs)] // named and typed as on the wire (README, "Messages")
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct RawHeartbeat<'a> {
     #[serde(borrow)]
     pub terminal_id: Str<'a>,
@@ -138,6 +206,24 @@ pub struct RawHeartbeat<'a> {
     pub model: Str<'a>,
     #[serde(borrow)]
     pub region: Str<'a>,
+    /// Flattened spellings of `net` and `sw` fields, as some fleets send
+    /// them; [`fold_flat`] moves them where the nested spelling puts them.
+    #[serde(borrow, rename = "net_type")]
+    pub flat_net_type: Str<'a>,
+    #[serde(borrow, rename = "carrier")]
+    pub flat_carrier: Str<'a>,
+    #[serde(borrow, rename = "cell_id")]
+    pub flat_cell_id: Option<StrOrInt<'a>>,
+    #[serde(rename = "rssi_dbm")]
+    pub flat_rssi_dbm: Option<i16>,
+    #[serde(rename = "rssi")]
+    pub flat_rssi: Option<i16>,
+    #[serde(borrow, rename = "rssi_unit")]
+    pub flat_rssi_unit: Str<'a>,
+    #[serde(borrow, rename = "fw")]
+    pub flat_fw: Str<'a>,
+    #[serde(borrow, rename = "app")]
+    pub flat_app: Str<'a>,
 }
 
 /// A cell id is sent as a string by some terminals and a number by others.

@@ -23,9 +23,25 @@ pub enum TxnStatus {
     Timeout,
     /// Abandoned by the cardholder or merchant.
     Cancelled,
+    /// Not final yet (a QR or wallet payment waiting for the customer to
+    /// confirm): not an attempt until its final outcome arrives.
+    Pending,
+    /// Undone after the fact (a reversal or void): not a new attempt.
+    Reversed,
 }
 
 impl TxnStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [TxnStatus; 7] = [
+        TxnStatus::Approved,
+        TxnStatus::Declined,
+        TxnStatus::Failed,
+        TxnStatus::Timeout,
+        TxnStatus::Cancelled,
+        TxnStatus::Pending,
+        TxnStatus::Reversed,
+    ];
+
     /// Name as on the wire.
     pub fn name(self) -> &'static str {
         match self {
@@ -34,7 +50,20 @@ impl TxnStatus {
             TxnStatus::Failed => "failed",
             TxnStatus::Timeout => "timeout",
             TxnStatus::Cancelled => "cancelled",
+            TxnStatus::Pending => "pending",
+            TxnStatus::Reversed => "reversed",
         }
+    }
+
+    /// Parses a wire name; `None` for anything else.
+    pub fn from_name(name: &str) -> Option<TxnStatus> {
+        TxnStatus::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// True for statuses that end an attempt: everything but a payment
+    /// still pending and one undone afterwards.
+    pub fn is_final(self) -> bool {
+        !matches!(self, TxnStatus::Pending | TxnStatus::Reversed)
     }
 }
 
@@ -72,8 +101,11 @@ impl RcSource {
     }
 }
 
-/// How the card was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// How the card was read, or the payment presented.
+///
+/// The set is open on the wire: a name outside it decodes to
+/// [`EntryMode::Other`], so a new mode never rejects an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryMode {
     /// EMV contact chip.
@@ -86,9 +118,28 @@ pub enum EntryMode {
     Fallback,
     /// Key-entered.
     Manual,
+    /// A QR code: the merchant's shown to the customer, or the customer's
+    /// scanned by the terminal (UnionPay QR, Alipay, WeChat Pay).
+    Qr,
+    /// A wallet or in-app payment (a phone wallet not read as a card).
+    Wallet,
+    /// Any other mode the terminal named.
+    Other,
 }
 
 impl EntryMode {
+    /// Every mode, in declaration order.
+    pub const ALL: [EntryMode; 8] = [
+        EntryMode::Chip,
+        EntryMode::Contactless,
+        EntryMode::Swipe,
+        EntryMode::Fallback,
+        EntryMode::Manual,
+        EntryMode::Qr,
+        EntryMode::Wallet,
+        EntryMode::Other,
+    ];
+
     /// The snake_case name used in payloads.
     pub fn name(self) -> &'static str {
         match self {
@@ -97,7 +148,38 @@ impl EntryMode {
             EntryMode::Swipe => "swipe",
             EntryMode::Fallback => "fallback",
             EntryMode::Manual => "manual",
+            EntryMode::Qr => "qr",
+            EntryMode::Wallet => "wallet",
+            EntryMode::Other => "other",
         }
+    }
+
+    /// The mode a wire name stands for: the names above, the spellings
+    /// fleets also send (`emv`, `nfc`, `magstripe`, `keyed`, `qr_mpm`,
+    /// `qr_cpm`, `in_app`, ...; case does not matter), and
+    /// [`EntryMode::Other`] for anything else.
+    pub fn from_wire(name: &str) -> EntryMode {
+        let lower = name.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "chip" | "emv" | "icc" | "contact" => EntryMode::Chip,
+            "contactless" | "ctls" | "nfc" | "tap" | "paywave" | "paypass" => {
+                EntryMode::Contactless
+            }
+            "swipe" | "magstripe" | "mag_stripe" | "msr" | "stripe" => EntryMode::Swipe,
+            "fallback" | "chip_fallback" | "fallback_swipe" => EntryMode::Fallback,
+            "manual" | "keyed" | "key_entered" | "moto" => EntryMode::Manual,
+            "qr" | "qr_mpm" | "qr_cpm" | "qrcode" | "qr_code" | "scan" | "barcode"
+            | "merchant_presented" | "customer_presented" => EntryMode::Qr,
+            "wallet" | "in_app" | "inapp" | "app" | "mobile_wallet" => EntryMode::Wallet,
+            _ => EntryMode::Other,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EntryMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(EntryMode::from_wire(&s))
     }
 }
 
@@ -432,6 +514,29 @@ mod tests {
         for raw in ["", "0000", "9-1", "é1", " 0"] {
             assert_eq!(RespCode::parse(raw), None, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn entry_modes_read_common_spellings_and_never_refuse_a_name() {
+        for m in EntryMode::ALL {
+            assert_eq!(EntryMode::from_wire(m.name()), m);
+        }
+        assert_eq!(EntryMode::from_wire("EMV"), EntryMode::Chip);
+        assert_eq!(EntryMode::from_wire("nfc"), EntryMode::Contactless);
+        assert_eq!(EntryMode::from_wire("qr_cpm"), EntryMode::Qr);
+        assert_eq!(EntryMode::from_wire("in_app"), EntryMode::Wallet);
+        assert_eq!(EntryMode::from_wire("biometric"), EntryMode::Other);
+    }
+
+    #[test]
+    fn pending_and_reversed_are_not_final() {
+        for s in TxnStatus::ALL {
+            assert_eq!(TxnStatus::from_name(s.name()), Some(s));
+        }
+        assert!(!TxnStatus::Pending.is_final());
+        assert!(!TxnStatus::Reversed.is_final());
+        assert!(TxnStatus::Declined.is_final());
+        assert_eq!(TxnStatus::from_name("settled"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! * [`cause`]: the sides an incident can be blamed on, with their runbooks.
 
 pub mod cause;
+pub mod currency;
 pub mod dims;
 pub mod event;
 pub mod intern;
@@ -27,6 +28,6 @@ pub use event::{
     EntryMode, Event, Heartbeat, NetType, Outcome, RcSource, RespCode, TermError, TxnStatus,
 };
 pub use intern::{FastState, Interner, Sym, SymbolTable, Symbols};
-pub use reject::RejectReason;
+pub use reject::{DroppedField, RejectReason};
 pub use signal::Signal;
 pub use taxonomy::{Classified, CodeTable, OutcomeClass, Taxonomy, TaxonomyError};

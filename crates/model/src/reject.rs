@@ -58,3 +58,119 @@ impl std::fmt::Display for RejectReason {
         f.write_str(self.name())
     }
 }
+
+/// An optional field that was malformed, so it was dropped and the rest of
+/// its outcome or heartbeat kept; the label of
+/// `swipewatch_ingest_fields_dropped_total`. Only the fields detection needs
+/// (`event_id`, `terminal_id`, `ts`, `outcome`) reject the whole element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(missing_docs)] // each variant is the wire field of the same name
+pub enum DroppedField {
+    MerchantId,
+    Acquirer,
+    Issuer,
+    Bin,
+    Scheme,
+    Seq,
+    Rc,
+    RcSource,
+    TermError,
+    EntryMode,
+    LatencyMs,
+    Saf,
+    Net,
+    NetType,
+    Carrier,
+    CellId,
+    Rssi,
+    Sw,
+    Firmware,
+    App,
+    Model,
+    Region,
+    AmountMinor,
+    Currency,
+    UptimeS,
+    BatteryPct,
+    HostReachable,
+    SafQueueDepth,
+    ReaderCounts,
+    Tamper,
+}
+
+impl DroppedField {
+    /// Every field, in declaration order.
+    pub const ALL: [DroppedField; 30] = [
+        DroppedField::MerchantId,
+        DroppedField::Acquirer,
+        DroppedField::Issuer,
+        DroppedField::Bin,
+        DroppedField::Scheme,
+        DroppedField::Seq,
+        DroppedField::Rc,
+        DroppedField::RcSource,
+        DroppedField::TermError,
+        DroppedField::EntryMode,
+        DroppedField::LatencyMs,
+        DroppedField::Saf,
+        DroppedField::Net,
+        DroppedField::NetType,
+        DroppedField::Carrier,
+        DroppedField::CellId,
+        DroppedField::Rssi,
+        DroppedField::Sw,
+        DroppedField::Firmware,
+        DroppedField::App,
+        DroppedField::Model,
+        DroppedField::Region,
+        DroppedField::AmountMinor,
+        DroppedField::Currency,
+        DroppedField::UptimeS,
+        DroppedField::BatteryPct,
+        DroppedField::HostReachable,
+        DroppedField::SafQueueDepth,
+        DroppedField::ReaderCounts,
+        DroppedField::Tamper,
+    ];
+
+    /// Position in [`DroppedField::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The label value: the field's path in the payload.
+    pub fn name(self) -> &'static str {
+        match self {
+            DroppedField::MerchantId => "merchant_id",
+            DroppedField::Acquirer => "acquirer",
+            DroppedField::Issuer => "issuer",
+            DroppedField::Bin => "bin",
+            DroppedField::Scheme => "scheme",
+            DroppedField::Seq => "seq",
+            DroppedField::Rc => "rc",
+            DroppedField::RcSource => "rc_source",
+            DroppedField::TermError => "term_error",
+            DroppedField::EntryMode => "entry_mode",
+            DroppedField::LatencyMs => "latency_ms",
+            DroppedField::Saf => "saf",
+            DroppedField::Net => "net",
+            DroppedField::NetType => "net.type",
+            DroppedField::Carrier => "net.carrier",
+            DroppedField::CellId => "net.cell_id",
+            DroppedField::Rssi => "net.rssi",
+            DroppedField::Sw => "sw",
+            DroppedField::Firmware => "sw.fw",
+            DroppedField::App => "sw.app",
+            DroppedField::Model => "model",
+            DroppedField::Region => "region",
+            DroppedField::AmountMinor => "amount_minor",
+            DroppedField::Currency => "currency",
+            DroppedField::UptimeS => "uptime_s",
+            DroppedField::BatteryPct => "battery_pct",
+            DroppedField::HostReachable => "host_reachable",
+            DroppedField::SafQueueDepth => "saf_queue_depth",
+            DroppedField::ReaderCounts => "reader_counts",
+            DroppedField::Tamper => "tamper",
+        }
+    }
+}

@@ -32,7 +32,9 @@ pub enum OutcomeClass {
     TerminalConfig,
     /// Card reader, PIN pad or payment app fault on the device.
     DeviceFault,
-    /// Abandoned by the cardholder or merchant: neither success nor failure.
+    /// Not a completed attempt: abandoned by the cardholder or merchant,
+    /// still pending (a QR payment awaiting confirmation) or reversed
+    /// afterwards. Neither success nor failure.
     Cancelled,
     /// No table knew the code, or the outcome carried none.
     Unknown,
@@ -281,7 +283,8 @@ impl Taxonomy {
 
     /// Classifies one outcome.
     ///
-    /// The reported status decides approvals and cancellations; otherwise the
+    /// The reported status decides approvals and outcomes that are not
+    /// completed attempts (cancelled, pending, reversed); otherwise the
     /// response code wins, then the terminal error, then a bare timeout.
     pub fn classify(
         &self,
@@ -301,7 +304,9 @@ impl Taxonomy {
         };
         match status {
             TxnStatus::Approved => return known(OutcomeClass::Approved),
-            TxnStatus::Cancelled => return known(OutcomeClass::Cancelled),
+            TxnStatus::Cancelled | TxnStatus::Pending | TxnStatus::Reversed => {
+                return known(OutcomeClass::Cancelled)
+            }
             _ => {}
         }
         let table = &self.tables[self.table_index(scheme)];

@@ -24,6 +24,7 @@ struct Tally {
     merchants: HashSet<Sym>,
     failed: u64,
     amount_minor: u64,
+    amounts: BTreeMap<[u8; 3], u64>,
     since_ms: i64,
 }
 
@@ -118,7 +119,11 @@ impl EvidenceBook {
                 t.merchants.insert(merchant);
             }
             t.failed += 1;
-            t.amount_minor = t.amount_minor.saturating_add(o.amount_minor.unwrap_or(0));
+            if let Some(amount) = o.amount_minor {
+                t.amount_minor = t.amount_minor.saturating_add(amount);
+                let sum = t.amounts.entry(o.currency.unwrap_or(*b"XXX")).or_default();
+                *sum = sum.saturating_add(amount);
+            }
         }
     }
 
@@ -137,12 +142,23 @@ impl EvidenceBook {
                     merchants: t.merchants.len() as u64,
                     failed: t.failed,
                     amount_minor: t.amount_minor,
+                    amounts: amounts(&t.amounts),
                     since_ms: t.since_ms,
                 };
                 (*id, evidence)
             })
             .collect()
     }
+}
+
+/// Amounts per currency, largest first (ties by code).
+fn amounts(per_currency: &BTreeMap<[u8; 3], u64>) -> Vec<(String, u64)> {
+    let mut list: Vec<(String, u64)> = per_currency
+        .iter()
+        .map(|(c, n)| (String::from_utf8_lossy(c).into_owned(), *n))
+        .collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    list
 }
 
 #[cfg(test)]

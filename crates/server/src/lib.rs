@@ -169,6 +169,8 @@ pub fn incident_json(i: &Incident) -> serde_json::Value {
             "merchants": i.evidence.merchants,
             "failed": i.evidence.failed,
             "amount_minor": i.evidence.amount_minor,
+            "amounts": i.evidence.amounts,
+            "amounts_text": i.evidence.amounts_text(),
             "since_ms": i.evidence.since_ms,
         },
     })

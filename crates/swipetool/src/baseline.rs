@@ -24,7 +24,7 @@ pub fn learn(
 ) -> anyhow::Result<BaselineFile> {
     let (mut decoder, monitor, _metrics) = offline(config)?;
     let mut replay = Replay::new(monitor);
-    let fed = feed(files, mapping, &mut decoder, &mut replay)?;
+    let fed = feed(files, mapping, &mut decoder, false, &mut replay)?;
     let Some(span) = fed.span_ms else {
         anyhow::bail!("no outcome in the history files was accepted: nothing to learn from");
     };

@@ -44,6 +44,7 @@ fn issuer_incidents(run: &Path, baseline: Option<PathBuf>) -> Vec<Incident> {
         report: None,
         trace: false,
         baseline,
+        strict: false,
     };
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     report

@@ -40,6 +40,11 @@ pub struct Options {
     /// instead of learning first.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Stop at the first NDJSON line the decoder rejects, naming the file,
+    /// line and reason (by default a bad line is counted and skipped, as
+    /// the live service does).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The replay's outcome, as written by `--report`.
@@ -138,7 +143,7 @@ pub fn replay(
         replay = replay.with_trace(|at_ms, t| println!("  {at_ms} {}", transition_text(t)));
     }
     let started = Instant::now();
-    let fed = feed(&opts.files, mapping, &mut decoder, &mut replay)?;
+    let fed = feed(&opts.files, mapping, &mut decoder, opts.strict, &mut replay)?;
     let rows = fed.rows;
     let windows = replay.windows();
     let incidents = replay.finish();
@@ -169,19 +174,41 @@ pub struct Fed {
 
 /// Reads `files` in order through `decoder` and hands `on_row` the events
 /// each row or line gave (none when it was rejected); returns the rows
-/// and lines read.
+/// and lines read. With `strict`, the first rejected NDJSON line ends the
+/// read with an error naming its file, line and reason.
 pub fn decode_files(
     files: &[PathBuf],
     mapping: &Mapping,
     decoder: &mut Decoder,
+    strict: bool,
     mut on_row: impl FnMut(&[Event]),
 ) -> anyhow::Result<u64> {
     let mut rows = 0u64;
     let mut events = Vec::new();
     for file in files {
+        let mut refused: Option<String> = None;
         rows += swipewatch_history::read(file, mapping, |item| {
             events.clear();
+            if refused.is_some() {
+                return;
+            }
             match item {
+                Item::Line {
+                    text,
+                    line,
+                    arrival_ms,
+                } => {
+                    if let Err(r) = decoder.decode_line(text, arrival_ms, &mut events) {
+                        if strict {
+                            refused = Some(format!(
+                                "{}: line {line}: {} ({})",
+                                file.display(),
+                                r.reason,
+                                r.detail
+                            ));
+                        }
+                    }
+                }
                 Item::Message {
                     topic,
                     payload,
@@ -197,6 +224,9 @@ pub fn decode_files(
             }
             on_row(&events);
         })?;
+        if let Some(problem) = refused {
+            anyhow::bail!("{problem}");
+        }
     }
     Ok(rows)
 }
@@ -207,10 +237,11 @@ pub fn feed(
     files: &[PathBuf],
     mapping: &Mapping,
     decoder: &mut Decoder,
+    strict: bool,
     replay: &mut Replay,
 ) -> anyhow::Result<Fed> {
     let mut span: Option<(i64, i64)> = None;
-    let rows = decode_files(files, mapping, decoder, |events| {
+    let rows = decode_files(files, mapping, decoder, strict, |events| {
         for e in events {
             let ts = event_ms(e);
             span = Some(span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));

@@ -100,6 +100,7 @@ fn from_file(path: &std::path::Path) -> (Summary, Report) {
         report: None,
         trace: false,
         baseline: None,
+        strict: false,
     };
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     (summary(&report.incidents), report)
@@ -182,6 +183,7 @@ fn maintenance_windows_from_the_config_silence_what_they_cover_in_replay() {
         report: None,
         trace: false,
         baseline: None,
+        strict: false,
     };
     let issuer = |config: &Config| {
         let report = replay(config, &Mapping::default(), &opts, &[]).expect("replay");
@@ -206,5 +208,48 @@ days = ["mon"]
     assert!(
         issuer(&config).silenced,
         "covered by the maintenance window"
+    );
+}
+
+#[test]
+fn bad_ndjson_lines_are_counted_and_skipped_unless_strict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mixed.ndjson");
+    let ts = 1_795_000_000_000i64;
+    let lines = [
+        format!(r#"{{"event_id":"a","terminal_id":"T-1","ts":{ts},"outcome":"approved"}}"#),
+        format!(r#"{{"event_id":"b","terminal_id":"T-1","ts":{ts},"outcome":"declined","rc":51}}"#),
+        format!(r#"{{"event_id":"c","terminal_id":"T-1","ts":{ts},"outcome":"settled"}}"#),
+        "{\"event_id\":".to_string(),
+        format!(r#"{{"terminal_id":"T-1","ts":{ts},"battery_pct":80,"carrier":"cmcc"}}"#),
+        format!(r#"{{"event_id":"d","terminal_id":"T-2","ts":{ts},"outcome":"approved"}}"#),
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    let mut opts = Options {
+        files: vec![path.clone()],
+        config: None,
+        labels: None,
+        report: None,
+        trace: false,
+        baseline: None,
+        strict: false,
+    };
+    let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
+    assert_eq!(report.rows, 6);
+    assert_eq!(report.accepted, 3, "a, b (numeric rc read as text) and d");
+    assert_eq!(
+        report.rejected,
+        [
+            ("malformed_json".to_string(), 1),
+            ("bad_type".to_string(), 1)
+        ]
+    );
+    opts.strict = true;
+    let err =
+        replay(&Config::default(), &Mapping::default(), &opts, &[]).expect_err("strict stops");
+    let text = err.to_string();
+    assert!(
+        text.contains("mixed.ndjson: line 3: bad_type (outcome has the wrong type)"),
+        "{text}"
     );
 }

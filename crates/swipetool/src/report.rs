@@ -189,7 +189,7 @@ pub fn drill_down(
             }
         }
     };
-    decode_files(files, mapping, &mut decoder, |events| {
+    decode_files(files, mapping, &mut decoder, false, |events| {
         for e in events {
             if let Event::Outcome(o) = e {
                 add(o);
@@ -304,6 +304,7 @@ fn incident_span(
             report: None,
             trace: false,
             baseline: opts.baseline.clone(),
+            strict: false,
         },
         &[],
     )?;

@@ -40,6 +40,7 @@ fn the_drill_down_of_an_issuer_outage_puts_the_issuer_first_with_its_code() {
             report: None,
             trace: false,
             baseline: None,
+            strict: false,
         },
         &[],
     )

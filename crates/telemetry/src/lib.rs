@@ -9,7 +9,7 @@
 use prometheus::{
     Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-use swipewatch_model::{Cause, Dim, OutcomeClass, RejectReason};
+use swipewatch_model::{Cause, Dim, DroppedField, OutcomeClass, RejectReason};
 
 /// What an ingested MQTT message or event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,7 @@ pub struct IngestMetrics {
     messages: [IntCounter; 2],
     accepted: [IntCounter; 2],
     rejected: Vec<IntCounter>,
+    dropped: Vec<IntCounter>,
     /// Payload bytes received.
     pub bytes: IntCounter,
     /// Accepted outcomes whose response code or terminal error no table knew.
@@ -59,6 +60,11 @@ impl IngestMetrics {
     /// Messages (or batch elements) rejected for `reason`.
     pub fn rejected(&self, reason: RejectReason) -> &IntCounter {
         &self.rejected[reason.index()]
+    }
+
+    /// Malformed optional `field`s dropped from events that were kept.
+    pub fn dropped(&self, field: DroppedField) -> &IntCounter {
+        &self.dropped[field.index()]
     }
 }
 
@@ -234,6 +240,21 @@ impl Metrics {
         let rejected = RejectReason::ALL
             .iter()
             .map(|r| rejected_vec.with_label_values(&[r.name()]))
+            .collect();
+        let dropped_vec = IntCounterVec::new(
+            Opts::new(
+                "swipewatch_ingest_fields_dropped_total",
+                "Malformed optional fields dropped from outcomes and heartbeats that were kept, by field.",
+            ),
+            &["field"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(dropped_vec.clone()))
+            .expect("unique metric");
+        let dropped = DroppedField::ALL
+            .iter()
+            .map(|f| dropped_vec.with_label_values(&[f.name()]))
             .collect();
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
@@ -414,6 +435,7 @@ impl Metrics {
                 messages,
                 accepted,
                 rejected,
+                dropped,
                 bytes,
                 unknown_codes,
                 connected,

@@ -127,6 +127,10 @@ pub async fn serve(
             symbols.clone(),
         )?,
     };
+    #[cfg(unix)]
+    if let Some(path) = config.codes.bin_table.clone() {
+        tokio::spawn(reload_bins_on_hangup(path, ingest.bins.clone()));
+    }
     tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; console at http://{addr}/ , metrics at http://{addr}/metrics");
 
     let mut driver = Driver::with_monitor(monitor, metrics.clone(), Clock::wall());
@@ -237,6 +241,27 @@ pub async fn serve(
         "stopped"
     );
     Ok(())
+}
+
+/// Reads the BIN table at `path` again on every SIGHUP and swaps it in; a
+/// table that does not load is logged and the one in force kept.
+#[cfg(unix)]
+async fn reload_bins_on_hangup(path: std::path::PathBuf, bins: swipewatch_ingest::SharedBins) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; codes.bin_table is read at start only");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match swipewatch_config::load_bin_table(&path) {
+            Ok(table) => {
+                let ranges = table.len();
+                *bins.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(table);
+                tracing::info!(ranges, file = %path.display(), "BIN table reloaded");
+            }
+            Err(e) => tracing::warn!(error = %e, "BIN table not reloaded; the previous one stays"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

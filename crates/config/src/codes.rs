@@ -2,7 +2,7 @@
 
 use crate::error::ConfigError;
 use std::path::PathBuf;
-use swipewatch_model::{CodeTable, Taxonomy};
+use swipewatch_model::{BinTable, CodeTable, Taxonomy};
 
 /// The tables shipped in `config/codes/`, compiled in so the service runs
 /// without any file.
@@ -47,6 +47,19 @@ pub fn load_code_tables(paths: &[PathBuf]) -> Result<Taxonomy, ConfigError> {
         tables.push(parse(&key, &text)?);
     }
     Taxonomy::new(tables).map_err(|e| ConfigError::invalid("codes.tables", e.to_string()))
+}
+
+/// Loads the BIN table at `path` (`codes.bin_table`); a bad row is named
+/// by file, row and column.
+pub fn load_bin_table(path: &std::path::Path) -> Result<BinTable, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::invalid(
+            "codes.bin_table",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    BinTable::parse(&text)
+        .map_err(|e| ConfigError::invalid("codes.bin_table", format!("{}: {e}", path.display())))
 }
 
 fn parse(key: &str, text: &str) -> Result<CodeTable, ConfigError> {

@@ -16,7 +16,7 @@ mod load;
 mod schema;
 mod validate;
 
-pub use codes::{builtin_code_tables, load_code_tables};
+pub use codes::{builtin_code_tables, load_bin_table, load_code_tables};
 pub use error::ConfigError;
 pub use load::{load_file, load_str, ENV_PREFIX};
 pub use schema::{

@@ -410,6 +410,11 @@ pub struct CodesConfig {
     /// TOML table files, relative to the config file. Empty: the built-in
     /// tables (`config/codes/*.toml` compiled in).
     pub tables: Vec<PathBuf>,
+    /// BIN range table (CSV: `low,high,issuer[,scheme,country,card_type]`),
+    /// relative to the config file; read at start and again on SIGHUP. An
+    /// outcome without `issuer` takes its issuer (and, without `scheme`,
+    /// its scheme) from the range holding its `bin`.
+    pub bin_table: Option<PathBuf>,
 }
 
 /// Event-time windows, lateness and baselines.

@@ -2,7 +2,7 @@
 //! setter that asserts (rumqttc panics on a zero inflight or a sub-second
 //! keep-alive, for instance).
 
-use crate::codes::load_code_tables;
+use crate::codes::{load_bin_table, load_code_tables};
 use crate::error::ConfigError;
 use crate::schema::{BrokerUrl, Config};
 use std::path::Path;
@@ -41,6 +41,7 @@ impl Config {
             &mut self.alerts.webhook_secret_file,
             &mut self.alerts.journal,
             &mut self.server.api_token_file,
+            &mut self.codes.bin_table,
         ]
         .into_iter()
         .flatten()
@@ -379,6 +380,9 @@ impl Config {
         }
 
         load_code_tables(&self.codes.tables)?;
+        if let Some(path) = &self.codes.bin_table {
+            load_bin_table(path)?;
+        }
         Ok(())
     }
 }

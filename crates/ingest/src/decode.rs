@@ -18,13 +18,16 @@ use serde_json::value::RawValue;
 use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
 use swipewatch_model::{
-    Dim, DimValues, DroppedField, Event, Heartbeat, Outcome, RejectReason, RespCode, Sym, Symbols,
-    Taxonomy, TermError,
+    BinTable, Dim, DimValues, DroppedField, EntryMode, Event, Heartbeat, Outcome, RejectReason,
+    RespCode, Sym, Symbols, Taxonomy, TermError,
 };
 use swipewatch_telemetry::{EventKind, IngestMetrics};
 
 /// Interned values shared by ingest (the only writer) and later stages.
 pub type SharedSymbols = Arc<RwLock<Symbols>>;
+
+/// The BIN table in force, swapped whole when it is reloaded (SIGHUP).
+pub type SharedBins = Arc<RwLock<Arc<BinTable>>>;
 
 /// Longest id (event, terminal, merchant) accepted, bytes.
 const MAX_ID_BYTES: usize = 128;
@@ -52,6 +55,7 @@ pub struct Decoder {
     templates: Vec<TopicTemplate>,
     taxonomy: Taxonomy,
     symbols: SharedSymbols,
+    bins: SharedBins,
     /// Each known terminal's dimension values as last interned, by
     /// terminal symbol: most of a terminal's values repeat from one
     /// message to the next, and comparing with the remembered value's text
@@ -83,6 +87,7 @@ impl Decoder {
                 .collect(),
             taxonomy,
             symbols,
+            bins: SharedBins::default(),
             recent: Vec::new(),
             dedup: Dedup::new(config.dedup_capacity),
             metrics,
@@ -104,6 +109,11 @@ impl Decoder {
     /// The interned values this decoder writes.
     pub fn symbols(&self) -> &SharedSymbols {
         &self.symbols
+    }
+
+    /// The BIN table this decoder reads; replace what it holds to reload.
+    pub fn bins(&self) -> &SharedBins {
+        &self.bins
     }
 
     /// Decodes one message of `len` bytes (its payload may already have been
@@ -335,9 +345,25 @@ impl Decoder {
             ok
         });
         let rssi_dbm = rssi(raw.net.as_ref(), &mut drops);
-        let classified =
-            self.taxonomy
-                .classify(raw.scheme.as_deref(), status, rc, raw.rc_source, term_error);
+        // The BIN table names the issuer (and scheme) an outcome leaves out.
+        let bins = match (&raw.issuer, bin) {
+            (None, Some(_)) => Some(self.bins.read().unwrap_or_else(|p| p.into_inner()).clone()),
+            _ => None,
+        };
+        let range = bins.as_deref().zip(bin).and_then(|(t, b)| t.lookup(b));
+        let wallet = raw.wallet.as_deref().map(str::to_ascii_lowercase);
+        let scheme = raw
+            .scheme
+            .as_deref()
+            .or(wallet.as_deref())
+            .or(range.and_then(|r| r.scheme.as_deref()));
+        let entry_mode = raw.entry_mode.or_else(|| {
+            let channel = raw.channel.as_deref()?;
+            (!channel.eq_ignore_ascii_case("card")).then(|| EntryMode::from_wire(channel))
+        });
+        let classified = self
+            .taxonomy
+            .classify(scheme, status, rc, raw.rc_source, term_error);
 
         let fp = fingerprint(event_id);
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
@@ -348,10 +374,11 @@ impl Decoder {
         let net = raw.net.as_ref();
         let sw = raw.sw.as_ref();
         let mut bin_buf = [0u8; 10];
-        let issuer = match (&raw.issuer, bin) {
-            (Some(i), _) => Some(&**i),
-            (None, Some(bin)) => Some(issuer_from_bin(bin, &mut bin_buf)),
-            (None, None) => None,
+        let issuer = match (&raw.issuer, bin, range) {
+            (Some(i), _, _) => Some(&**i),
+            (None, _, Some(r)) => Some(r.issuer.as_str()),
+            (None, Some(bin), None) => Some(issuer_from_bin(bin, &mut bin_buf)),
+            (None, None, _) => None,
         };
         let cell = cell_text(net);
         let values: [(Dim, Option<&str>); Dim::COUNT] = [
@@ -361,12 +388,12 @@ impl Decoder {
             (Dim::Cell, cell.as_deref()),
             (Dim::Acquirer, raw.acquirer.as_deref()),
             (Dim::Issuer, issuer),
-            (Dim::Scheme, raw.scheme.as_deref()),
+            (Dim::Scheme, scheme),
             (Dim::Merchant, raw.merchant_id.as_deref()),
             (Dim::Model, raw.model.as_deref()),
             (Dim::Firmware, sw.and_then(|s| s.fw.as_deref())),
             (Dim::App, sw.and_then(|s| s.app.as_deref())),
-            (Dim::EntryMode, raw.entry_mode.map(|m| m.name())),
+            (Dim::EntryMode, entry_mode.map(|m| m.name())),
         ];
         let known = symbols.terminals.get(terminal_id);
         let recent = known.map(|t| recent_slot(&mut self.recent, t));
@@ -394,7 +421,7 @@ impl Decoder {
             rc,
             rc_source: raw.rc_source,
             term_error,
-            entry_mode: raw.entry_mode,
+            entry_mode,
             latency_ms: raw.latency_ms,
             saf: raw.saf.unwrap_or(false),
             rssi_dbm,

@@ -177,7 +177,7 @@ fn a_malformed_optional_field_is_dropped_and_counted_and_the_failure_kept() {
     let cases: &[(&str, &str)] = &[
         (r#""latency_ms":-5"#, "latency_ms"),
         (r#""bin":"41""#, "bin"),
-        (r#""rc":"9-1""#, "rc"),
+        (r#""rc":"9 1""#, "rc"),
         (r#""currency":"€""#, "currency"),
         (r#""saf":"sometimes""#, "saf"),
         (r#""net":{"rssi_dbm":-300}"#, "net.rssi"),
@@ -282,6 +282,71 @@ fn pending_and_reversed_outcomes_are_not_attempts() {
         );
         assert!(!f.only_outcome().class.is_attempt(), "{status}");
     }
+}
+
+#[test]
+fn the_bin_table_names_issuer_and_scheme_an_outcome_leaves_out() {
+    let mut f = fixture();
+    let table = swipewatch_model::BinTable::parse(
+        "low,high,issuer,scheme\n622126,622925,icbc,unionpay\n41234560,41234569,northbank,visa\n",
+    )
+    .expect("table");
+    *f.decoder.bins().write().expect("bins") = std::sync::Arc::new(table);
+    let feed = |f: &mut Fixture, id: &str, extra: &str| {
+        f.out.clear();
+        f.feed(
+            TOPIC,
+            &format!(r#"{{"event_id":"{id}","ts":{NOW},"outcome":"declined","rc":"98",{extra}}}"#),
+        );
+        let o = f.only_outcome();
+        let symbols = f.decoder.symbols().read().expect("symbols");
+        let text = |d: Dim| symbols.resolve(d, o.dims.get(d)).map(str::to_string);
+        (text(Dim::Issuer), text(Dim::Scheme), o.class)
+    };
+    let (issuer, scheme, class) = feed(&mut f, "b1", r#""bin":"62220012""#);
+    assert_eq!(
+        (issuer.as_deref(), scheme.as_deref()),
+        (Some("icbc"), Some("unionpay"))
+    );
+    assert_eq!(
+        class,
+        OutcomeClass::IssuerUnavailable,
+        "98 read with the UnionPay table"
+    );
+    let (issuer, scheme, _) = feed(&mut f, "b2", r#""bin":"41234563","scheme":"visa-debit""#);
+    assert_eq!(
+        (issuer.as_deref(), scheme.as_deref()),
+        (Some("northbank"), Some("visa-debit"))
+    );
+    let (issuer, _, _) = feed(&mut f, "b3", r#""bin":"41234563","issuer":"sent""#);
+    assert_eq!(issuer.as_deref(), Some("sent"), "an issuer sent wins");
+    let (issuer, scheme, _) = feed(&mut f, "b4", r#""bin":"511111""#);
+    assert_eq!(
+        (issuer.as_deref(), scheme),
+        (Some("bin:511111"), None),
+        "not in the table"
+    );
+}
+
+#[test]
+fn wallet_and_channel_fill_scheme_and_entry_mode() {
+    let mut f = fixture();
+    f.feed(
+        TOPIC,
+        &format!(r#"{{"event_id":"w1","ts":{NOW},"outcome":"failed","rc":"SYSTEMERROR","wallet":"WeChatPay","channel":"qr"}}"#),
+    );
+    let o = f.only_outcome();
+    assert_eq!(o.entry_mode, Some(swipewatch_model::EntryMode::Qr));
+    assert_eq!(o.rc.map(|c| c.to_string()).as_deref(), Some("SYSTEMERROR"));
+    let symbols = f.decoder.symbols().read().expect("symbols");
+    assert_eq!(
+        symbols.resolve(Dim::Scheme, o.dims.get(Dim::Scheme)),
+        Some("wechatpay")
+    );
+    assert_eq!(
+        symbols.resolve(Dim::EntryMode, o.dims.get(Dim::EntryMode)),
+        Some("qr")
+    );
 }
 
 #[test]

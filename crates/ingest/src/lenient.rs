@@ -162,6 +162,8 @@ const OUTCOME: &[Field] = &[
         DroppedField::AmountMinor,
     ),
     field("currency", Kind::Text, DroppedField::Currency),
+    field("wallet", Kind::Text, DroppedField::Scheme),
+    field("channel", Kind::Text, DroppedField::EntryMode),
 ];
 
 const HEARTBEAT: &[Field] = &[

@@ -88,6 +88,14 @@ pub struct RawOutcome<'a> {
     pub amount_minor: Option<u64>,
     #[serde(borrow)]
     pub currency: Str<'a>,
+    /// The wallet or QR network that carried the payment (`alipay`,
+    /// `wechatpay`, `unionpay`): the scheme when `scheme` is absent.
+    #[serde(borrow)]
+    pub wallet: Str<'a>,
+    /// How the payment was presented (`card`, `qr`, `wallet`): the entry
+    /// mode when `entry_mode` is absent.
+    #[serde(borrow)]
+    pub channel: Str<'a>,
     /// Flattened spellings of `net` and `sw` fields, as some fleets send
     /// them; [`fold_flat`] moves them where the nested spelling puts them.
     #[serde(borrow, rename = "net_type")]
@@ -167,6 +175,8 @@ impl RawOutcome<'_> {
             self.model.as_deref(),
             self.region.as_deref(),
             self.currency.as_deref(),
+            self.wallet.as_deref(),
+            self.channel.as_deref(),
             net.and_then(|n| n.net_type.as_deref()),
             net.and_then(|n| n.carrier.as_deref()),
             cell,

@@ -1,7 +1,7 @@
 //! The async shell: the MQTT poller task and the decoder task.
 
 use crate::backoff::Backoff;
-use crate::decode::{Decoder, SharedSymbols};
+use crate::decode::{Decoder, SharedBins, SharedSymbols};
 use crate::journal::{Checkpointed, Journal, JournalError, Reader};
 use crate::topic::TopicTemplate;
 use bytes::Bytes;
@@ -31,6 +31,9 @@ pub enum IngestError {
     /// The intake journal could not be opened.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The BIN table could not be read (validated config prevents this).
+    #[error(transparent)]
+    Config(#[from] swipewatch_config::ConfigError),
 }
 
 /// Decoded events, in arrival order.
@@ -78,6 +81,8 @@ pub struct IngestHandle {
     /// True while the broker connection is up and every subscription has
     /// been acknowledged: data can flow. False marks a data gap.
     pub ready: watch::Receiver<bool>,
+    /// The BIN table the decoder reads: store a new one to reload it.
+    pub bins: SharedBins,
     client: AsyncClient,
     stopping: Arc<AtomicBool>,
     poller: JoinHandle<()>,
@@ -218,6 +223,11 @@ fn start(
         manual_acks,
     };
     let decoder = Decoder::new(&config.ingest, taxonomy, symbols.clone(), metrics);
+    let bins = decoder.bins().clone();
+    if let Some(path) = &config.codes.bin_table {
+        *bins.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(swipewatch_config::load_bin_table(path)?);
+    }
     let poller = tokio::spawn(poller.run(eventloop, raw_tx));
     let decoder = tokio::spawn(decode_loop(
         decoder,
@@ -230,6 +240,7 @@ fn start(
         batches,
         symbols,
         ready,
+        bins,
         client,
         stopping,
         poller,

@@ -298,27 +298,79 @@ impl TermError {
     }
 }
 
-/// A response code (ISO 8583 field 39 or a scheme's own), 1 to 3 ASCII
-/// alphanumerics packed into an integer so it is `Copy` and cheap to compare.
+/// A response code: ISO 8583 field 39 (2 characters), an ISO 8583:1993
+/// action code (3 digits), a scheme's own, or a wallet's error name
+/// (`SYSTEMERROR`, `ACQ.SYSTEM_ERROR`): 1 to [`RespCode::MAX_LEN`] ASCII
+/// letters, digits, `_`, `.` or `-`, upper-cased. It is `Copy` and cheap to
+/// compare: up to three letters or digits are packed into the integer;
+/// a longer code is written once into a process-wide list (bounded by
+/// [`RespCode::MAX_LONG`] distinct codes) and referred to by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RespCode(u32);
 
+/// Set on a [`RespCode`] that is a position in the list of long codes.
+const LONG: u32 = 1 << 31;
+
+/// The long codes seen so far, by position and by text.
+#[derive(Default)]
+struct LongCodes {
+    names: Vec<Box<str>>,
+    index: std::collections::HashMap<Box<str>, u32>,
+}
+
+fn long_codes() -> &'static std::sync::RwLock<LongCodes> {
+    static CODES: std::sync::OnceLock<std::sync::RwLock<LongCodes>> = std::sync::OnceLock::new();
+    CODES.get_or_init(Default::default)
+}
+
 impl RespCode {
-    /// Parses a code; `None` unless it is 1–3 ASCII letters or digits.
+    /// Longest code accepted.
+    pub const MAX_LEN: usize = 32;
+    /// Distinct long codes (more than three characters, or with `_`, `.`,
+    /// `-`) one process keeps; a new one past this is refused, so a sender
+    /// of random codes cannot grow memory without bound.
+    pub const MAX_LONG: usize = 4096;
+
+    /// Parses a code; `None` unless it is 1–32 ASCII letters, digits, `_`,
+    /// `.` or `-` (or a new long code past [`RespCode::MAX_LONG`]).
     /// Letters are upper-cased (`z3` and `Z3` are the same code).
     pub fn parse(code: &str) -> Option<RespCode> {
         let b = code.as_bytes();
-        if b.is_empty() || b.len() > 3 || !b.iter().all(u8::is_ascii_alphanumeric) {
+        if b.len() <= 3 && !b.is_empty() && b.iter().all(u8::is_ascii_alphanumeric) {
+            let mut packed = 0u32;
+            for &c in b {
+                packed = (packed << 8) | u32::from(c.to_ascii_uppercase());
+            }
+            return Some(RespCode(packed));
+        }
+        let allowed = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-');
+        if b.is_empty() || b.len() > Self::MAX_LEN || !b.iter().all(allowed) {
             return None;
         }
-        let mut packed = 0u32;
-        for &c in b {
-            packed = (packed << 8) | u32::from(c.to_ascii_uppercase());
+        let upper = code.to_ascii_uppercase();
+        let lock = long_codes();
+        if let Some(&i) = lock
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .index
+            .get(upper.as_str())
+        {
+            return Some(RespCode(LONG | i));
         }
-        Some(RespCode(packed))
+        let mut codes = lock.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(&i) = codes.index.get(upper.as_str()) {
+            return Some(RespCode(LONG | i));
+        }
+        if codes.names.len() >= Self::MAX_LONG {
+            return None;
+        }
+        let i = codes.names.len() as u32;
+        codes.names.push(upper.clone().into_boxed_str());
+        codes.index.insert(upper.into_boxed_str(), i);
+        Some(RespCode(LONG | i))
     }
 
-    /// The packed integer, for use as a compact key.
+    /// The packed integer, for use as a compact key within one process.
     pub fn packed(self) -> u32 {
         self.0
     }
@@ -332,6 +384,11 @@ impl RespCode {
 
 impl std::fmt::Display for RespCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 & LONG != 0 {
+            let codes = long_codes().read().unwrap_or_else(|p| p.into_inner());
+            let name = codes.names.get((self.0 & !LONG) as usize);
+            return f.write_str(name.map_or("?", |n| n));
+        }
         let bytes = self.0.to_be_bytes();
         for &b in bytes.iter().skip_while(|b| **b == 0) {
             write!(f, "{}", char::from(b))?;
@@ -350,7 +407,9 @@ impl<'de> Deserialize<'de> for RespCode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         RespCode::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom("a response code is 1-3 ASCII letters or digits")
+            serde::de::Error::custom(
+                "a response code is 1-32 ASCII letters, digits, `_`, `.` or `-`",
+            )
         })
     }
 }
@@ -510,8 +569,27 @@ mod tests {
     }
 
     #[test]
+    fn long_codes_of_wallets_and_1993_action_codes_parse_and_print_back() {
+        for raw in [
+            "SYSTEMERROR",
+            "acq.system_error",
+            "911",
+            "0000",
+            "9-1",
+            "USERPAYING",
+        ] {
+            let code = RespCode::parse(raw).expect("valid code");
+            assert_eq!(code.to_string(), raw.to_ascii_uppercase());
+            assert_eq!(RespCode::parse(raw), Some(code), "the same code twice");
+            assert_eq!(RespCode::from_packed(code.packed()), Some(code));
+        }
+        assert_ne!(RespCode::parse("SYSTEMERROR"), RespCode::parse("BANKERROR"));
+    }
+
+    #[test]
     fn malformed_response_codes_are_refused() {
-        for raw in ["", "0000", "9-1", "é1", " 0"] {
+        let too_long = "X".repeat(RespCode::MAX_LEN + 1);
+        for raw in ["", "é1", " 0", "a b", "91;", too_long.as_str()] {
             assert_eq!(RespCode::parse(raw), None, "{raw:?}");
         }
     }

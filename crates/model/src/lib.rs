@@ -12,6 +12,7 @@
 //!   that map raw ISO 8583 / scheme codes onto them.
 //! * [`cause`]: the sides an incident can be blamed on, with their runbooks.
 
+pub mod bin;
 pub mod cause;
 pub mod currency;
 pub mod dims;
@@ -22,6 +23,7 @@ pub mod reject;
 pub mod signal;
 pub mod taxonomy;
 
+pub use bin::{BinRange, BinTable, BinTableError};
 pub use cause::Cause;
 pub use dims::{Dim, DimValues};
 pub use event::{

@@ -163,7 +163,7 @@ impl std::fmt::Display for TaxonomyError {
         match self {
             TaxonomyError::BadCode { table, code } => write!(
                 f,
-                "table '{table}': code '{code}' is not 1-3 ASCII letters or digits"
+                "table '{table}': code '{code}' is not 1-32 ASCII letters, digits, `_`, `.` or `-`"
             ),
             TaxonomyError::BadExtends { table, extends } => write!(
                 f,
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn broken_tables_are_refused() {
-        let bad_code = table("iso", None, &[], &[("9-1", OutcomeClass::Comms)]);
+        let bad_code = table("iso", None, &[], &[("9 1", OutcomeClass::Comms)]);
         assert!(matches!(
             Taxonomy::new(vec![bad_code]),
             Err(TaxonomyError::BadCode { .. })

@@ -144,6 +144,10 @@ pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigErr
         symbols.clone(),
         metrics.ingest.clone(),
     );
+    if let Some(path) = &config.codes.bin_table {
+        *decoder.bins().write().unwrap_or_else(|p| p.into_inner()) =
+            std::sync::Arc::new(swipewatch_config::load_bin_table(path)?);
+    }
     let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
     Ok((decoder, monitor, metrics))
 }

@@ -6,7 +6,11 @@ use swipewatch_model::{BinTable, CodeTable, Taxonomy};
 
 /// The tables shipped in `config/codes/`, compiled in so the service runs
 /// without any file.
-const BUILTIN: [(&str, &str); 2] = [
+const BUILTIN: [(&str, &str); 5] = [
+    (
+        "iso8583-1993.toml",
+        include_str!("../../../config/codes/iso8583-1993.toml"),
+    ),
     (
         "iso8583.toml",
         include_str!("../../../config/codes/iso8583.toml"),
@@ -14,6 +18,14 @@ const BUILTIN: [(&str, &str); 2] = [
     (
         "unionpay.toml",
         include_str!("../../../config/codes/unionpay.toml"),
+    ),
+    (
+        "wechatpay.toml",
+        include_str!("../../../config/codes/wechatpay.toml"),
+    ),
+    (
+        "alipay.toml",
+        include_str!("../../../config/codes/alipay.toml"),
     ),
 ];
 
@@ -112,6 +124,56 @@ mod tests {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/codes");
         let paths = BUILTIN.iter().map(|(n, _)| dir.join(n)).collect::<Vec<_>>();
         load_code_tables(&paths).expect("shipped tables are valid");
+    }
+
+    /// Every code in `tests/data/code-meanings.csv` (its published meaning
+    /// and the class chosen for it) classifies to that class under its
+    /// table, and every table file cites the document it follows.
+    #[test]
+    fn shipped_tables_cover_the_published_code_meanings() {
+        let t = builtin_code_tables();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join("tests/data/code-meanings.csv"))
+            .expect("code meanings");
+        let mut checked = 0;
+        for (i, line) in text.lines().enumerate().skip(1) {
+            let cells = csv_cells(line);
+            let [table, code, meaning, class_name, source] = &cells[..] else {
+                panic!("line {}: five cells expected: {line}", i + 1);
+            };
+            assert!(!meaning.is_empty() && !source.is_empty(), "line {}", i + 1);
+            let want = OutcomeClass::ALL
+                .into_iter()
+                .find(|c| c.name() == class_name)
+                .unwrap_or_else(|| panic!("line {}: unknown class {class_name}", i + 1));
+            let rc = RespCode::parse(code).unwrap_or_else(|| panic!("line {}: bad code", i + 1));
+            let got = t.class_in(table, rc);
+            assert_eq!(got, Some(want), "{table} {code} ({meaning})");
+            checked += 1;
+        }
+        assert!(checked >= 200, "{checked} codes listed");
+        for (name, text) in BUILTIN {
+            let head: String = text.lines().take_while(|l| l.starts_with('#')).collect();
+            assert!(
+                !head.is_empty(),
+                "{name} starts with a header naming its source"
+            );
+            assert!(text.contains("description = "), "{name} has a description");
+        }
+    }
+
+    /// The cells of one CSV line; a quoted cell may hold commas.
+    fn csv_cells(line: &str) -> Vec<String> {
+        let mut cells = vec![String::new()];
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => cells.push(String::new()),
+                c => cells.last_mut().expect("a cell").push(c),
+            }
+        }
+        cells
     }
 
     #[test]

@@ -325,13 +325,13 @@ fn long_codes() -> &'static std::sync::RwLock<LongCodes> {
 
 impl RespCode {
     /// Longest code accepted.
-    pub const MAX_LEN: usize = 32;
+    pub const MAX_LEN: usize = 64;
     /// Distinct long codes (more than three characters, or with `_`, `.`,
     /// `-`) one process keeps; a new one past this is refused, so a sender
     /// of random codes cannot grow memory without bound.
     pub const MAX_LONG: usize = 4096;
 
-    /// Parses a code; `None` unless it is 1–32 ASCII letters, digits, `_`,
+    /// Parses a code; `None` unless it is 1–64 ASCII letters, digits, `_`,
     /// `.` or `-` (or a new long code past [`RespCode::MAX_LONG`]).
     /// Letters are upper-cased (`z3` and `Z3` are the same code).
     pub fn parse(code: &str) -> Option<RespCode> {
@@ -408,7 +408,7 @@ impl<'de> Deserialize<'de> for RespCode {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         RespCode::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(
-                "a response code is 1-32 ASCII letters, digits, `_`, `.` or `-`",
+                "a response code is 1-64 ASCII letters, digits, `_`, `.` or `-`",
             )
         })
     }

@@ -163,7 +163,7 @@ impl std::fmt::Display for TaxonomyError {
         match self {
             TaxonomyError::BadCode { table, code } => write!(
                 f,
-                "table '{table}': code '{code}' is not 1-32 ASCII letters, digits, `_`, `.` or `-`"
+                "table '{table}': code '{code}' is not 1-64 ASCII letters, digits, `_`, `.` or `-`"
             ),
             TaxonomyError::BadExtends { table, extends } => write!(
                 f,
@@ -267,6 +267,14 @@ impl Taxonomy {
     /// Name of the table used for `scheme`.
     pub fn table_for(&self, scheme: Option<&str>) -> &str {
         &self.names[self.table_index(scheme)]
+    }
+
+    /// The class table `name` (its inherited entries included) gives
+    /// `rc`, with no source override; `None` when the table or the code
+    /// is unknown.
+    pub fn class_in(&self, name: &str, rc: RespCode) -> Option<OutcomeClass> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.tables[i].code(None, rc)
     }
 
     fn table_index(&self, scheme: Option<&str>) -> usize {

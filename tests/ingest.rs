@@ -61,11 +61,9 @@ fn hostile_messages_among_valid_ones_are_counted_by_reason_and_every_valid_one_i
         (
             "bad_type",
             vec![
-                format!(r#"{{"event_id":"bt-1","ts":{ts},"outcome":"failed","latency_ms":"fast"}}"#).into(),
+                format!(r#"{{"event_id":"bt-1","ts":{ts},"outcome":"failed","terminal_id":["T-1"]}}"#).into(),
                 format!(r#"{{"event_id":"bt-2","ts":{ts},"outcome":"maybe"}}"#).into(),
-                format!(r#"{{"event_id":"bt-3","ts":{ts},"outcome":"failed","bin":"12"}}"#).into(),
-                format!(r#"{{"event_id":"bt-4","ts":{ts},"outcome":"failed","latency_ms":-40}}"#).into(),
-                format!(r#"{{"event_id":"bt-5","ts":{ts},"outcome":"approved","net":[1,2,3]}}"#).into(),
+                format!(r#"{{"event_id":{{"id":3}},"ts":{ts},"outcome":"failed"}}"#).into(),
             ],
         ),
         (
@@ -96,8 +94,34 @@ fn hostile_messages_among_valid_ones_are_counted_by_reason_and_every_valid_one_i
         ("duplicate", (0..5).map(|i| outcome(&format!("e-{i}"), "T-0000", "00", ts).into_bytes()).collect()),
     ];
 
+    // Outcomes with a malformed optional field: the field is dropped and
+    // counted, the outcome kept.
+    let dropped: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "latency_ms",
+            format!(r#"{{"event_id":"df-1","ts":{ts},"outcome":"failed","latency_ms":"fast"}}"#)
+                .into(),
+        ),
+        (
+            "bin",
+            format!(r#"{{"event_id":"df-2","ts":{ts},"outcome":"failed","bin":"12"}}"#).into(),
+        ),
+        (
+            "latency_ms",
+            format!(r#"{{"event_id":"df-3","ts":{ts},"outcome":"failed","latency_ms":-40}}"#)
+                .into(),
+        ),
+        (
+            "net",
+            format!(r#"{{"event_id":"df-4","ts":{ts},"outcome":"approved","net":[1,2,3]}}"#).into(),
+        ),
+    ];
+
     rt.block_on(async {
         let mut p = Publisher::connect(broker.port(), "pub-count");
+        for (_, payload) in &dropped {
+            p.publish(&topic(1), payload.clone()).await;
+        }
         // Hostile messages go in between the valid ones, one every 150.
         let mut hostile = bad.iter().flat_map(|(_, payloads)| payloads);
         // 6,000 single outcomes, the first four with a code no table knows,
@@ -149,13 +173,24 @@ fn hostile_messages_among_valid_ones_are_counted_by_reason_and_every_valid_one_i
             .iter()
             .map(|(r, _)| crate::support::sample(&m, &rejected(r)).unwrap_or(0.0))
             .sum();
-        crate::support::sample(&m, ACCEPTED) == Some(10_000.0) && rejected_sum == total_bad as f64
+        crate::support::sample(&m, ACCEPTED) == Some(10_004.0) && rejected_sum == total_bad as f64
     });
     assert!(done, "counts did not settle:\n{}", svc.metrics());
     // Nothing more trickles in.
     std::thread::sleep(Duration::from_millis(500));
     let m = svc.metrics();
-    assert_eq!(crate::support::sample(&m, ACCEPTED), Some(10_000.0));
+    assert_eq!(crate::support::sample(&m, ACCEPTED), Some(10_004.0));
+    for field in ["latency_ms", "bin", "net"] {
+        let want = dropped.iter().filter(|(f, _)| *f == field).count();
+        assert_eq!(
+            crate::support::sample(
+                &m,
+                &format!(r#"swipewatch_ingest_fields_dropped_total{{field="{field}"}}"#)
+            ),
+            Some(want as f64),
+            "dropped {field}"
+        );
+    }
     for (reason, payloads) in &bad {
         assert_eq!(
             crate::support::sample(&m, &rejected(reason)),
@@ -169,7 +204,7 @@ fn hostile_messages_among_valid_ones_are_counted_by_reason_and_every_valid_one_i
     );
     assert_eq!(
         crate::support::sample(&m, r#"swipewatch_ingest_messages_total{kind="outcome"}"#),
-        Some((6000 + 80 + total_bad) as f64)
+        Some((6000 + 80 + total_bad + dropped.len()) as f64)
     );
     assert_eq!(
         crate::support::sample(&m, "swipewatch_mqtt_connected"),

@@ -5,6 +5,7 @@
 mod alertmanager;
 mod api;
 mod cli;
+mod compat;
 mod incidents;
 mod ingest;
 mod prometheus;

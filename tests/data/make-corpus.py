@@ -112,6 +112,23 @@ add("QR still waiting for the customer", outcome("pending", rc="USERPAYING", wal
 add("reversal", outcome("reversed", rc="00", scheme="visa"), outcomes=["cancelled"])
 add("void as reversed", outcome("reversed", entry_mode="chip"), outcomes=["cancelled"])
 
+# Every transaction type: voids and reversals undo an earlier transaction
+# and are not attempts, whatever their status; the rest are attempts.
+for kind, spelling in [("sale", "SALE"), ("pre_auth", "pre-auth"), ("completion", "completion"),
+                       ("refund", "refund"), ("balance_inquiry", "balance_inquiry"),
+                       ("sign_on", "sign_on"), ("settlement", "settlement")]:
+    add(f"{kind} failing with 96", outcome("declined", rc="96", scheme="visa", txn_type=spelling),
+        outcomes=["acquirer_switch_error"])
+    add(f"{kind} approved", outcome("approved", rc="00", scheme="visa", transaction_type=spelling),
+        outcomes=["approved"])
+for kind in ["void", "VOID", "reversal", "reverse"]:
+    add(f"{kind} declined", outcome("declined", rc="96", scheme="visa", txn_type=kind), outcomes=["cancelled"])
+    add(f"{kind} approved", outcome("approved", rc="00", txn_type=kind), outcomes=["cancelled"])
+add("transaction type as a number", outcome("declined", rc="96", scheme="visa", txn_type=200),
+    outcomes=["acquirer_switch_error"])
+add("transaction type as an object", outcome("declined", rc="96", scheme="visa", txn_type={"t": 1}),
+    outcomes=["acquirer_switch_error"], dropped={"txn_type": 1})
+
 # 4. Fields in other shapes that mean the same thing.
 add("numeric ids", outcome("approved", terminal_id=88001, merchant_id=102938, acquirer=7), outcomes=["approved"])
 add("numeric rc 5 is 05", outcome("declined", rc=5, scheme="visa"), outcomes=["issuer_policy_decline"])

@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
 use swipewatch_model::{
     BinTable, Dim, DimValues, DroppedField, EntryMode, Event, Heartbeat, Outcome, RejectReason,
-    RespCode, Sym, Symbols, Taxonomy, TermError,
+    RespCode, Sym, Symbols, Taxonomy, TermError, TxnStatus, TxnType,
 };
 use swipewatch_telemetry::{EventKind, IngestMetrics};
 
@@ -323,6 +323,13 @@ impl Decoder {
         let status = raw
             .outcome
             .ok_or_else(|| reject(RejectReason::MissingField, "outcome"))?;
+        let txn_type = raw.txn_type.as_deref().map(TxnType::from_wire);
+        // A void or reversal undoes an earlier transaction: whatever its
+        // own status, it is not a new attempt.
+        let classed_as = match txn_type {
+            Some(t) if t.undoes() => TxnStatus::Reversed,
+            _ => status,
+        };
         let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
         let arrival_ms = arrival_ms.unwrap_or(ts_ms);
         let rc = raw
@@ -363,7 +370,7 @@ impl Decoder {
         });
         let classified = self
             .taxonomy
-            .classify(scheme, status, rc, raw.rc_source, term_error);
+            .classify(scheme, classed_as, rc, raw.rc_source, term_error);
 
         let fp = fingerprint(event_id);
         let mut symbols = self.symbols.write().unwrap_or_else(|p| p.into_inner());
@@ -422,6 +429,7 @@ impl Decoder {
             rc_source: raw.rc_source,
             term_error,
             entry_mode,
+            txn_type,
             latency_ms: raw.latency_ms,
             saf: raw.saf.unwrap_or(false),
             rssi_dbm,

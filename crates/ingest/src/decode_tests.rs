@@ -350,6 +350,27 @@ fn wallet_and_channel_fill_scheme_and_entry_mode() {
 }
 
 #[test]
+fn voids_and_reversals_are_not_attempts_whatever_their_status() {
+    let mut f = fixture();
+    let cases = [
+        ("void", "approved", false),
+        ("REVERSAL", "declined", false),
+        ("refund", "declined", true),
+        ("sign_on", "failed", true),
+    ];
+    for (i, (kind, status, attempt)) in cases.iter().enumerate() {
+        f.out.clear();
+        f.feed(
+            TOPIC,
+            &format!(r#"{{"event_id":"v{i}","ts":{NOW},"outcome":"{status}","rc":"96","txn_type":"{kind}"}}"#),
+        );
+        let o = f.only_outcome();
+        assert_eq!(o.class.is_attempt(), *attempt, "{kind}");
+        assert_eq!(o.status.name(), *status, "the reported status is kept");
+    }
+}
+
+#[test]
 fn oversized_payloads_and_arrays_are_too_large() {
     let mut f = fixture();
     f.decoder

@@ -164,6 +164,8 @@ const OUTCOME: &[Field] = &[
     field("currency", Kind::Text, DroppedField::Currency),
     field("wallet", Kind::Text, DroppedField::Scheme),
     field("channel", Kind::Text, DroppedField::EntryMode),
+    field("txn_type", Kind::Text, DroppedField::TxnType),
+    field("transaction_type", Kind::Text, DroppedField::TxnType),
 ];
 
 const HEARTBEAT: &[Field] = &[

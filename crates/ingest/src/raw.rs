@@ -92,6 +92,10 @@ pub struct RawOutcome<'a> {
     /// `wechatpay`, `unionpay`): the scheme when `scheme` is absent.
     #[serde(borrow)]
     pub wallet: Str<'a>,
+    /// What the transaction was (`sale`, `pre_auth`, `void`, `refund`,
+    /// `reversal`, `sign_on`, `settlement`, ...).
+    #[serde(borrow, alias = "transaction_type")]
+    pub txn_type: Str<'a>,
     /// How the payment was presented (`card`, `qr`, `wallet`): the entry
     /// mode when `entry_mode` is absent.
     #[serde(borrow)]
@@ -176,6 +180,7 @@ impl RawOutcome<'_> {
             self.region.as_deref(),
             self.currency.as_deref(),
             self.wallet.as_deref(),
+            self.txn_type.as_deref(),
             self.channel.as_deref(),
             net.and_then(|n| n.net_type.as_deref()),
             net.and_then(|n| n.carrier.as_deref()),

@@ -67,6 +67,61 @@ impl TxnStatus {
     }
 }
 
+/// What the transaction was. Voids and reversals undo an earlier
+/// transaction and are not new attempts; everything else is an attempt of
+/// its own (a failed sign-on, settlement or balance inquiry is a host or
+/// terminal failure like a failed sale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnType {
+    /// A purchase.
+    Sale,
+    /// An authorisation hold (pre-authorisation).
+    PreAuth,
+    /// Completion of a pre-authorisation.
+    Completion,
+    /// Cancellation of an earlier transaction before settlement.
+    Void,
+    /// Money back to the card.
+    Refund,
+    /// Automatic or manual reversal of an earlier transaction.
+    Reversal,
+    /// Balance inquiry.
+    BalanceInquiry,
+    /// Terminal sign-on (key exchange, session start with the host).
+    SignOn,
+    /// Batch settlement / end of day.
+    Settlement,
+    /// Any other type the terminal named.
+    Other,
+}
+
+impl TxnType {
+    /// The type a wire name stands for (common spellings, any case);
+    /// [`TxnType::Other`] for anything else.
+    pub fn from_wire(name: &str) -> TxnType {
+        let lower = name.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        match lower.as_str() {
+            "sale" | "purchase" | "payment" | "pay" | "consume" => TxnType::Sale,
+            "pre_auth" | "preauth" | "pre_authorization" | "authorization" | "auth" => {
+                TxnType::PreAuth
+            }
+            "completion" | "pre_auth_completion" | "capture" => TxnType::Completion,
+            "void" | "cancel" | "revoke" => TxnType::Void,
+            "refund" | "return" => TxnType::Refund,
+            "reversal" | "reverse" => TxnType::Reversal,
+            "balance_inquiry" | "balance" | "inquiry" => TxnType::BalanceInquiry,
+            "sign_on" | "signon" | "logon" | "login" => TxnType::SignOn,
+            "settlement" | "settle" | "batch_upload" | "end_of_day" => TxnType::Settlement,
+            _ => TxnType::Other,
+        }
+    }
+
+    /// True for a type that undoes an earlier transaction.
+    pub fn undoes(self) -> bool {
+        matches!(self, TxnType::Void | TxnType::Reversal)
+    }
+}
+
 /// Who produced the response code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -439,6 +494,8 @@ pub struct Outcome {
     pub term_error: Option<TermError>,
     /// How the card was read (also a dimension value).
     pub entry_mode: Option<EntryMode>,
+    /// What the transaction was, when sent.
+    pub txn_type: Option<TxnType>,
     /// Host round trip.
     pub latency_ms: Option<u32>,
     /// Sent late from the store-and-forward queue.
@@ -476,6 +533,7 @@ impl Outcome {
             rc_source: None,
             term_error: None,
             entry_mode: None,
+            txn_type: None,
             latency_ms: None,
             saf: false,
             rssi_dbm: None,
@@ -604,6 +662,16 @@ mod tests {
         assert_eq!(EntryMode::from_wire("qr_cpm"), EntryMode::Qr);
         assert_eq!(EntryMode::from_wire("in_app"), EntryMode::Wallet);
         assert_eq!(EntryMode::from_wire("biometric"), EntryMode::Other);
+    }
+
+    #[test]
+    fn voids_and_reversals_undo_and_other_types_are_attempts() {
+        assert!(TxnType::from_wire("VOID").undoes());
+        assert!(TxnType::from_wire("reversal").undoes());
+        assert_eq!(TxnType::from_wire("pre-auth"), TxnType::PreAuth);
+        assert_eq!(TxnType::from_wire("Sign On"), TxnType::SignOn);
+        assert!(!TxnType::from_wire("refund").undoes());
+        assert_eq!(TxnType::from_wire("lottery"), TxnType::Other);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub use cause::Cause;
 pub use dims::{Dim, DimValues};
 pub use event::{
     EntryMode, Event, Heartbeat, NetType, Outcome, RcSource, RespCode, TermError, TxnStatus,
+    TxnType,
 };
 pub use intern::{FastState, Interner, Sym, SymbolTable, Symbols};
 pub use reject::{DroppedField, RejectReason};

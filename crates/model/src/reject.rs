@@ -96,11 +96,12 @@ pub enum DroppedField {
     SafQueueDepth,
     ReaderCounts,
     Tamper,
+    TxnType,
 }
 
 impl DroppedField {
     /// Every field, in declaration order.
-    pub const ALL: [DroppedField; 30] = [
+    pub const ALL: [DroppedField; 31] = [
         DroppedField::MerchantId,
         DroppedField::Acquirer,
         DroppedField::Issuer,
@@ -131,6 +132,7 @@ impl DroppedField {
         DroppedField::SafQueueDepth,
         DroppedField::ReaderCounts,
         DroppedField::Tamper,
+        DroppedField::TxnType,
     ];
 
     /// Position in [`DroppedField::ALL`].
@@ -171,6 +173,7 @@ impl DroppedField {
             DroppedField::SafQueueDepth => "saf_queue_depth",
             DroppedField::ReaderCounts => "reader_counts",
             DroppedField::Tamper => "tamper",
+            DroppedField::TxnType => "txn_type",
         }
     }
 }

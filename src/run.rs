@@ -256,7 +256,7 @@ async fn reload_bins_on_hangup(path: std::path::PathBuf, bins: swipewatch_ingest
         match swipewatch_config::load_bin_table(&path) {
             Ok(table) => {
                 let ranges = table.len();
-                *bins.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(table);
+                bins.store(table);
                 tracing::info!(ranges, file = %path.display(), "BIN table reloaded");
             }
             Err(e) => tracing::warn!(error = %e, "BIN table not reloaded; the previous one stays"),

@@ -26,8 +26,34 @@ use swipewatch_telemetry::{EventKind, IngestMetrics};
 /// Interned values shared by ingest (the only writer) and later stages.
 pub type SharedSymbols = Arc<RwLock<Symbols>>;
 
-/// The BIN table in force, swapped whole when it is reloaded (SIGHUP).
-pub type SharedBins = Arc<RwLock<Arc<BinTable>>>;
+/// The BIN table in force, swapped whole when it is reloaded (SIGHUP). A
+/// decoder keeps its own copy of the `Arc` and looks at the generation (one
+/// atomic load) per message, so the lock is taken only after a reload.
+#[derive(Debug, Default)]
+pub struct BinsCell {
+    table: RwLock<Arc<BinTable>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+impl BinsCell {
+    /// Puts `table` in force for every decoder reading this cell.
+    pub fn store(&self, table: BinTable) {
+        *self.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn table(&self) -> Arc<BinTable> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The BIN table cell a decoder reads, shared with whoever reloads it.
+pub type SharedBins = Arc<BinsCell>;
 
 /// Longest id (event, terminal, merchant) accepted, bytes.
 const MAX_ID_BYTES: usize = 128;
@@ -56,6 +82,9 @@ pub struct Decoder {
     taxonomy: Taxonomy,
     symbols: SharedSymbols,
     bins: SharedBins,
+    /// The table in force as of generation `bins_seen`.
+    bins_now: Arc<BinTable>,
+    bins_seen: u64,
     /// Each known terminal's dimension values as last interned, by
     /// terminal symbol: most of a terminal's values repeat from one
     /// message to the next, and comparing with the remembered value's text
@@ -88,6 +117,8 @@ impl Decoder {
             taxonomy,
             symbols,
             bins: SharedBins::default(),
+            bins_now: Arc::default(),
+            bins_seen: 0,
             recent: Vec::new(),
             dedup: Dedup::new(config.dedup_capacity),
             metrics,
@@ -232,6 +263,9 @@ impl Decoder {
     }
 
     fn count_dropped(&self, drops: Drops) {
+        if drops == Drops::default() {
+            return;
+        }
         for field in drops.iter() {
             self.metrics.dropped(field).inc();
         }
@@ -353,11 +387,15 @@ impl Decoder {
         });
         let rssi_dbm = rssi(raw.net.as_ref(), &mut drops);
         // The BIN table names the issuer (and scheme) an outcome leaves out.
-        let bins = match (&raw.issuer, bin) {
-            (None, Some(_)) => Some(self.bins.read().unwrap_or_else(|p| p.into_inner()).clone()),
+        let generation = self.bins.generation();
+        if generation != self.bins_seen {
+            self.bins_now = self.bins.table();
+            self.bins_seen = generation;
+        }
+        let range = match (&raw.issuer, bin) {
+            (None, Some(b)) if !self.bins_now.is_empty() => self.bins_now.lookup(b),
             _ => None,
         };
-        let range = bins.as_deref().zip(bin).and_then(|(t, b)| t.lookup(b));
         let wallet = raw.wallet.as_deref().map(str::to_ascii_lowercase);
         let scheme = raw
             .scheme

@@ -291,7 +291,7 @@ fn the_bin_table_names_issuer_and_scheme_an_outcome_leaves_out() {
         "low,high,issuer,scheme\n622126,622925,icbc,unionpay\n41234560,41234569,northbank,visa\n",
     )
     .expect("table");
-    *f.decoder.bins().write().expect("bins") = std::sync::Arc::new(table);
+    f.decoder.bins().store(table);
     let feed = |f: &mut Fixture, id: &str, extra: &str| {
         f.out.clear();
         f.feed(

@@ -32,7 +32,7 @@ mod tls;
 mod topic;
 
 pub use backoff::Backoff;
-pub use decode::{Decoder, Rejection, SharedBins, SharedSymbols};
+pub use decode::{BinsCell, Decoder, Rejection, SharedBins, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
 pub use journal::{replay as replay_journal, Checkpointed, Journal, JournalError, Reader, Record};
 pub use raw::{RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};

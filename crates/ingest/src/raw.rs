@@ -125,6 +125,16 @@ pub struct RawOutcome<'a> {
 macro_rules! fold_flat {
     ($raw:expr) => {{
         let raw = $raw;
+        let flat = raw.flat_net_type.is_some()
+            || raw.flat_carrier.is_some()
+            || raw.flat_cell_id.is_some()
+            || raw.flat_rssi_dbm.is_some()
+            || raw.flat_rssi.is_some()
+            || raw.flat_fw.is_some()
+            || raw.flat_app.is_some();
+        if !flat {
+            return;
+        }
         let mut n = raw.net.take().unwrap_or_default();
         n.net_type = n.net_type.or(raw.flat_net_type.take());
         n.carrier = n.carrier.or(raw.flat_carrier.take());

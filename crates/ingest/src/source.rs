@@ -225,8 +225,7 @@ fn start(
     let decoder = Decoder::new(&config.ingest, taxonomy, symbols.clone(), metrics);
     let bins = decoder.bins().clone();
     if let Some(path) = &config.codes.bin_table {
-        *bins.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(swipewatch_config::load_bin_table(path)?);
+        bins.store(swipewatch_config::load_bin_table(path)?);
     }
     let poller = tokio::spawn(poller.run(eventloop, raw_tx));
     let decoder = tokio::spawn(decode_loop(

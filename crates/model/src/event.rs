@@ -214,6 +214,11 @@ impl EntryMode {
     /// `qr_cpm`, `in_app`, ...; case does not matter), and
     /// [`EntryMode::Other`] for anything else.
     pub fn from_wire(name: &str) -> EntryMode {
+        // The documented names first, without allocating: nearly every
+        // message uses one.
+        if let Some(m) = EntryMode::ALL.into_iter().find(|m| m.name() == name) {
+            return m;
+        }
         let lower = name.trim().to_ascii_lowercase();
         match lower.as_str() {
             "chip" | "emv" | "icc" | "contact" => EntryMode::Chip,

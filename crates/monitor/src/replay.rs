@@ -145,8 +145,9 @@ pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigErr
         metrics.ingest.clone(),
     );
     if let Some(path) = &config.codes.bin_table {
-        *decoder.bins().write().unwrap_or_else(|p| p.into_inner()) =
-            std::sync::Arc::new(swipewatch_config::load_bin_table(path)?);
+        decoder
+            .bins()
+            .store(swipewatch_config::load_bin_table(path)?);
     }
     let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
     Ok((decoder, monitor, metrics))

@@ -248,16 +248,9 @@ impl Decoder {
         topic: &Captures,
         arrival_ms: Option<i64>,
     ) -> Result<Outcome, Rejection> {
-        let repaired;
-        let mut drops = Drops::default();
-        let mut raw: RawOutcome = match parse(element) {
-            Ok(raw) => raw,
-            Err(_) => {
-                (repaired, drops) = repair(element, Shape::Outcome)?;
-                serde::Deserialize::deserialize(&repaired)
-                    .map_err(|e| reject(RejectReason::BadType, e.to_string()))?
-            }
-        };
+        let mut repaired = None;
+        let (mut raw, drops): (RawOutcome, _) =
+            parse_or_repair(element, Shape::Outcome, &mut repaired)?;
         raw.fold_flat();
         self.accept_outcome(raw, topic, arrival_ms, drops)
     }
@@ -483,16 +476,9 @@ impl Decoder {
         topic: &Captures,
         arrival_ms: Option<i64>,
     ) -> Result<Heartbeat, Rejection> {
-        let repaired;
-        let mut drops = Drops::default();
-        let mut raw: RawHeartbeat = match parse(element) {
-            Ok(raw) => raw,
-            Err(_) => {
-                (repaired, drops) = repair(element, Shape::Heartbeat)?;
-                serde::Deserialize::deserialize(&repaired)
-                    .map_err(|e| reject(RejectReason::BadType, e.to_string()))?
-            }
-        };
+        let mut repaired = None;
+        let (mut raw, mut drops): (RawHeartbeat, _) =
+            parse_or_repair(element, Shape::Heartbeat, &mut repaired)?;
         raw.fold_flat();
         let ts_ms = self.timestamp(raw.ts, arrival_ms)?;
         let arrival_ms = arrival_ms.unwrap_or(ts_ms);
@@ -633,6 +619,23 @@ fn parse<'a, T: serde::Deserialize<'a>>(element: &'a str) -> Result<T, Rejection
         };
         reject(reason, e.to_string())
     })
+}
+
+/// `element` as its wire shape: the typed parse, or when that fails the
+/// repaired value (kept in `repaired`, which the result borrows) with the
+/// optional fields that had to be dropped.
+fn parse_or_repair<'a, T: serde::Deserialize<'a>>(
+    element: &'a str,
+    shape: Shape,
+    repaired: &'a mut Option<serde_json::Value>,
+) -> Result<(T, Drops), Rejection> {
+    if let Ok(raw) = parse(element) {
+        return Ok((raw, Drops::default()));
+    }
+    let (value, drops) = repair(element, shape)?;
+    let value: &'a serde_json::Value = repaired.insert(value);
+    let raw = T::deserialize(value).map_err(|e| reject(RejectReason::BadType, e.to_string()))?;
+    Ok((raw, drops))
 }
 
 fn required<'a>(v: Option<&'a str>, field: &str) -> Result<&'a str, Rejection> {

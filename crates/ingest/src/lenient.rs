@@ -56,6 +56,11 @@ enum Kind {
     Object(&'static [Field]),
 }
 
+/// A count or a duration that fits in 32 bits.
+const U32: Kind = Kind::Uint(u32::MAX as u64);
+/// A sequence number, an uptime or an amount.
+const U64: Kind = Kind::Uint(u64::MAX);
+
 /// One known field: its key, what it holds, and the label it is counted
 /// under when dropped (`None`: required, so unusable means rejected).
 struct Field {
@@ -116,7 +121,7 @@ macro_rules! common_fields {
             required("ts", Kind::Any),
             field("merchant_id", Kind::Text, DroppedField::MerchantId),
             field("acquirer", Kind::Text, DroppedField::Acquirer),
-            field("seq", Kind::Uint(u64::MAX), DroppedField::Seq),
+            field("seq", U64, DroppedField::Seq),
             field("model", Kind::Text, DroppedField::Model),
             field("region", Kind::Text, DroppedField::Region),
             field("net", Kind::Object(NET), DroppedField::Net),
@@ -150,17 +155,9 @@ const OUTCOME: &[Field] = &[
         Kind::Name(is_any_text),
         DroppedField::EntryMode,
     ),
-    field(
-        "latency_ms",
-        Kind::Uint(u32::MAX as u64),
-        DroppedField::LatencyMs,
-    ),
+    field("latency_ms", U32, DroppedField::LatencyMs),
     field("saf", Kind::Flag, DroppedField::Saf),
-    field(
-        "amount_minor",
-        Kind::Uint(u64::MAX),
-        DroppedField::AmountMinor,
-    ),
+    field("amount_minor", U64, DroppedField::AmountMinor),
     field("currency", Kind::Text, DroppedField::Currency),
     field("wallet", Kind::Text, DroppedField::Scheme),
     field("channel", Kind::Text, DroppedField::EntryMode),
@@ -169,34 +166,14 @@ const OUTCOME: &[Field] = &[
 ];
 
 const HEARTBEAT: &[Field] = &[
-    field("uptime_s", Kind::Uint(u64::MAX), DroppedField::UptimeS),
+    field("uptime_s", U64, DroppedField::UptimeS),
     field("battery_pct", Kind::Uint(100), DroppedField::BatteryPct),
     field("host_reachable", Kind::Flag, DroppedField::HostReachable),
-    field(
-        "saf_queue_depth",
-        Kind::Uint(u32::MAX as u64),
-        DroppedField::SafQueueDepth,
-    ),
-    field(
-        "chip_read_err",
-        Kind::Uint(u32::MAX as u64),
-        DroppedField::ReaderCounts,
-    ),
-    field(
-        "swipe_err",
-        Kind::Uint(u32::MAX as u64),
-        DroppedField::ReaderCounts,
-    ),
-    field(
-        "ctls_err",
-        Kind::Uint(u32::MAX as u64),
-        DroppedField::ReaderCounts,
-    ),
-    field(
-        "fallback",
-        Kind::Uint(u32::MAX as u64),
-        DroppedField::ReaderCounts,
-    ),
+    field("saf_queue_depth", U32, DroppedField::SafQueueDepth),
+    field("chip_read_err", U32, DroppedField::ReaderCounts),
+    field("swipe_err", U32, DroppedField::ReaderCounts),
+    field("ctls_err", U32, DroppedField::ReaderCounts),
+    field("fallback", U32, DroppedField::ReaderCounts),
     field("tamper", Kind::Flag, DroppedField::Tamper),
 ];
 

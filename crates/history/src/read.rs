@@ -25,7 +25,8 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::Path;
-use swipewatch_ingest::{RawNet, RawOutcome, RawSw, RawTs, StrOrInt};
+use swipewatch_ingest::{Drops, RawNet, RawOutcome, RawSw, RawTs, StrOrInt};
+use swipewatch_model::DroppedField;
 
 /// A history file's format, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,15 @@ pub enum Item<'a> {
         raw: RawOutcome<'a>,
         /// When it was received (its event time when the file does not say).
         arrival_ms: i64,
+        /// Optional values that could not be typed, left out of `raw`.
+        dropped: Drops,
+    },
+    /// A row whose required value (`ts`, `outcome`) could not be typed:
+    /// counted and skipped as the live path would, or the end of a strict
+    /// replay.
+    Refused {
+        /// What is wrong, naming file, row and column.
+        problem: HistoryError,
     },
 }
 
@@ -217,14 +227,30 @@ fn read_table(
             .collect()
             .map_err(polars_error(path))?;
         let table = Table::from_frame(path, mapping, &df, &[(order_field, order_column)], 0)?;
+        // A row whose order value cannot be read goes first; it is
+        // refused when its own values are read (a bad `ts`) or rejected by
+        // the decoder (a bad `arrival_ms`).
         (0..df.height())
-            .map(|r| Ok(table.time(order_field, r)?.unwrap_or(i64::MIN)))
-            .collect::<Result<Vec<i64>, HistoryError>>()?
+            .map(|r| {
+                table
+                    .time(order_field, r)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(i64::MIN)
+            })
+            .collect::<Vec<i64>>()
     };
     let rows = keys.len();
     let selected: Vec<Expr> = present.iter().map(|(_, c)| col(c.as_str())).collect();
     let mut emit = |table: &Table<'_>, r: usize, key: i64| -> Result<(), HistoryError> {
-        let raw = table.outcome(r)?;
+        let (raw, dropped) = match table.outcome(r) {
+            Ok(typed) => typed,
+            Err(problem @ HistoryError::BadValue { .. }) => {
+                sink(Item::Refused { problem });
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let arrival_ms = if has_arrival {
             key
         } else {
@@ -233,7 +259,11 @@ fn read_table(
                 _ => 0,
             }
         };
-        sink(Item::Outcome { raw, arrival_ms });
+        sink(Item::Outcome {
+            raw,
+            arrival_ms,
+            dropped,
+        });
         Ok(())
     };
     // Rows go out in (key, file position) order. Each is read from its
@@ -447,7 +477,26 @@ impl<'p> Table<'p> {
         }
     }
 
-    fn outcome(&self, row: usize) -> Result<RawOutcome<'_>, HistoryError> {
+    /// Row `row` as an outcome. An optional value that cannot be typed is
+    /// left out and named in the returned [`Drops`]; only `ts` and
+    /// `outcome` make the row an error.
+    fn outcome(&self, row: usize) -> Result<(RawOutcome<'_>, Drops), HistoryError> {
+        let d = &mut Drops::default();
+        let seq = optional(self.int_as(at::SEQ, row), DroppedField::Seq, d);
+        let rc_source = optional(self.variant(at::RC_SOURCE, row), DroppedField::RcSource, d);
+        let entry_mode = optional(
+            self.variant(at::ENTRY_MODE, row),
+            DroppedField::EntryMode,
+            d,
+        );
+        let latency_ms = optional(self.int_as(at::LATENCY_MS, row), DroppedField::LatencyMs, d);
+        let saf = optional(self.flag(at::SAF, row), DroppedField::Saf, d);
+        let amount_minor = optional(
+            self.int_as(at::AMOUNT_MINOR, row),
+            DroppedField::AmountMinor,
+            d,
+        );
+        let rssi_dbm = optional(self.int_as(at::RSSI_DBM, row), DroppedField::Rssi, d);
         let text = |field: usize| {
             self.text(field, row)
                 .filter(|s| !s.is_empty())
@@ -457,7 +506,7 @@ impl<'p> Table<'p> {
             net_type: text(at::NET_TYPE),
             carrier: text(at::CARRIER),
             cell_id: text(at::CELL_ID).map(StrOrInt::Str),
-            rssi_dbm: self.int_as(at::RSSI_DBM, row)?,
+            rssi_dbm,
             ..RawNet::default()
         };
         let sw = RawSw {
@@ -469,7 +518,7 @@ impl<'p> Table<'p> {
             || net.cell_id.is_some()
             || net.rssi_dbm.is_some();
         let has_sw = sw.fw.is_some() || sw.app.is_some();
-        Ok(RawOutcome {
+        let raw = RawOutcome {
             event_id: text(at::EVENT_ID),
             terminal_id: text(at::TERMINAL_ID),
             merchant_id: text(at::MERCHANT_ID),
@@ -478,23 +527,37 @@ impl<'p> Table<'p> {
             bin: text(at::BIN),
             scheme: text(at::SCHEME),
             ts: self.time(at::TS, row)?.map(RawTs::Ms),
-            seq: self.int_as(at::SEQ, row)?,
+            seq,
             outcome: self.variant(at::OUTCOME, row)?,
             rc: text(at::RC),
-            rc_source: self.variant(at::RC_SOURCE, row)?,
+            rc_source,
             term_error: text(at::TERM_ERROR),
-            entry_mode: self.variant(at::ENTRY_MODE, row)?,
-            latency_ms: self.int_as(at::LATENCY_MS, row)?,
-            saf: self.flag(at::SAF, row)?,
+            entry_mode,
+            latency_ms,
+            saf,
             net: has_net.then_some(net),
             sw: has_sw.then_some(sw),
             model: text(at::MODEL),
             region: text(at::REGION),
-            amount_minor: self.int_as(at::AMOUNT_MINOR, row)?,
+            amount_minor,
             currency: text(at::CURRENCY),
             ..RawOutcome::default()
-        })
+        };
+        Ok((raw, *d))
     }
+}
+
+/// `value`, or `None` with `field` added to `dropped` when it could not be
+/// typed.
+fn optional<T>(
+    value: Result<Option<T>, HistoryError>,
+    field: DroppedField,
+    dropped: &mut Drops,
+) -> Option<T> {
+    value.unwrap_or_else(|_| {
+        dropped.add(field);
+        None
+    })
 }
 
 type ValueError = serde::de::value::Error;

@@ -9,19 +9,43 @@ fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// `(event_id, ts, arrival_ms)` of every outcome read.
+/// `(event_id, ts, arrival_ms)` of every outcome read; the first refused
+/// row as the error.
 fn outcomes(path: &Path, mapping: &Mapping) -> Result<Vec<(String, i64, i64)>, HistoryError> {
     let mut out = Vec::new();
-    read(path, mapping, |item| {
-        if let Item::Outcome { raw, arrival_ms } = item {
+    let mut refused = None;
+    read(path, mapping, |item| match item {
+        Item::Outcome {
+            raw, arrival_ms, ..
+        } => {
             let ts = match raw.ts {
                 Some(RawTs::Ms(ms)) => ms,
                 _ => -1,
             };
             out.push((raw.event_id.unwrap_or_default().to_string(), ts, arrival_ms));
         }
+        Item::Refused { problem } => {
+            refused.get_or_insert(problem);
+        }
+        _ => {}
     })?;
-    Ok(out)
+    match refused {
+        Some(problem) => Err(problem),
+        None => Ok(out),
+    }
+}
+
+/// The fields dropped from each outcome read, by event id.
+fn dropped(path: &Path) -> Vec<(String, Vec<&'static str>)> {
+    let mut out = Vec::new();
+    read(path, &Mapping::default(), |item| {
+        if let Item::Outcome { raw, dropped, .. } = item {
+            let names = dropped.iter().map(|f| f.name()).collect();
+            out.push((raw.event_id.unwrap_or_default().to_string(), names));
+        }
+    })
+    .expect("read");
+    out
 }
 
 #[test]
@@ -87,21 +111,31 @@ fn provider_column_names_are_read_through_the_mapping() {
 }
 
 #[test]
-fn a_bad_value_is_reported_by_file_row_and_column_without_quoting_it() {
+fn a_bad_optional_value_is_dropped_and_a_bad_required_one_refuses_the_row() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = file(
         dir.path(),
         "bad.csv",
-        "event_id,terminal_id,ts,outcome,latency_ms\n\
-         e1,t1,1000,approved,120\n\
-         e2,t1,2000,approved,4111 1111 1111 1111\n",
+        "event_id,terminal_id,ts,outcome,latency_ms,saf\n\
+         e1,t1,1000,approved,120,true\n\
+         e2,t1,2000,approved,4111 1111 1111 1111,maybe\n",
     );
-    let err = outcomes(&path, &Mapping::default()).expect_err("bad latency");
-    let text = err.to_string();
-    assert!(
-        text.contains("bad.csv: row 2, column `latency_ms`"),
-        "{text}"
+    assert_eq!(
+        dropped(&path),
+        [
+            ("e1".to_string(), vec![]),
+            ("e2".to_string(), vec!["latency_ms", "saf"])
+        ]
     );
+    let path = file(
+        dir.path(),
+        "bad-ts.csv",
+        "event_id,terminal_id,ts,outcome\ne1,t1,1000,approved\ne2,t1,4111 1111 1111 1111,approved\n",
+    );
+    let text = outcomes(&path, &Mapping::default())
+        .expect_err("bad ts")
+        .to_string();
+    assert!(text.contains("bad-ts.csv: row 2, column `ts`"), "{text}");
     assert!(!text.contains("4111"), "the value is not quoted: {text}");
 
     let path = file(
@@ -168,7 +202,7 @@ fn bare_ndjson_lines_good_or_bad_are_handed_on_with_their_line_numbers() {
             arrival_ms,
         } => seen.push(format!("line {line} {arrival_ms:?} {}", &text[..10])),
         Item::Message { topic, .. } => seen.push(format!("message {topic}")),
-        Item::Outcome { .. } => seen.push("outcome".to_string()),
+        Item::Outcome { .. } | Item::Refused { .. } => seen.push("table row".to_string()),
     })
     .expect("a bad line does not end the read");
     assert_eq!(rows, 6);
@@ -258,30 +292,30 @@ fn parquet_is_read_in_slices_in_replay_order_with_rows_numbered_across_them() {
                     "ts".into(),
                     TableColumn::Int((1..=rows).map(|r| 1000 + r as i64).collect()),
                 ),
-                ("outcome".into(), text(&|_| "approved".to_string())),
+                (
+                    "outcome".into(),
+                    text(&|r| {
+                        if with_bad && r == bad {
+                            "maybe".into()
+                        } else {
+                            "approved".into()
+                        }
+                    }),
+                ),
                 (
                     "arrival_ms".into(),
                     TableColumn::Int((1..=rows).map(arrival).collect()),
                 ),
-                (
-                    "latency_ms".into(),
-                    text(&|r| {
-                        if with_bad && r == bad {
-                            "slow".into()
-                        } else {
-                            "120".into()
-                        }
-                    }),
-                ),
+                ("latency_ms".into(), text(&|_| "120".into())),
             ],
         )
         .expect("write parquet");
         path
     };
-    let err = outcomes(&write("bad.parquet", true), &Mapping::default()).expect_err("bad latency");
+    let err = outcomes(&write("bad.parquet", true), &Mapping::default()).expect_err("bad outcome");
     assert!(
         err.to_string()
-            .contains(&format!("row {bad}, column `latency_ms`")),
+            .contains(&format!("row {bad}, column `outcome`")),
         "{err}"
     );
     let read = outcomes(&write("good.parquet", false), &Mapping::default()).expect("read");

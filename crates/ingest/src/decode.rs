@@ -264,6 +264,14 @@ impl Decoder {
         }
     }
 
+    /// Counts a history record its reader could not type (a required
+    /// column unreadable) as a rejection of `reason`, as the live path
+    /// counts a message it cannot decode; `detail` names where.
+    pub fn refuse_record(&mut self, reason: RejectReason, detail: &str, arrival_ms: i64) {
+        self.metrics.messages(EventKind::Outcome).inc();
+        self.rejected(reject(reason, detail), "(history record)", arrival_ms);
+    }
+
     /// Decodes one archived line that is a bare outcome or heartbeat (no
     /// topic around it), appending what it gave to `out`; validated and
     /// counted the way a live message is. A line naming `event_id` or
@@ -311,12 +319,14 @@ impl Decoder {
     /// Validates one outcome that a history reader has already typed, the
     /// way a live message is validated (card-number scan over its text,
     /// required fields, timestamp against `arrival_ms`, codes, dedup) and
-    /// counted in the same metrics. A rejection is counted and logged
-    /// (rate-limited) before it is returned.
+    /// counted in the same metrics; `dropped` names the values the reader
+    /// could not type (counted with the fields dropped here). A rejection
+    /// is counted and logged (rate-limited) before it is returned.
     pub fn decode_record(
         &mut self,
         raw: RawOutcome<'_>,
         arrival_ms: i64,
+        dropped: Drops,
     ) -> Result<Outcome, Rejection> {
         self.metrics.messages(EventKind::Outcome).inc();
         let result = if raw.texts().any(|t| contains_card_number(t.as_bytes())) {
@@ -324,12 +334,7 @@ impl Decoder {
         } else {
             let mut raw = raw;
             raw.fold_flat();
-            self.accept_outcome(
-                raw,
-                &Captures::default(),
-                Some(arrival_ms),
-                Drops::default(),
-            )
+            self.accept_outcome(raw, &Captures::default(), Some(arrival_ms), dropped)
         };
         match &result {
             Ok(_) => self.metrics.accepted(EventKind::Outcome).inc(),

@@ -23,6 +23,7 @@ pub struct Drops(u32);
 impl Drops {
     /// Adds `field`.
     pub fn add(&mut self, field: DroppedField) {
+        // (Also used by history readers for values they cannot type.)
         self.0 |= 1 << field.index();
     }
 

@@ -35,6 +35,7 @@ pub use backoff::Backoff;
 pub use decode::{BinsCell, Decoder, Rejection, SharedBins, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
 pub use journal::{replay as replay_journal, Checkpointed, Journal, JournalError, Reader, Record};
+pub use lenient::Drops;
 pub use raw::{RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
 pub use source::{
     mqtt_options, spawn, spawn_journaled, spawn_with_symbols, Batch, IngestError, IngestHandle,

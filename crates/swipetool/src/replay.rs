@@ -40,9 +40,10 @@ pub struct Options {
     /// instead of learning first.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
-    /// Stop at the first NDJSON line the decoder rejects, naming the file,
-    /// line and reason (by default a bad line is counted and skipped, as
-    /// the live service does).
+    /// Stop at the first NDJSON line the decoder rejects, or the first
+    /// CSV/Parquet row whose `ts` or `outcome` cannot be read, naming the
+    /// file, line or row, and reason or column (by default it is counted
+    /// and skipped, as the live service does).
     #[arg(long)]
     pub strict: bool,
 }
@@ -216,9 +217,20 @@ pub fn decode_files(
                 } => {
                     decoder.decode(topic, payload, payload.len(), arrival_ms, &mut events);
                 }
-                Item::Outcome { raw, arrival_ms } => {
-                    if let Ok(o) = decoder.decode_record(raw, arrival_ms) {
+                Item::Outcome {
+                    raw,
+                    arrival_ms,
+                    dropped,
+                } => {
+                    if let Ok(o) = decoder.decode_record(raw, arrival_ms, dropped) {
                         events.push(Event::Outcome(o));
+                    }
+                }
+                Item::Refused { problem } => {
+                    let detail = problem.to_string();
+                    decoder.refuse_record(RejectReason::BadType, &detail, 0);
+                    if strict {
+                        refused = Some(detail);
                     }
                 }
             }

@@ -253,3 +253,40 @@ fn bad_ndjson_lines_are_counted_and_skipped_unless_strict() {
         "{text}"
     );
 }
+
+#[test]
+fn a_csv_row_with_a_bad_required_value_is_counted_and_skipped_unless_strict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mixed.csv");
+    let ts = 1_795_000_000_000i64;
+    std::fs::write(
+        &path,
+        format!(
+            "event_id,terminal_id,ts,outcome,latency_ms\n\
+             a,T-1,{ts},approved,120\n\
+             b,T-1,{ts},settled,120\n\
+             c,T-1,{ts},declined,slow\n"
+        ),
+    )
+    .expect("write");
+    let mut opts = Options {
+        files: vec![path],
+        config: None,
+        labels: None,
+        report: None,
+        trace: false,
+        baseline: None,
+        strict: false,
+    };
+    let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
+    assert_eq!(report.accepted, 2, "a, and c without its latency");
+    assert_eq!(report.rejected, [("bad_type".to_string(), 1)]);
+    opts.strict = true;
+    let text = replay(&Config::default(), &Mapping::default(), &opts, &[])
+        .expect_err("strict stops")
+        .to_string();
+    assert!(
+        text.contains("mixed.csv: row 2, column `outcome`"),
+        "{text}"
+    );
+}

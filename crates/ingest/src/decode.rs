@@ -8,12 +8,14 @@
 //! Message-level rejections count once per message; element-level ones once
 //! per element of a JSON array.
 
+use crate::bins::SharedBins;
 use crate::dedup::{fingerprint, Dedup};
 use crate::lenient::{repair, Drops, Shape};
 use crate::pan::contains_card_number;
 use crate::ratelog::RejectLog;
 use crate::raw::{RawHeartbeat, RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
 use crate::topic::{Captures, TopicTemplate};
+use crate::values::{currency, dropped_field, kept, rssi};
 use serde_json::value::RawValue;
 use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
@@ -25,35 +27,6 @@ use swipewatch_telemetry::{EventKind, IngestMetrics};
 
 /// Interned values shared by ingest (the only writer) and later stages.
 pub type SharedSymbols = Arc<RwLock<Symbols>>;
-
-/// The BIN table in force, swapped whole when it is reloaded (SIGHUP). A
-/// decoder keeps its own copy of the `Arc` and looks at the generation (one
-/// atomic load) per message, so the lock is taken only after a reload.
-#[derive(Debug, Default)]
-pub struct BinsCell {
-    table: RwLock<Arc<BinTable>>,
-    generation: std::sync::atomic::AtomicU64,
-}
-
-impl BinsCell {
-    /// Puts `table` in force for every decoder reading this cell.
-    pub fn store(&self, table: BinTable) {
-        *self.table.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
-    }
-
-    fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    fn table(&self) -> Arc<BinTable> {
-        self.table.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-/// The BIN table cell a decoder reads, shared with whoever reloads it.
-pub type SharedBins = Arc<BinsCell>;
 
 /// Longest id (event, terminal, merchant) accepted, bytes.
 const MAX_ID_BYTES: usize = 128;
@@ -669,81 +642,6 @@ fn issuer_from_bin<'b>(bin: &str, buf: &'b mut [u8; 10]) -> &'b str {
     std::str::from_utf8(&buf[..]).unwrap_or("bin:")
 }
 
-/// `value`, or `None` with `field` added to `drops` when it was not valid.
-fn kept<T>(value: Option<T>, field: DroppedField, drops: &mut Drops) -> Option<T> {
-    if value.is_none() {
-        drops.add(field);
-    }
-    value
-}
-
-/// An ISO 4217 currency, alphabetic (`CNY`, any case) or numeric (`156`,
-/// as ISO 8583 field 49 carries it), as its alphabetic code. A numeric code
-/// no table here knows is kept as its three digits.
-fn currency(c: &str) -> Option<[u8; 3]> {
-    match c.trim().as_bytes() {
-        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_alphabetic()) => Some([
-            a.to_ascii_uppercase(),
-            b.to_ascii_uppercase(),
-            d.to_ascii_uppercase(),
-        ]),
-        [a, b, d] if [a, b, d].iter().all(|x| x.is_ascii_digit()) => {
-            let numeric = [*a, *b, *d];
-            Some(swipewatch_model::currency::alphabetic(numeric).unwrap_or(numeric))
-        }
-        _ => None,
-    }
-}
-
-/// The signal reading of `net` in dBm. `rssi_dbm` and `rssi` are read in
-/// the unit `rssi_unit` names (`dbm`, `csq`, `asu`) or, without one, the
-/// unit the value implies: negative is dBm, 0–31 is a modem's CSQ (also
-/// GSM ASU), 32–97 is LTE ASU; 99 (CSQ "not known") and anything else is
-/// dropped.
-fn rssi(net: Option<&RawNet>, drops: &mut Drops) -> Option<i16> {
-    let net = net?;
-    let value = net.rssi_dbm.or(net.rssi)?;
-    let unit = match net.rssi_unit.as_deref().map(str::to_ascii_lowercase) {
-        None => None,
-        Some(u) if u == "dbm" => Some(SignalUnit::Dbm),
-        Some(u) if u == "csq" => Some(SignalUnit::Csq),
-        Some(u) if u == "asu" => Some(SignalUnit::Asu),
-        Some(_) => {
-            drops.add(DroppedField::Rssi);
-            return None;
-        }
-    };
-    let unit = unit.unwrap_or(if value < 0 {
-        SignalUnit::Dbm
-    } else if value <= 31 {
-        SignalUnit::Csq
-    } else {
-        SignalUnit::Asu
-    });
-    let dbm = match unit {
-        SignalUnit::Dbm => Some(value).filter(|v| (-150..=0).contains(v)),
-        SignalUnit::Csq => Some(value)
-            .filter(|v| (0..=31).contains(v))
-            .map(|v| -113 + 2 * v),
-        SignalUnit::Asu if value <= 31 => Some(-113 + 2 * value).filter(|_| value >= 0),
-        SignalUnit::Asu => Some(value)
-            .filter(|v| (32..=97).contains(v))
-            .map(|v| v - 140),
-    };
-    kept(dbm, DroppedField::Rssi, drops)
-}
-
-/// The unit a signal reading is sent in.
-#[derive(Clone, Copy)]
-enum SignalUnit {
-    /// Decibel-milliwatts.
-    Dbm,
-    /// 3GPP CSQ, 0–31 (−113 dBm + 2 per step).
-    Csq,
-    /// Arbitrary strength unit: GSM 0–31 as CSQ, LTE 0–97 as dBm + 140.
-    Asu,
-}
-
 fn cell_text<'a>(net: Option<&'a RawNet>) -> Str<'a> {
     match net.and_then(|n| n.cell_id.as_ref()) {
         Some(StrOrInt::Str(s)) => Some(std::borrow::Cow::Borrowed(&**s)),
@@ -801,24 +699,6 @@ fn fill_dims(
                 dims.set(dim, intern(symbols, dim, v));
             }
         }
-    }
-}
-
-/// The field a dimension's value comes from.
-fn dropped_field(dim: Dim) -> DroppedField {
-    match dim {
-        Dim::Region => DroppedField::Region,
-        Dim::Carrier => DroppedField::Carrier,
-        Dim::NetType => DroppedField::NetType,
-        Dim::Cell => DroppedField::CellId,
-        Dim::Acquirer => DroppedField::Acquirer,
-        Dim::Issuer => DroppedField::Issuer,
-        Dim::Scheme => DroppedField::Scheme,
-        Dim::Merchant => DroppedField::MerchantId,
-        Dim::Model => DroppedField::Model,
-        Dim::Firmware => DroppedField::Firmware,
-        Dim::App => DroppedField::App,
-        Dim::EntryMode => DroppedField::EntryMode,
     }
 }
 

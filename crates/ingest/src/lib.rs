@@ -20,6 +20,7 @@
 //! timestamp, dedup by `event_id`; every rejection counted by reason.
 
 mod backoff;
+mod bins;
 mod decode;
 mod dedup;
 mod journal;
@@ -30,9 +31,11 @@ mod raw;
 mod source;
 mod tls;
 mod topic;
+mod values;
 
 pub use backoff::Backoff;
-pub use decode::{BinsCell, Decoder, Rejection, SharedBins, SharedSymbols};
+pub use bins::{BinsCell, SharedBins};
+pub use decode::{Decoder, Rejection, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
 pub use journal::{replay as replay_journal, Checkpointed, Journal, JournalError, Reader, Record};
 pub use lenient::Drops;

@@ -1,7 +1,8 @@
 //! The async shell: the MQTT poller task and the decoder task.
 
 use crate::backoff::Backoff;
-use crate::decode::{Decoder, SharedBins, SharedSymbols};
+use crate::bins::SharedBins;
+use crate::decode::{Decoder, SharedSymbols};
 use crate::journal::{Checkpointed, Journal, JournalError, Reader};
 use crate::topic::TopicTemplate;
 use bytes::Bytes;

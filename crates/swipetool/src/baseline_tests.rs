@@ -38,13 +38,8 @@ severity = 0.9
 
 fn issuer_incidents(run: &Path, baseline: Option<PathBuf>) -> Vec<Incident> {
     let opts = Options {
-        files: vec![run.to_path_buf()],
-        config: None,
-        labels: None,
-        report: None,
-        trace: false,
         baseline,
-        strict: false,
+        ..Options::for_files(vec![run.to_path_buf()])
     };
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     report

@@ -48,6 +48,22 @@ pub struct Options {
     pub strict: bool,
 }
 
+impl Options {
+    /// A plain replay of `files`: default config, no labels, no report,
+    /// no trace, learning from scratch, bad input counted and skipped.
+    pub fn for_files(files: Vec<PathBuf>) -> Options {
+        Options {
+            files,
+            config: None,
+            labels: None,
+            report: None,
+            trace: false,
+            baseline: None,
+            strict: false,
+        }
+    }
+}
+
 /// The replay's outcome, as written by `--report`.
 #[derive(Debug, Serialize)]
 pub struct Report {

@@ -93,15 +93,7 @@ fn direct(scenario: &Scenario, outcomes_only: bool) -> Summary {
 }
 
 fn from_file(path: &std::path::Path) -> (Summary, Report) {
-    let opts = Options {
-        files: vec![path.to_path_buf()],
-        config: None,
-        labels: None,
-        report: None,
-        trace: false,
-        baseline: None,
-        strict: false,
-    };
+    let opts = Options::for_files(vec![path.to_path_buf()]);
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     (summary(&report.incidents), report)
 }
@@ -176,15 +168,7 @@ pub(crate) fn write_parquet(scenario: &str, name: &str, dir: &Path) -> PathBuf {
 #[test]
 fn maintenance_windows_from_the_config_silence_what_they_cover_in_replay() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let opts = Options {
-        files: vec![write_parquet(ISSUER_OUTAGE, "history", dir.path())],
-        config: None,
-        labels: None,
-        report: None,
-        trace: false,
-        baseline: None,
-        strict: false,
-    };
+    let opts = Options::for_files(vec![write_parquet(ISSUER_OUTAGE, "history", dir.path())]);
     let issuer = |config: &Config| {
         let report = replay(config, &Mapping::default(), &opts, &[]).expect("replay");
         report
@@ -225,15 +209,7 @@ fn bad_ndjson_lines_are_counted_and_skipped_unless_strict() {
         format!(r#"{{"event_id":"d","terminal_id":"T-2","ts":{ts},"outcome":"approved"}}"#),
     ];
     std::fs::write(&path, lines.join("\n") + "\n").expect("write");
-    let mut opts = Options {
-        files: vec![path.clone()],
-        config: None,
-        labels: None,
-        report: None,
-        trace: false,
-        baseline: None,
-        strict: false,
-    };
+    let mut opts = Options::for_files(vec![path.clone()]);
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     assert_eq!(report.rows, 6);
     assert_eq!(report.accepted, 3, "a, b (numeric rc read as text) and d");
@@ -269,15 +245,7 @@ fn a_csv_row_with_a_bad_required_value_is_counted_and_skipped_unless_strict() {
         ),
     )
     .expect("write");
-    let mut opts = Options {
-        files: vec![path],
-        config: None,
-        labels: None,
-        report: None,
-        trace: false,
-        baseline: None,
-        strict: false,
-    };
+    let mut opts = Options::for_files(vec![path]);
     let report = replay(&Config::default(), &Mapping::default(), &opts, &[]).expect("replay");
     assert_eq!(report.accepted, 2, "a, and c without its latency");
     assert_eq!(report.rejected, [("bad_type".to_string(), 1)]);

@@ -298,13 +298,8 @@ fn incident_span(
         config,
         mapping,
         &ReplayOptions {
-            files: opts.files.clone(),
-            config: None,
-            labels: None,
-            report: None,
-            trace: false,
             baseline: opts.baseline.clone(),
-            strict: false,
+            ..ReplayOptions::for_files(opts.files.clone())
         },
         &[],
     )?;

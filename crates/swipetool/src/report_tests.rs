@@ -33,15 +33,7 @@ fn the_drill_down_of_an_issuer_outage_puts_the_issuer_first_with_its_code() {
     let replayed = replay(
         &Config::default(),
         &Mapping::default(),
-        &ReplayOptions {
-            files: files.clone(),
-            config: None,
-            labels: None,
-            report: None,
-            trace: false,
-            baseline: None,
-            strict: false,
-        },
+        &ReplayOptions::for_files(files.clone()),
         &[],
     )
     .expect("replay");

@@ -6,7 +6,7 @@
 //! corpus goes through a real Mosquitto into the service, whose metrics
 //! must add up to the same totals.
 
-use crate::support::mqtt::{now_ms, Publisher};
+use crate::support::mqtt::{now_ms, runtime, Publisher};
 use crate::support::{wait_for, Mosquitto, Service};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -178,11 +178,7 @@ fn the_corpus_through_a_real_broker_adds_up_to_its_expected_totals() {
             *want_dropped.entry(k.clone()).or_default() += n;
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     rt.block_on(async {
         let mut p = Publisher::connect(broker.port(), "pub-compat");
         for (case, payload) in &cases {

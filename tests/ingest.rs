@@ -1,16 +1,8 @@
 //! Outcomes published to a real Mosquitto are decoded, validated and counted.
 
-use crate::support::mqtt::{now_ms, outcome, Publisher};
+use crate::support::mqtt::{now_ms, outcome, runtime, Publisher};
 use crate::support::{wait_for, Mosquitto, Service};
 use std::time::Duration;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 const ACCEPTED: &str = r#"swipewatch_ingest_accepted_total{kind="outcome"}"#;
 

@@ -4,7 +4,7 @@
 //! full-width digits), rejects them, and none of the numbers appears in its log,
 //! metrics, API answers, checkpoint or incident log.
 
-use crate::support::mqtt::{now_ms, outcome, Publisher};
+use crate::support::mqtt::{now_ms, outcome, runtime, Publisher};
 use crate::support::{http_get, wait_for, Mosquitto, Service};
 use std::time::Duration;
 
@@ -105,11 +105,7 @@ fn card_numbers_are_rejected_and_never_stored_logged_or_exported() {
             outcome(&format!("pan-topic-{k}"), "T-0002", "00", ts),
         ));
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     rt.block_on(async {
         let mut p = Publisher::connect(broker.port(), "pub-pan");
         for (t, payload) in &hostile {

@@ -22,6 +22,15 @@ pub fn outcome(id: &str, terminal: &str, rc: &str, ts: i64) -> String {
     )
 }
 
+/// A runtime for publishing from a synchronous test.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// A publisher that keeps its session (clean_session = false), so QoS1
 /// publishes not yet acknowledged survive a broker restart.
 pub struct Publisher {

@@ -104,7 +104,7 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
             let mut s = scenario.clone();
             s.seed = scenario.seed + k;
             let started = std::time::Instant::now();
-            let run = replay(&s, config, opts.trace)?;
+            let (run, run_origin_ms) = replay(&s, config, opts.trace)?;
             let elapsed = started.elapsed();
             for l in &run.labels {
                 let failed = check(l, &thresholds);
@@ -132,17 +132,30 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
             let pages_ok = per_day <= thresholds.max_false_pages_per_day;
             all_ok &= pages_ok;
             println!(
-                "{:<22} {:>4} false incidents {} ({:.2}/day), false pages {} ({:.2}/day) over {:.2} days; replayed in {:.1}s{}",
+                "{:<22} {:>4} false incidents {} ({:.2}/day), false pages {} ({:.2}/day), never fired {} ({:.2}/day) over {:.2} days; replayed in {:.1}s{}",
                 s.name,
                 s.seed,
                 run.false_incidents,
                 run.false_incidents as f64 / run.days.max(1e-9),
                 run.false_pages,
                 per_day,
+                run.never_fired,
+                run.never_fired as f64 / run.days.max(1e-9),
                 run.days,
                 elapsed.as_secs_f64(),
                 if pages_ok { "" } else { "  FAIL: false pages" }
             );
+            if opts.trace {
+                for d in &run.unexplained {
+                    println!(
+                        "  false: +{:.0}s {} {}{}",
+                        (d.first_ms - run_origin_ms) as f64 / 1000.0,
+                        d.cause.name(),
+                        describe(&d.element),
+                        if d.paged() { " (paged)" } else { "" }
+                    );
+                }
+            }
             totals.false_incidents += run.false_incidents;
             totals.false_pages += run.false_pages;
             totals.days += run.days;
@@ -235,8 +248,13 @@ impl Totals {
     }
 }
 
-/// Replays one scenario; returns its score.
-pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Result<RunScore> {
+/// Replays one scenario; returns its score and its event-time origin
+/// (epoch ms).
+pub fn replay(
+    scenario: &Scenario,
+    config: &Config,
+    trace: bool,
+) -> anyhow::Result<(RunScore, i64)> {
     let (mut decoder, mut monitor, _metrics) = offline(config)?;
     let mut generator = Generator::new(scenario, None);
     let origin_ms = generator.origin_ms();
@@ -260,5 +278,8 @@ pub fn replay(scenario: &Scenario, config: &Config, trace: bool) -> anyhow::Resu
     }
     let incidents = replay.finish();
     let days = scenario.duration.as_secs_f64() / 86_400.0;
-    Ok(score(&generator.labels(), &detected(&incidents), days))
+    Ok((
+        score(&generator.labels(), &detected(&incidents), days),
+        origin_ms,
+    ))
 }

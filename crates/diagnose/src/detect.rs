@@ -196,7 +196,7 @@ impl Detector {
             {
                 continue;
             }
-            anomalies.fleet = true;
+            anomalies.fleet_classes.push(class);
             let input = LeafInput {
                 dims,
                 values: &values,
@@ -204,6 +204,7 @@ impl Detector {
                 forecast: &forecast,
             };
             for l in localize(&input, &self.localize) {
+
                 if l.real < self.spike.min_failures as f64
                     || l.real < self.spike.min_ratio * l.expected
                 {
@@ -344,8 +345,10 @@ impl Detector {
     /// device-software finding on its firmware, app or model explains it);
     /// failures of its own or chip-to-stripe fallbacks far above its model's
     /// rate; or every transaction failing. A terminal inside the element of
-    /// a bank or network finding of the same window is left to that
-    /// finding (the incident book lists failing terminals under it too).
+    /// a finding of the same window, or failing with the classes a failing
+    /// bank answers with, is left to that finding: it is not opened as an
+    /// incident of its own, which in a large outage would be one per
+    /// terminal. The outage's evidence counts its terminals.
     fn devices(&self, snap: &WindowSnapshot, findings: &mut Vec<Finding>) {
         let inside = |state: &swipewatch_engine::TerminalState, f: &Finding| {
             f.terminal.is_none()
@@ -363,6 +366,17 @@ impl Detector {
                 .iter()
                 .any(|f| f.signal != Signal::Latency && inside(state, f))
         };
+        // A run of failures is also explained by a failing bank that
+        // answers with the run's newest class: a terminal has no issuer of
+        // its own, and an acquirer's trouble shows in every card it takes.
+        let bank_run = |state: &swipewatch_engine::TerminalState, found: &[Finding]| {
+            found.iter().any(|f| {
+                matches!(f.cause, Cause::BankIssuer | Cause::BankAcquirer)
+                    && f.terminal.is_none()
+                    && f.signal == Signal::Failures
+                    && f.classes.iter().any(|(c, _)| *c == state.last_failure)
+            })
+        };
         let mut new = Vec::new();
         let mut failing = Vec::new();
         for (terminal, state) in &snap.devices {
@@ -371,7 +385,9 @@ impl Detector {
                     new.push(self.device_finding(*terminal, state, snap.window.end_ms));
                 }
             } else if state.consecutive_failures >= self.failure_run {
-                failing.push((*terminal, state));
+                if !explained(state, findings) && !bank_run(state, findings) {
+                    failing.push((*terminal, state));
+                }
             } else if !explained(state, findings) {
                 new.extend(self.rate_findings(snap, *terminal, state));
             }
@@ -565,13 +581,18 @@ impl Detector {
         anomalies: &mut Anomalies,
     ) {
         let w = &snap.window;
-        // Terminals that are dead on their own: their errors must not make
-        // a cohort look broken.
-        let dead: Vec<&swipewatch_engine::TerminalState> = snap
+        // Terminals whose reader is dead on its own (a run of errors now, or
+        // a run's worth of errors inside this window, as a reader that has
+        // just been replaced has): the errors they made in the window must
+        // not make their cohort look broken.
+        let dead: Vec<(&swipewatch_engine::TerminalState, u32)> = snap
             .devices
             .iter()
-            .map(|(_, s)| s)
-            .filter(|s| s.consecutive_hw_errors >= self.hw_error_run)
+            .map(|(_, s)| (s, self.window_tallies(snap, s).hw_errors))
+            .filter(|(s, errors)| {
+                s.consecutive_hw_errors >= self.hw_error_run
+                    || *errors >= u32::from(self.hw_error_run)
+            })
             .collect();
         for class in [OutcomeClass::DeviceFault, OutcomeClass::TerminalConfig] {
             let mut spikes: Vec<(Dim, Sym, f64, f64)> = Vec::new();
@@ -582,8 +603,8 @@ impl Detector {
                 for (sym, counts) in w.dims.values(dim) {
                     let mut v = counts.get(class);
                     if class == OutcomeClass::DeviceFault {
-                        for s in dead.iter().filter(|s| s.dims.get(dim) == sym) {
-                            v = v.saturating_sub(u32::from(s.consecutive_hw_errors));
+                        for (_, errors) in dead.iter().filter(|(s, _)| s.dims.get(dim) == sym) {
+                            v = v.saturating_sub(*errors);
                         }
                     }
                     // Too few to be a spike at any rate: the baseline of

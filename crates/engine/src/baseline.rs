@@ -55,13 +55,33 @@ impl Cell {
 
     /// The second half of [`Cell::learn`] after [`Cell::decay`]:
     /// `e + a(n − e) = e(1 − a) + a·n`.
+    ///
+    /// A failure class's count is learned clipped at what the cell's rate
+    /// expects of the bucket's attempts plus three standard deviations and
+    /// three (a Huber-style robust EWMA). Detection flags an outage only
+    /// after its first windows, and a fault that is never flagged (too
+    /// small, or hidden under another) would otherwise be learned whole:
+    /// in a story where some fault is always starting, the fleet's rate of
+    /// a class climbs to the outage's and the next outage is found late.
+    /// A lasting change of the normal is still learned, three deviations a
+    /// bucket at a time.
     fn add_scaled(&mut self, c: &ClassCounts, x: Extra, alpha: f32) {
-        self.attempts += alpha * c.attempts() as f32;
+        let attempts = c.attempts() as f32;
+        let known = self.attempts > 0.0;
+        let per_attempt = if known { attempts / self.attempts } else { 0.0 };
+        for (k, (e, &n)) in self.classes.iter_mut().zip(&c.0).enumerate() {
+            let mut n = n as f32;
+            if known && OutcomeClass::ALL[k].is_failure() {
+                let expected = *e * per_attempt;
+                if n > expected + 3.0 {
+                    n = n.min(expected + 3.0 * expected.sqrt() + 3.0);
+                }
+            }
+            *e += alpha * n;
+        }
+        self.attempts += alpha * attempts;
         self.heartbeats += alpha * x.heartbeats as f32;
         self.fallbacks += alpha * x.fallbacks as f32;
-        for (e, &n) in self.classes.iter_mut().zip(&c.0) {
-            *e += alpha * n as f32;
-        }
     }
 
     /// Nothing left to remember.
@@ -91,8 +111,14 @@ impl Cell {
 /// baseline instead of learning from it.
 #[derive(Debug, Clone, Default)]
 pub struct Anomalies {
-    /// The fleet as a whole was abnormal.
+    /// The fleet as a whole was abnormal (its volume): nothing of the
+    /// fleet's cell is learned.
     pub fleet: bool,
+    /// Classes abnormal fleet-wide: the fleet's rate of each is kept as
+    /// it was, while its traffic and its other classes still learn (some
+    /// fault is starting somewhere most of the time in a large fleet; a
+    /// freeze of the whole cell would learn only from those starts).
+    pub fleet_classes: Vec<OutcomeClass>,
     /// Abnormal dimension values (leaves containing them skip learning too).
     pub values: HashSet<(Dim, Sym)>,
 }
@@ -150,7 +176,14 @@ impl Baselines {
                 heartbeats: bucket.heartbeat_total,
                 fallbacks: bucket.fallback_total,
             };
+            let before = self.fleet;
             self.fleet.learn(&bucket.fleet, x, a);
+            if before.attempts > 0.0 {
+                let scale = self.fleet.attempts / before.attempts;
+                for c in &skip.fleet_classes {
+                    self.fleet.classes[c.index()] = before.classes[c.index()] * scale;
+                }
+            }
         }
         let none = ClassCounts::default();
         let now = self.buckets_learned + 1;
@@ -513,11 +546,11 @@ mod tests {
                     }
                 }
                 let skip = Anomalies {
-                    fleet: false,
                     values: (0..4u32)
                         .filter(|&c| flagged[c as usize])
                         .map(|c| (Dim::Carrier, Sym(c)))
                         .collect(),
+                    ..Anomalies::default()
                 };
                 b.seal();
                 lazy.learn(&b, &skip, &[Dim::Carrier], &index);
@@ -599,6 +632,7 @@ mod tests {
         let skip = Anomalies {
             fleet: true,
             values: [(Dim::Carrier, Sym(0))].into_iter().collect(),
+            ..Anomalies::default()
         };
         for _ in 0..20 {
             bl.learn(&bucket(0, 1000, 900), &skip, &[], &LeafIndex::default());
@@ -615,9 +649,62 @@ mod tests {
             &LeafIndex::default(),
         );
         assert!(
-            bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms) > 0.3,
+            bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms) > 0.012,
             "learning resumes when not flagged"
         );
+    }
+
+    #[test]
+    fn an_unflagged_surge_is_learned_a_few_deviations_a_bucket_and_a_lasting_one_in_the_end() {
+        let mut bl = Baselines::new(0.5, 0.0);
+        let learn = |bl: &mut Baselines, comms: u32| {
+            bl.learn(
+                &bucket(0, 1000, comms),
+                &Anomalies::default(),
+                &[],
+                &LeafIndex::default(),
+            )
+        };
+        for _ in 0..20 {
+            learn(&mut bl, 10);
+        }
+        learn(&mut bl, 900);
+        let rate = bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms);
+        // Expected 10, so at most 10 + 3·√10 + 3 ≈ 22.5 is learned.
+        assert!((0.012..0.017).contains(&rate), "{rate}");
+        let fleet = bl.fleet.raw_rate(OutcomeClass::Comms);
+        assert!((0.012..0.017).contains(&fleet), "{fleet}");
+        for _ in 0..60 {
+            learn(&mut bl, 900);
+        }
+        let rate = bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Comms);
+        assert!(rate > 0.85, "a lasting change is the new normal: {rate}");
+        // Approvals are never clipped.
+        let approved = bl.rate(Dim::Carrier, Sym(0), OutcomeClass::Approved);
+        assert!(approved > 0.0, "{approved}");
+    }
+
+    #[test]
+    fn a_class_abnormal_fleet_wide_keeps_its_rate_while_the_others_learn() {
+        let mut bl = Baselines::new(0.5, 0.0);
+        for _ in 0..20 {
+            bl.learn(
+                &bucket(0, 1000, 10),
+                &Anomalies::default(),
+                &[],
+                &LeafIndex::default(),
+            );
+        }
+        let skip = Anomalies {
+            fleet_classes: vec![OutcomeClass::Comms],
+            ..Anomalies::default()
+        };
+        for _ in 0..20 {
+            bl.learn(&bucket(0, 2000, 900), &skip, &[], &LeafIndex::default());
+        }
+        let comms = bl.fleet.raw_rate(OutcomeClass::Comms);
+        assert!((comms - 0.01).abs() < 1e-4, "{comms}");
+        assert!(bl.fleet.attempts > 1900.0, "traffic still learns");
     }
 
     #[test]
@@ -646,8 +733,8 @@ mod tests {
             }
         }
         let skip = Anomalies {
-            fleet: false,
             values: [(Dim::Issuer, Sym(1))].into_iter().collect(),
+            ..Anomalies::default()
         };
         bl.learn(&slow, &skip, &[], &LeafIndex::default());
         assert_eq!(bl.latency.histogram(Dim::Issuer, Sym(1))[bin400], normal);

@@ -257,10 +257,9 @@ impl Engine {
                     bucket.count_fallback(&o.dims);
                 }
                 bucket.count_leaf(leaf, o.class);
-                // Round trips of answered requests only: a timeout's
-                // "latency" is the terminal's timeout setting, and the
-                // failure counts already carry it.
-                if let Some(ms) = o.latency_ms.filter(|_| o.class.host_answered()) {
+                // Round trips of transactions that went through only (see
+                // `is_latency_sample`).
+                if let Some(ms) = o.latency_ms.filter(|_| o.class.is_latency_sample()) {
                     bucket.latency.add(&o.dims, ms);
                 }
                 bucket.active_terminals += u32::from(seen.fresh);

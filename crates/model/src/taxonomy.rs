@@ -81,10 +81,18 @@ impl OutcomeClass {
         }
     }
 
-    /// The host (or the switch for it) answered: neither a timeout nor a
-    /// lost link. Only these round trips are latencies.
-    pub fn host_answered(self) -> bool {
-        !matches!(self, OutcomeClass::HostTimeout | OutcomeClass::Comms)
+    /// The transaction went through the hosts as it should: approved, or
+    /// declined by the issuer for the cardholder's own reasons. Only these
+    /// round trips are latency samples: a timeout's "latency" is the
+    /// terminal's timeout setting, and a failing host's slow refusals are
+    /// counted as failures already; counted again as latency, they would
+    /// make every region, carrier and scheme their traffic passes through
+    /// look slow beside the outage.
+    pub fn is_latency_sample(self) -> bool {
+        matches!(
+            self,
+            OutcomeClass::Approved | OutcomeClass::CardholderDecline
+        )
     }
 
     /// True for payment attempts: every outcome except a cancellation.

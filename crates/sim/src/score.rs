@@ -111,6 +111,10 @@ pub struct RunScore {
     pub false_incidents: usize,
     /// Of those, the ones that paged, plus pages on labels that must not page.
     pub false_pages: usize,
+    /// The false incidents themselves, in the order they were opened.
+    pub unexplained: Vec<Detected>,
+    /// Incidents that were opened (one window's finding) and never fired.
+    pub never_fired: usize,
     /// Event time covered, in days.
     pub days: f64,
 }
@@ -174,6 +178,8 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
         labels: scores,
         false_incidents: unexplained().count(),
         false_pages: false_pages + unexplained().filter(|(d, _)| d.paged()).count(),
+        unexplained: unexplained().map(|(d, _)| d.clone()).collect(),
+        never_fired: detected.iter().filter(|d| !d.fired).count(),
         days,
     }
 }

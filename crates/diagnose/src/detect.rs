@@ -33,7 +33,28 @@ struct Sums {
     attempts: u32,
     own_failures: u32,
     hw_errors: u32,
+    config_failures: u32,
+    comms_failures: u32,
     fallbacks: u32,
+}
+
+/// The side a terminal's own failures point at, from what they were:
+/// refusals of its setup, lost links, or device faults (its reader and PIN
+/// pad when most of them are reader errors, its software otherwise). The
+/// largest share decides, so a terminal whose memory holds an outage's
+/// lost links or its merchant's refused setup is not blamed on its reader
+/// for one ordinary reader error.
+fn own_side(own: f64, hw: f64, config: f64, comms: f64) -> (OutcomeClass, Cause) {
+    let device = (own - config - comms).max(0.0);
+    if config >= comms && config >= device {
+        (OutcomeClass::TerminalConfig, Cause::MerchantConfig)
+    } else if comms >= device {
+        (OutcomeClass::Comms, Cause::DeviceHardware)
+    } else if 2.0 * hw < device {
+        (OutcomeClass::DeviceFault, Cause::DeviceSoftware)
+    } else {
+        (OutcomeClass::DeviceFault, Cause::DeviceHardware)
+    }
 }
 
 /// Cohort dimensions tested value by value (they are usually not leaf
@@ -137,7 +158,7 @@ impl Detector {
     pub fn new(leaf_dims: Vec<Dim>) -> Detector {
         Detector {
             leaf_dims,
-            fleet_p: 1e-3,
+            fleet_p: 0.05,
             warmup_buckets: 30,
             localize: Params::live(),
             spike: SpikeParams::default(),
@@ -196,7 +217,6 @@ impl Detector {
             {
                 continue;
             }
-            anomalies.fleet_classes.push(class);
             let input = LeafInput {
                 dims,
                 values: &values,
@@ -204,10 +224,11 @@ impl Detector {
                 forecast: &forecast,
             };
             for l in localize(&input, &self.localize) {
-
-                if l.real < self.spike.min_failures as f64
-                    || l.real < self.spike.min_ratio * l.expected
-                {
+                // The floor on failures applies to the element's classes
+                // together (below): an outage splits its failures between
+                // classes (a carrier's lost links and timeouts), and each
+                // class alone reaches the floor seconds later.
+                if l.real < self.spike.min_ratio * l.expected {
                     continue;
                 }
                 hits.entry(l.element)
@@ -217,6 +238,14 @@ impl Detector {
         }
         let mut findings = Vec::new();
         for (element, by_class) in hits {
+            if by_class.values().map(|x| x.0).sum::<f64>() < self.spike.min_failures as f64 {
+                continue;
+            }
+            for class in by_class.keys() {
+                if !anomalies.fleet_classes.contains(class) {
+                    anomalies.fleet_classes.push(*class);
+                }
+            }
             let pairs: Vec<(Dim, Sym)> = element
                 .0
                 .iter()
@@ -421,15 +450,15 @@ impl Detector {
         let short = self.window_tallies(snap, state);
         // (observed, expected) over the first span where `k` of `n` is odd.
         // The long memory is only read while the window shows the same kind
-        // of event: after a fault ends, the memory still holds it for a
-        // while, but the terminal is no longer failing.
-        let odd = |spans: [(f64, f64); 2], rate: f64| {
+        // of event (`ongoing`): after a fault ends, the memory still holds
+        // it for a while, but the terminal is no longer failing that way.
+        let odd = |spans: [(f64, f64); 2], rate: f64, ongoing: bool| {
             let rate = rate.clamp(1e-4, 0.5);
-            let ongoing = spans[0].0 >= 1.0;
             spans
                 .into_iter()
+                .enumerate()
                 .take(if ongoing { 2 } else { 1 })
-                .find_map(|(k, n)| {
+                .find_map(|(span, (k, n))| {
                     let (k, n) = (k.round().max(0.0), n.round().max(0.0));
                     let expected = rate * n;
                     // The cheap tests first: most listed terminals fail them.
@@ -441,7 +470,7 @@ impl Detector {
                             rate * p.prior_attempts,
                             (1.0 - rate) * p.prior_attempts,
                         ) < p.p_value;
-                    odd.then_some((k, expected))
+                    odd.then_some((span, (k, expected)))
                 })
         };
         let element: Vec<(Dim, Sym)> = [Dim::Firmware, Dim::Model]
@@ -475,19 +504,28 @@ impl Detector {
             (f64::from(short.own_failures), f64::from(short.attempts)),
             (f64::from(long.own_failures), f64::from(long.attempts)),
         ];
-        if let Some(counts) = odd(spans, own_rate) {
-            let class = if is_own_failure(state.last_failure) {
-                state.last_failure
-            } else {
-                OutcomeClass::DeviceFault
-            };
-            let cause = match class {
-                OutcomeClass::TerminalConfig => Cause::MerchantConfig,
-                OutcomeClass::DeviceFault if 2 * short.hw_errors < short.own_failures => {
-                    Cause::DeviceSoftware
-                }
-                _ => Cause::DeviceHardware,
-            };
+        // The side from what each span holds.
+        let short_side = own_side(
+            f64::from(short.own_failures),
+            f64::from(short.hw_errors.min(short.own_failures)),
+            f64::from(short.config_failures),
+            f64::from(short.comms_failures),
+        );
+        let long_side = own_side(
+            f64::from(long.own_failures),
+            f64::from(long.hw_errors),
+            f64::from(long.config_failures),
+            f64::from(long.comms_failures),
+        );
+        let of_kind = match long_side.0 {
+            OutcomeClass::TerminalConfig => short.config_failures,
+            OutcomeClass::Comms => short.comms_failures,
+            _ => short
+                .own_failures
+                .saturating_sub(short.config_failures + short.comms_failures),
+        };
+        if let Some((span, counts)) = odd(spans, own_rate, of_kind >= 1) {
+            let (class, cause) = if span == 0 { short_side } else { long_side };
             out.push(finding(Signal::Failures, cause, counts, Some(class)));
         }
         let fallback_rate = match cell {
@@ -498,7 +536,7 @@ impl Detector {
             (f64::from(short.fallbacks), f64::from(short.attempts)),
             (f64::from(long.fallbacks), f64::from(long.attempts)),
         ];
-        if let Some(counts) = odd(spans, fallback_rate) {
+        if let Some((_, counts)) = odd(spans, fallback_rate, spans[0].0 >= 1.0) {
             out.push(finding(
                 Signal::Fallbacks,
                 Cause::DeviceHardware,
@@ -523,6 +561,8 @@ impl Detector {
                 attempts: sum.attempts + u32::from(t.attempts),
                 own_failures: sum.own_failures + u32::from(t.own_failures),
                 hw_errors: sum.hw_errors + u32::from(t.hw_errors),
+                config_failures: sum.config_failures + u32::from(t.config_failures),
+                comms_failures: sum.comms_failures + u32::from(t.comms_failures),
                 fallbacks: sum.fallbacks + u32::from(t.fallbacks),
             })
     }

@@ -37,6 +37,12 @@ pub struct Recent {
     pub attempts: f32,
     /// Failures on the terminal's side ([`is_own_failure`]).
     pub own_failures: f32,
+    /// Of those, card-reader or PIN-pad errors.
+    pub hw_errors: f32,
+    /// ... refusals of the terminal's setup ([`OutcomeClass::TerminalConfig`]).
+    pub config_failures: f32,
+    /// ... lost links ([`OutcomeClass::Comms`]).
+    pub comms_failures: f32,
     /// Chip-to-stripe fallbacks.
     pub fallbacks: f32,
     /// Bucket the counts were last decayed to.
@@ -48,6 +54,9 @@ impl Default for Recent {
         Recent {
             attempts: 0.0,
             own_failures: 0.0,
+            hw_errors: 0.0,
+            config_failures: 0.0,
+            comms_failures: 0.0,
             fallbacks: 0.0,
             bucket: i32::MIN,
         }
@@ -65,6 +74,9 @@ impl Recent {
                 let f = keep.powi(steps);
                 self.attempts *= f;
                 self.own_failures *= f;
+                self.hw_errors *= f;
+                self.config_failures *= f;
+                self.comms_failures *= f;
                 self.fallbacks *= f;
             }
             self.bucket = b;
@@ -82,8 +94,12 @@ pub struct Tally {
     pub failures: u8,
     /// Failures on the terminal's side (see [`is_own_failure`]).
     pub own_failures: u8,
-    /// Card-reader or PIN-pad errors.
+    /// Card-reader or PIN-pad errors (from outcomes and heartbeats).
     pub hw_errors: u8,
+    /// Refusals of the terminal's setup.
+    pub config_failures: u8,
+    /// Lost links.
+    pub comms_failures: u8,
     /// Chip-to-stripe fallbacks.
     pub fallbacks: u8,
 }
@@ -209,11 +225,16 @@ impl TerminalState {
         let attempt = o.class.is_attempt();
         let own = is_own_failure(o.class);
         let hw = is_hw_error(o);
+        let config = o.class == OutcomeClass::TerminalConfig;
+        let comms = o.class == OutcomeClass::Comms;
         let fallback = o.entry_mode == Some(EntryMode::Fallback);
         let long = &mut self.long;
         long.advance(bucket, keep);
         long.attempts += f32::from(u8::from(attempt));
         long.own_failures += f32::from(u8::from(own));
+        long.hw_errors += f32::from(u8::from(hw && own));
+        long.config_failures += f32::from(u8::from(config));
+        long.comms_failures += f32::from(u8::from(comms));
         long.fallbacks += f32::from(u8::from(fallback));
         let watched = long.own_failures >= LONG_LISTED || long.fallbacks >= LONG_LISTED;
         if failure {
@@ -240,6 +261,8 @@ impl TerminalState {
         tally.failures = tally.failures.saturating_add(u8::from(failure));
         tally.own_failures = tally.own_failures.saturating_add(u8::from(own));
         tally.hw_errors = tally.hw_errors.saturating_add(u8::from(hw));
+        tally.config_failures = tally.config_failures.saturating_add(u8::from(config));
+        tally.comms_failures = tally.comms_failures.saturating_add(u8::from(comms));
         tally.fallbacks = tally.fallbacks.saturating_add(u8::from(fallback));
         let first_own = (hw && tally.hw_errors == 1)
             || (own && tally.own_failures == 1)

@@ -42,10 +42,13 @@ pub struct DemoOptions {
 
 /// Runs the demo until SIGINT or SIGTERM.
 pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
-    let story = match &opts.scenario {
+    let mut story = match &opts.scenario {
         Some(name) => crate::simulate::load_scenario(name)?,
         None => Scenario::parse(STORY, "built-in demo story")?,
     };
+    // The fault-free history replayed below stands in for the story's
+    // lead-in: live, the faults start at once.
+    story.lead_in = Duration::ZERO;
     let port = start_broker()?;
     let mut config = swipewatch_config::load_str("", Path::new("."))?;
     config.mqtt.url = format!("mqtt://127.0.0.1:{port}");

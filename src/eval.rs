@@ -25,6 +25,23 @@ pub struct Thresholds {
     pub max_device_failures: f64,
     /// Most false pages per simulated day.
     pub max_false_pages_per_day: f64,
+    /// Most false incidents (pages, warnings and tickets) per simulated
+    /// day, over the whole suite.
+    #[serde(default = "one")]
+    pub max_false_incidents_per_day: f64,
+    /// Most incidents opened and never fired per simulated day, over the
+    /// whole suite (those listed under an incident that explains them are
+    /// counted apart).
+    #[serde(default = "five")]
+    pub max_never_fired_per_day: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn five() -> f64 {
+    5.0
 }
 
 impl Default for Thresholds {
@@ -34,6 +51,8 @@ impl Default for Thresholds {
             min_share: 0.02,
             max_device_failures: 5.0,
             max_false_pages_per_day: 0.0,
+            max_false_incidents_per_day: one(),
+            max_never_fired_per_day: five(),
         }
     }
 }
@@ -132,7 +151,7 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
             let pages_ok = per_day <= thresholds.max_false_pages_per_day;
             all_ok &= pages_ok;
             println!(
-                "{:<22} {:>4} false incidents {} ({:.2}/day), false pages {} ({:.2}/day), never fired {} ({:.2}/day) over {:.2} days; replayed in {:.1}s{}",
+                "{:<22} {:>4} false incidents {} ({:.2}/day), false pages {} ({:.2}/day), never fired {} ({:.2}/day; {} more listed under an incident) over {:.2} days; replayed in {:.1}s{}",
                 s.name,
                 s.seed,
                 run.false_incidents,
@@ -141,6 +160,7 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
                 per_day,
                 run.never_fired,
                 run.never_fired as f64 / run.days.max(1e-9),
+                run.never_fired_listed,
                 run.days,
                 elapsed.as_secs_f64(),
                 if pages_ok { "" } else { "  FAIL: false pages" }
@@ -158,10 +178,12 @@ pub fn eval(opts: &EvalOptions, config: &Config) -> anyhow::Result<bool> {
             }
             totals.false_incidents += run.false_incidents;
             totals.false_pages += run.false_pages;
+            totals.never_fired += run.never_fired;
             totals.days += run.days;
         }
     }
     totals.print();
+    all_ok &= totals.within(&thresholds);
     println!("{}", if all_ok { "PASS" } else { "FAIL" });
     Ok(all_ok)
 }
@@ -215,6 +237,7 @@ struct Totals {
     ttds: Vec<f64>,
     false_incidents: usize,
     false_pages: usize,
+    never_fired: usize,
     days: f64,
 }
 
@@ -233,6 +256,29 @@ impl Totals {
         }
     }
 
+    /// The suite-wide rates against their thresholds (printed when missed).
+    fn within(&self, t: &Thresholds) -> bool {
+        let days = self.days.max(1e-9);
+        let mut ok = true;
+        let false_rate = self.false_incidents as f64 / days;
+        if false_rate > t.max_false_incidents_per_day {
+            println!(
+                "FAIL: {false_rate:.2} false incidents a day, more than {}",
+                t.max_false_incidents_per_day
+            );
+            ok = false;
+        }
+        let pending_rate = self.never_fired as f64 / days;
+        if pending_rate > t.max_never_fired_per_day {
+            println!(
+                "FAIL: {pending_rate:.2} incidents a day opened and never fired, more than {}",
+                t.max_never_fired_per_day
+            );
+            ok = false;
+        }
+        ok
+    }
+
     fn print(&mut self) {
         self.ttds.sort_by(f64::total_cmp);
         let median = self
@@ -242,8 +288,8 @@ impl Totals {
             .unwrap_or(f64::NAN);
         let max = self.ttds.last().copied().unwrap_or(f64::NAN);
         println!(
-            "total: {} labels; faults with a side: {}, right cause {}, right element {}; time to detect median {:.0}s, max {:.0}s; false incidents {}, false pages {} over {:.2} days",
-            self.labels, self.causal, self.cause_ok, self.element_ok, median, max, self.false_incidents, self.false_pages, self.days
+            "total: {} labels; faults with a side: {}, right cause {}, right element {}; time to detect median {:.0}s, max {:.0}s; false incidents {}, false pages {}, never fired {} over {:.2} days",
+            self.labels, self.causal, self.cause_ok, self.element_ok, median, max, self.false_incidents, self.false_pages, self.never_fired, self.days
         );
     }
 }

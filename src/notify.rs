@@ -164,8 +164,7 @@ impl Notifier {
         if let Some(j) = &self.journal {
             let mut j = lock(j);
             for t in transitions {
-                let (Transition::Opened(i) | Transition::Fired(i) | Transition::Resolved(i)) = t;
-                if let Err(e) = j.incident(i) {
+                if let Err(e) = j.incident(t.incident()) {
                     tracing::error!("{e}");
                 }
             }

@@ -389,6 +389,12 @@ impl Driver {
                     tracing::info!(id = i.id, cause = %i.key.cause, element = %i.key.describe(), "incident resolved")
                 }
                 Transition::Resolved(_) => {}
+                Transition::Refined(i) => tracing::info!(
+                    id = i.id,
+                    cause = %i.key.cause,
+                    element = %i.key.describe(),
+                    "pending incident refined"
+                ),
             }
         }
         if window || !transitions.is_empty() {

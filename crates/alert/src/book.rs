@@ -221,6 +221,22 @@ pub enum Transition {
     Fired(Incident),
     /// Over (or, if it never fired, dropped).
     Resolved(Incident),
+    /// A pending incident took the element of a nested finding (a part or
+    /// a whole of the element it opened with): the first window of a fault
+    /// holds few failures, and they may all fall in one part of it.
+    Refined(Incident),
+}
+
+impl Transition {
+    /// The incident as it is after the step.
+    pub fn incident(&self) -> &Incident {
+        match self {
+            Transition::Opened(i)
+            | Transition::Fired(i)
+            | Transition::Resolved(i)
+            | Transition::Refined(i) => i,
+        }
+    }
 }
 
 /// Hysteresis.
@@ -388,6 +404,7 @@ impl IncidentBook {
         for f in findings {
             seen.entry(self.key_for(f)).or_insert(f);
         }
+        self.follow_nested(&mut seen, &mut out);
         // Incidents without a finding this window.
         let keys: Vec<Key> = self
             .open
@@ -444,6 +461,61 @@ impl IncidentBook {
         }
         self.settle(window_end_ms);
         out
+    }
+
+    /// One fault, one incident: a finding with no incident of its own whose
+    /// element nests in (or around) the element of an open incident of the
+    /// same cause and signal belongs to that incident. If the incident has
+    /// a finding of its own this window, the nested one is a part of the
+    /// same fault (failures of another class, the tail of the window) and
+    /// is dropped. Otherwise it continues the incident: a pending one takes
+    /// the new element (the localizer names the part a first window's few
+    /// failures fell in, and the whole once more have come); a firing one
+    /// keeps the element it was sent with.
+    fn follow_nested<'f>(
+        &mut self,
+        seen: &mut BTreeMap<Key, &'f FindingView>,
+        out: &mut Vec<Transition>,
+    ) {
+        let new: Vec<Key> = seen
+            .keys()
+            .filter(|k| k.terminal.is_none() && !k.element.is_empty())
+            .filter(|k| !self.open.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in new {
+            let Some(old) = self
+                .open
+                .keys()
+                .find(|o| {
+                    o.terminal.is_none()
+                        && o.cause == key.cause
+                        && o.slow == key.slow
+                        && nested(&o.element, &key.element)
+                })
+                .cloned()
+            else {
+                continue;
+            };
+            let Some(f) = seen.remove(&key) else {
+                continue;
+            };
+            if seen.contains_key(&old) {
+                continue;
+            }
+            let Some(mut inc) = self.open.remove(&old) else {
+                continue;
+            };
+            if inc.state == State::Firing {
+                self.open.insert(old.clone(), inc);
+                seen.insert(old, f);
+                continue;
+            }
+            inc.key = key.clone();
+            out.push(Transition::Refined(inc.clone()));
+            self.open.insert(key.clone(), inc);
+            seen.insert(key, f);
+        }
     }
 
     /// Replaces the evidence of open incident `id`.
@@ -671,6 +743,12 @@ impl IncidentBook {
             out.push(Transition::Fired(inc.clone()));
         }
     }
+}
+
+/// Whether one element holds every part of the other (and both name some).
+fn nested(a: &[(Dim, String)], b: &[(Dim, String)]) -> bool {
+    let within = |x: &[(Dim, String)], y: &[(Dim, String)]| x.iter().all(|p| y.contains(p));
+    !a.is_empty() && !b.is_empty() && (within(a, b) || within(b, a))
 }
 
 /// Routing from impact: a single terminal is a field-service ticket; a

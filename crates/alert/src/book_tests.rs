@@ -33,6 +33,7 @@ fn states(t: &[Transition]) -> Vec<&'static str> {
             Transition::Opened(_) => "opened",
             Transition::Fired(_) => "fired",
             Transition::Resolved(_) => "resolved",
+            Transition::Refined(_) => "refined",
         })
         .collect()
 }
@@ -563,4 +564,78 @@ fn after_an_outage_resolves_its_terminals_are_still_listed_under_it_for_a_while_
     }
     let inc = late.open().next().expect("device open");
     assert_eq!(inc.inhibited_by, None);
+}
+
+#[test]
+fn a_pending_finding_that_narrows_or_widens_stays_one_incident_and_fires_on_time() {
+    let mut book = IncidentBook::new(Policy::default());
+    let part = network(
+        &[
+            (Dim::Carrier, "skylink"),
+            (Dim::Region, "north"),
+            (Dim::NetType, "4g"),
+        ],
+        false,
+    );
+    let whole = network(&[(Dim::Carrier, "skylink"), (Dim::Region, "north")], false);
+    assert_eq!(states(&book.update(10_000, &[part])), ["opened"]);
+    let t = book.update(20_000, std::slice::from_ref(&whole));
+    assert_eq!(states(&t), ["refined", "fired"]);
+    let inc = t[1].incident();
+    assert_eq!((inc.id, inc.first_ms), (1, 10_000));
+    assert_eq!(inc.key.element, whole.element);
+    assert_eq!(book.open().count(), 1);
+}
+
+#[test]
+fn a_firing_incident_keeps_its_element_when_its_finding_nests_and_other_causes_stay_apart() {
+    let mut book = IncidentBook::new(Policy::default());
+    let whole = network(&[(Dim::Carrier, "skylink"), (Dim::Region, "north")], false);
+    book.update(10_000, std::slice::from_ref(&whole));
+    book.update(20_000, std::slice::from_ref(&whole));
+    let mut part = network(
+        &[
+            (Dim::Carrier, "skylink"),
+            (Dim::Region, "north"),
+            (Dim::NetType, "4g"),
+        ],
+        false,
+    );
+    // Another cause on the same place is another incident.
+    let mut other = part.clone();
+    other.cause = Cause::BankAcquirer;
+    let t = book.update(30_000, &[part.clone(), other]);
+    assert_eq!(states(&t), ["opened"]);
+    assert_eq!(t[0].incident().key.cause, Cause::BankAcquirer);
+    // Three more windows of the part alone do not resolve the whole.
+    for end in [40_000, 50_000, 60_000] {
+        part.observed += 1.0;
+        assert!(book
+            .update(end, std::slice::from_ref(&part))
+            .iter()
+            .all(|t| t.incident().key.cause != Cause::Network));
+    }
+    let network: Vec<&Incident> = book
+        .open()
+        .filter(|i| i.key.cause == Cause::Network)
+        .collect();
+    assert_eq!(network.len(), 1);
+    assert_eq!(network[0].key.element, whole.element);
+    assert_eq!(network[0].state, State::Firing);
+}
+
+#[test]
+fn a_part_found_beside_its_whole_in_one_window_is_not_an_incident_of_its_own() {
+    let mut book = IncidentBook::new(Policy::default());
+    let whole = network(&[(Dim::Carrier, "skylink"), (Dim::Region, "north")], false);
+    let mut part = whole.clone();
+    part.element.push((Dim::NetType, "4g".to_string()));
+    part.observed = 40.0;
+    for end in [10_000, 20_000, 30_000] {
+        book.update(end, &[whole.clone(), part.clone()]);
+    }
+    let open: Vec<&Incident> = book.open().collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].key.element, whole.element);
+    assert_eq!(open[0].state, State::Firing);
 }

@@ -6,12 +6,7 @@ use crate::fixtures::issuer_finding as finding;
 fn play(book: &mut IncidentBook, journal: &mut Journal, windows: &[(i64, Vec<FindingView>)]) {
     for (end_ms, findings) in windows {
         for t in book.update(*end_ms, findings) {
-            let inc = match &t {
-                crate::Transition::Opened(i)
-                | crate::Transition::Fired(i)
-                | crate::Transition::Resolved(i) => i,
-            };
-            journal.incident(inc).expect("append");
+            journal.incident(t.incident()).expect("append");
         }
         for n in book.take_notices() {
             journal.notice(&n).expect("append");

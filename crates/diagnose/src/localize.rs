@@ -204,6 +204,12 @@ pub struct Params {
     /// A split must gain this share more than the cause it replaces, after
     /// paying for each extra element.
     pub split_margin: f64,
+    /// A cause is widened to its parent when the rest of the parent, too
+    /// small to show either way, fits the cause's change within this many
+    /// nats of fitting its forecast: with few counts, the failures of a
+    /// whole element may all fall in its larger part, and nothing says the
+    /// smaller part was spared.
+    pub occam_nats: f64,
 }
 
 impl Default for Params {
@@ -220,6 +226,7 @@ impl Default for Params {
             min_effect: 0.05,
             split_rest: 0.25,
             split_margin: 0.25,
+            occam_nats: 2.0,
         }
     }
 }

@@ -198,6 +198,50 @@ fn failures_appearing_where_none_were_expected_are_localized() {
     assert_eq!(found, vec![Element(vec![(0, 4)])]);
 }
 
+/// Carrier × region × link (most of it on the first link): a few failures
+/// under carrier 0 in region 0, all on the large link, none on the small
+/// one, whose forecast is `small_link_forecast` there.
+fn few_failures_on_the_larger_part(small_link_forecast: f64) -> Vec<Element> {
+    let mut rows: Vec<([u32; 3], f64, f64)> = Vec::new();
+    for carrier in 0..4 {
+        for region in 0..4 {
+            let hit = carrier == 0 && region == 0;
+            rows.push(([carrier, region, 0], if hit { 8.0 } else { 0.0 }, 0.1));
+            let small = if hit { small_link_forecast } else { 0.025 };
+            rows.push(([carrier, region, 1], 0.0, small));
+        }
+    }
+    let values: Vec<u32> = rows.iter().flat_map(|r| r.0).collect();
+    let real: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let forecast: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let t = LeafInput {
+        dims: 3,
+        values: &values,
+        real: &real,
+        forecast: &forecast,
+    };
+    localize(&t, &Params::live())
+        .into_iter()
+        .map(|l| l.element)
+        .collect()
+}
+
+#[test]
+fn few_failures_all_in_the_larger_part_name_the_whole_unless_the_rest_was_spared() {
+    // The small link expected too little to show (2 failures at the
+    // element's rate): the element is carrier 0 in region 0.
+    assert_eq!(
+        few_failures_on_the_larger_part(0.025),
+        vec![Element(vec![(0, 0), (1, 0)])]
+    );
+    // Expected 0.1 there, so 8 failures at the element's rate, and none
+    // came: the large link alone failed.
+    assert_eq!(
+        few_failures_on_the_larger_part(0.1),
+        vec![Element(vec![(0, 0), (1, 0), (2, 0)])]
+    );
+}
+
 #[test]
 fn noise_alone_localizes_nothing() {
     let mut rng = Rng::new(3);

@@ -186,6 +186,11 @@ impl Monitor {
             match t {
                 Transition::Opened(i) => self.evidence.open(i, &self.symbols, at_ms),
                 Transition::Resolved(i) => self.evidence.close(i.id),
+                // The tally follows the incident's new element.
+                Transition::Refined(i) => {
+                    self.evidence.close(i.id);
+                    self.evidence.open(i, &self.symbols, at_ms);
+                }
                 Transition::Fired(_) => {}
             }
         }

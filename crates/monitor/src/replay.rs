@@ -126,7 +126,7 @@ impl Replay {
             if let Some(trace) = self.trace.as_mut() {
                 trace(at_ms, t);
             }
-            let (Transition::Opened(i) | Transition::Fired(i) | Transition::Resolved(i)) = t;
+            let i = t.incident();
             self.incidents.insert(i.id, i.clone());
         }
     }
@@ -160,6 +160,7 @@ pub fn transition_text(t: &Transition) -> String {
         Transition::Opened(i) => ("opened", i),
         Transition::Fired(i) => ("fired", i),
         Transition::Resolved(i) => ("resolved", i),
+        Transition::Refined(i) => ("refined", i),
     };
     format!(
         "{what:<8} #{} {} {} observed {:.0} expected {:.1}",

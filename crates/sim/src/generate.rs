@@ -275,7 +275,7 @@ impl Generator {
     pub fn maintenance_windows(&self, until_ms: i64) -> Vec<MaintenanceWindow> {
         let mut out = Vec::new();
         for round in 0.. {
-            let base = self.origin_ms + round * self.period_ms().unwrap_or(0);
+            let base = self.faults_origin_ms() + round * self.period_ms().unwrap_or(0);
             if base >= until_ms || (round > 0 && self.period_ms().is_none()) {
                 break;
             }
@@ -299,6 +299,11 @@ impl Generator {
         out
     }
 
+    /// Where the faults' time line starts: after the lead-in.
+    fn faults_origin_ms(&self) -> i64 {
+        self.origin_ms + self.scenario.lead_in.as_millis() as i64
+    }
+
     fn period_ms(&self) -> Option<i64> {
         self.scenario.repeat.map(|p| p.as_millis() as i64)
     }
@@ -307,13 +312,14 @@ impl Generator {
     /// its current occurrence.
     fn severity(&self, i: usize, t_ms: i64) -> Option<(f64, i64)> {
         let f = &self.scenario.faults[i];
-        let since = t_ms - self.origin_ms;
+        let origin = self.faults_origin_ms();
+        let since = t_ms - origin;
+        if since < 0 {
+            return None;
+        }
         let (round_start, offset) = match self.period_ms() {
-            Some(p) => (
-                self.origin_ms + since.div_euclid(p) * p,
-                since.rem_euclid(p),
-            ),
-            None => (self.origin_ms, since),
+            Some(p) => (origin + since.div_euclid(p) * p, since.rem_euclid(p)),
+            None => (origin, since),
         };
         let start = f.start.as_millis() as i64;
         let end = start + f.duration.as_millis() as i64;

@@ -134,6 +134,27 @@ fn repeating_stories_label_every_occurrence_and_maintenance() {
 }
 
 #[test]
+fn a_lead_in_delays_every_occurrence_and_maintenance_window_by_its_length() {
+    let story = |lead: &str| {
+        Scenario::parse(
+            &format!(
+                "name = \"loop\"\nterminals = 200\nduration = \"25m\"\nrepeat = \"10m\"\nlead_in = \"{lead}\"\n\
+                 [[faults]]\nkind = \"bank_cutover\"\nacquirer = \"acq-beta\"\nstart = \"2m\"\nduration = \"3m\"\nseverity = 1.0\n\
+                 [[maintenance]]\nacquirer = \"acq-beta\"\nstart = \"1m\"\nduration = \"5m\"\n"
+            ),
+            "loop",
+        )
+        .expect("valid")
+    };
+    let (_, plain) = run(&story("0s"));
+    let (_, late) = run(&story("5m"));
+    let (plain, late) = (plain.labels(), late.labels());
+    assert_eq!((plain.len(), late.len()), (3, 2));
+    assert_eq!(late[0].start_ms - plain[0].start_ms, 300_000);
+    assert!(late.iter().all(|l| l.maintenance));
+}
+
+#[test]
 fn another_traffic_seed_keeps_the_fleet_and_changes_the_traffic() {
     let s = scenario("");
     let a = Generator::new(&s, None);

@@ -168,6 +168,11 @@ pub struct Scenario {
     /// When set, the faults recur with this period (the demo's looping story).
     #[serde(with = "humantime_serde", default)]
     pub repeat: Option<Duration>,
+    /// Fault-free traffic before the faults' (and maintenance windows')
+    /// time line starts: the history a running service would have had
+    /// (the detector learns for its warm-up before it judges anything).
+    #[serde(with = "humantime_serde", default)]
+    pub lead_in: Duration,
     /// Injected faults.
     #[serde(default)]
     pub faults: Vec<Fault>,

@@ -113,8 +113,13 @@ pub struct RunScore {
     pub false_pages: usize,
     /// The false incidents themselves, in the order they were opened.
     pub unexplained: Vec<Detected>,
-    /// Incidents that were opened (one window's finding) and never fired.
+    /// Incidents that were opened (one window's finding) and never fired,
+    /// other than those listed under an incident that explains them.
     pub never_fired: usize,
+    /// Incidents that never fired while listed under an incident that
+    /// explains them (a terminal inside an outage): shown with their
+    /// parent, not on their own.
+    pub never_fired_listed: usize,
     /// Event time covered, in days.
     pub days: f64,
 }
@@ -179,7 +184,8 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
         false_incidents: unexplained().count(),
         false_pages: false_pages + unexplained().filter(|(d, _)| d.paged()).count(),
         unexplained: unexplained().map(|(d, _)| d.clone()).collect(),
-        never_fired: detected.iter().filter(|d| !d.fired).count(),
+        never_fired: detected.iter().filter(|d| !d.fired && !d.inhibited).count(),
+        never_fired_listed: detected.iter().filter(|d| !d.fired && d.inhibited).count(),
         days,
     }
 }

@@ -72,6 +72,26 @@ impl Agg {
         self.real / self.expected
     }
 
+    /// How much worse (nats) the element fits scaled by `ratio` than at its
+    /// forecast: negative where the change fits it better.
+    fn cost_of(&self, ratio: f64, noise: &NoiseModel) -> f64 {
+        let m = self.expected;
+        if m <= 0.0 || ratio <= 0.0 {
+            return f64::INFINITY;
+        }
+        if noise.relative {
+            if self.w <= 0.0 {
+                return 0.0;
+            }
+            let shifted = self.wx - self.w * ratio.ln();
+            return (shifted * shifted - self.wx * self.wx) / (2.0 * self.w);
+        }
+        // Poisson log likelihood at m·ratio against at m.
+        let v = self.real;
+        let ll = |mean: f64| v * mean.ln() - mean;
+        (ll(m) - ll(m * ratio)) / (noise.alpha + noise.beta * self.expected_sq / m)
+    }
+
     /// Gain of scaling the element to fit: where forecast error dominates,
     /// from the leaves' capped log ratios (so that one leaf with an
     /// outlying forecast is never a cause alone); where counting noise
@@ -436,7 +456,11 @@ impl<'a> Search<'a> {
     /// The coarsest ancestor of `c` all of whose parts moved: while the
     /// rest of a parent (the parent without `c`) moved the same way,
     /// significantly and by more than `split_rest` of `c`'s change, the
-    /// parent is the cause and `c` only its most extreme part.
+    /// parent is the cause and `c` only its most extreme part. The parent
+    /// is also the cause when its rest did not move significantly but fits
+    /// `c`'s change about as well as its forecast (within `occam_nats`):
+    /// too little is expected there to tell, and the element with fewer
+    /// dimensions is the simpler answer.
     fn climb(&self, mut c: Candidate, tested: usize) -> Candidate {
         loop {
             let change = c.agg.ratio() - 1.0;
@@ -461,7 +485,9 @@ impl<'a> Search<'a> {
                 let moved = rest_change * change > 0.0
                     && rest_change.abs() > self.p.split_rest * change.abs()
                     && rest_gain >= self.p.min_nats;
-                if moved && best.as_ref().is_none_or(|(g, _)| rest_gain > *g) {
+                let undecided = rest_gain < self.p.min_nats
+                    && rest.cost_of(c.agg.ratio(), &self.noise) <= self.p.occam_nats;
+                if (moved || undecided) && best.as_ref().is_none_or(|(g, _)| rest_gain > *g) {
                     let gain = agg.gain(&self.noise);
                     let candidate = Candidate {
                         gain,

@@ -22,6 +22,10 @@ pub struct FindingView {
     /// What the finding is based on: failures, missing traffic, latency,
     /// fallbacks.
     pub signal: Signal,
+    /// Below the failure floor: opens or keeps a pending incident, never
+    /// fires one.
+    #[serde(default)]
+    pub provisional: bool,
     /// For a latency finding: the window's p95 and the baseline's, ms.
     #[serde(default)]
     pub p95_ms: Option<(f64, f64)>,
@@ -483,17 +487,31 @@ impl IncidentBook {
             .filter(|k| !self.open.contains_key(*k))
             .cloned()
             .collect();
+        // A new part found beside its whole in this window.
+        let parts: Vec<&Key> = new
+            .iter()
+            .filter(|k| {
+                seen.iter().any(|(w, wf)| {
+                    alike(w, wf, k, seen[*k])
+                        && w.element.len() < k.element.len()
+                        && nested(&w.element, &k.element)
+                })
+            })
+            .collect();
+        for k in parts {
+            seen.remove(k);
+        }
         for key in new {
+            if !seen.contains_key(&key) {
+                continue;
+            }
             let Some(old) = self
                 .open
-                .keys()
-                .find(|o| {
-                    o.terminal.is_none()
-                        && o.cause == key.cause
-                        && o.slow == key.slow
-                        && nested(&o.element, &key.element)
+                .iter()
+                .find(|(o, inc)| {
+                    alike(o, &inc.latest, &key, seen[&key]) && nested(&o.element, &key.element)
                 })
-                .cloned()
+                .map(|(o, _)| o.clone())
             else {
                 continue;
             };
@@ -734,6 +752,7 @@ impl IncidentBook {
             }
         };
         if inc.state == State::Pending
+            && !f.provisional
             && inc.streak >= fire_after
             && at_ms - inc.first_ms >= hold_ms
         {
@@ -743,6 +762,16 @@ impl IncidentBook {
             out.push(Transition::Fired(inc.clone()));
         }
     }
+}
+
+/// Whether two element findings count alike: same cause and signal (a
+/// failure spike, a slowdown or a silence), neither a single device.
+fn alike(a: &Key, af: &FindingView, b: &Key, bf: &FindingView) -> bool {
+    a.terminal.is_none()
+        && b.terminal.is_none()
+        && a.cause == b.cause
+        && a.slow == b.slow
+        && af.signal.is_silence() == bf.signal.is_silence()
 }
 
 /// Whether one element holds every part of the other (and both name some).

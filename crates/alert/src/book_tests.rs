@@ -10,6 +10,7 @@ fn finding(cause: Cause, value: &str) -> FindingView {
         classes: vec![(OutcomeClass::IssuerUnavailable, 45.0)],
         confidence: 0.9,
         signal: Signal::Failures,
+        provisional: false,
         p95_ms: None,
         context: Vec::new(),
     }
@@ -239,6 +240,7 @@ fn device(terminal: &str, class: OutcomeClass, context: &[(Dim, &str)]) -> Findi
         classes: vec![(class, 8.0)],
         confidence: 0.5,
         signal: Signal::Failures,
+        provisional: false,
         p95_ms: None,
         context: context.iter().map(|(d, v)| (*d, v.to_string())).collect(),
     }
@@ -262,6 +264,7 @@ fn network(pairs: &[(Dim, &str)], silence: bool) -> FindingView {
         } else {
             Signal::Failures
         },
+        provisional: false,
         p95_ms: None,
         context: Vec::new(),
     }
@@ -638,4 +641,21 @@ fn a_part_found_beside_its_whole_in_one_window_is_not_an_incident_of_its_own() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].key.element, whole.element);
     assert_eq!(open[0].state, State::Firing);
+}
+
+#[test]
+fn a_provisional_window_counts_toward_confirmation_but_never_fires_alone() {
+    let mut book = IncidentBook::new(Policy::default());
+    let mut early = finding(Cause::BankIssuer, "northbank");
+    early.provisional = true;
+    assert_eq!(
+        states(&book.update(10_000, std::slice::from_ref(&early))),
+        ["opened"]
+    );
+    assert!(book.update(20_000, std::slice::from_ref(&early)).is_empty());
+    // The first window at the floor fires it: the earlier ones confirmed it.
+    let full = finding(Cause::BankIssuer, "northbank");
+    let t = book.update(30_000, &[full]);
+    assert_eq!(states(&t), ["fired"]);
+    assert_eq!(t[0].incident().first_ms, 10_000);
 }

@@ -33,6 +33,7 @@ mod fixtures {
             classes: vec![(OutcomeClass::IssuerUnavailable, 49.0)],
             confidence: 1.0,
             signal: Signal::Failures,
+            provisional: false,
             p95_ms: None,
             context: Vec::new(),
         }

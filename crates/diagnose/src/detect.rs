@@ -119,6 +119,9 @@ pub struct Finding {
     /// The terminal, for single-device findings (the element is then its
     /// firmware and model, for context).
     pub terminal: Option<Sym>,
+    /// Significant, but with fewer failures than the floor: it opens or
+    /// keeps a pending incident, and never fires one.
+    pub provisional: bool,
     /// For a latency finding: the window's p95 and the baseline's, ms.
     pub p95_ms: Option<(f64, f64)>,
 }
@@ -213,7 +216,8 @@ impl Detector {
                 })
                 .collect();
             let (v, f): (f64, f64) = (real.iter().sum(), forecast.iter().sum());
-            if v < self.spike.min_failures as f64 || poisson_upper_tail(v as u64, f) > self.fleet_p
+            if v < self.spike.min_pending_failures as f64
+                || poisson_upper_tail(v as u64, f) > self.fleet_p
             {
                 continue;
             }
@@ -238,7 +242,8 @@ impl Detector {
         }
         let mut findings = Vec::new();
         for (element, by_class) in hits {
-            if by_class.values().map(|x| x.0).sum::<f64>() < self.spike.min_failures as f64 {
+            let total: f64 = by_class.values().map(|x| x.0).sum();
+            if total < self.spike.min_pending_failures as f64 {
                 continue;
             }
             for class in by_class.keys() {
@@ -282,9 +287,24 @@ impl Detector {
                 confidence: verdict.confidence,
                 window_end_ms: w.end_ms,
                 terminal: None,
+                provisional: total < self.spike.min_failures as f64,
                 p95_ms: None,
             });
         }
+        // A provisional part of an element failing in full in this window
+        // (its few failures of another class, as a carrier's outage shows a
+        // few timeouts at one acquirer) is that element's shadow.
+        let wholes: Vec<Vec<(Dim, Sym)>> = findings
+            .iter()
+            .filter(|f| !f.provisional)
+            .map(|f| f.element.clone())
+            .collect();
+        findings.retain(|f| {
+            !f.provisional
+                || !wholes
+                    .iter()
+                    .any(|w| w.len() < f.element.len() && w.iter().all(|p| f.element.contains(p)))
+        });
         self.cohorts(snap, &mut findings, &mut anomalies);
         for s in silent(snap, &self.leaf_dims, &self.silence) {
             for &pair in &s.element {
@@ -305,6 +325,7 @@ impl Detector {
                 confidence: (1.0 - s.observed / s.expected.max(1.0)).clamp(0.5, 1.0),
                 window_end_ms: snap.window.end_ms,
                 terminal: None,
+                provisional: false,
                 p95_ms: None,
             });
         }
@@ -333,6 +354,7 @@ impl Detector {
                 confidence: (1.0 - s.expected / s.slow.max(1.0)).clamp(0.5, 1.0),
                 window_end_ms: snap.window.end_ms,
                 terminal: None,
+                provisional: false,
                 p95_ms: Some((s.p95_ms, s.baseline_p95_ms)),
             });
         }
@@ -366,6 +388,7 @@ impl Detector {
             confidence: (run / f64::from(2 * self.hw_error_run)).clamp(0.5, 1.0),
             window_end_ms: at_ms,
             terminal: Some(terminal),
+            provisional: false,
             p95_ms: None,
         }
     }
@@ -492,6 +515,7 @@ impl Detector {
             confidence: (1.0 - expected / observed.max(1.0)).clamp(0.5, 1.0),
             window_end_ms: snap.window.end_ms,
             terminal: Some(terminal),
+            provisional: false,
             p95_ms: None,
         };
         let mut out = Vec::new();
@@ -606,6 +630,7 @@ impl Detector {
             confidence: (run / f64::from(2 * self.failure_run)).clamp(0.5, 1.0),
             window_end_ms: at_ms,
             terminal: Some(terminal),
+            provisional: false,
             p95_ms: None,
         }
     }
@@ -643,7 +668,14 @@ impl Detector {
                 for (sym, counts) in w.dims.values(dim) {
                     let mut v = counts.get(class);
                     if class == OutcomeClass::DeviceFault {
-                        for (_, errors) in dead.iter().filter(|(s, _)| s.dims.get(dim) == sym) {
+                        // The entry mode is the transaction's, not the
+                        // terminal's: a dead reader's errors may lie under
+                        // any of them.
+                        let per_transaction = dim == Dim::EntryMode;
+                        for (_, errors) in dead
+                            .iter()
+                            .filter(|(s, _)| per_transaction || s.dims.get(dim) == sym)
+                        {
                             v = v.saturating_sub(*errors);
                         }
                     }
@@ -690,6 +722,7 @@ impl Detector {
                     confidence: verdict.confidence,
                     window_end_ms: w.end_ms,
                     terminal: None,
+                    provisional: false,
                     p95_ms: None,
                 });
             }

@@ -86,6 +86,11 @@ pub struct SpikeParams {
     pub p_value: f64,
     /// Fewer failures than this never count as a spike.
     pub min_failures: u64,
+    /// An element's excess with at least this many failures, significant
+    /// but under `min_failures`, is reported provisionally: its incident
+    /// opens pending (the first of the windows that confirm it) and fires
+    /// only from a window that reaches the floor.
+    pub min_pending_failures: u64,
     /// Observed must exceed expected by at least this factor.
     pub min_ratio: f64,
 }
@@ -95,6 +100,7 @@ impl Default for SpikeParams {
         SpikeParams {
             p_value: 1e-6,
             min_failures: 10,
+            min_pending_failures: 6,
             min_ratio: 1.5,
         }
     }

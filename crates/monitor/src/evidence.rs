@@ -189,6 +189,7 @@ mod tests {
             classes: vec![(OutcomeClass::IssuerUnavailable, 39.0)],
             confidence: 1.0,
             signal: Signal::Failures,
+            provisional: false,
             p95_ms: None,
             context: Vec::new(),
         };

@@ -244,6 +244,7 @@ impl Monitor {
                 confidence: f.confidence,
                 signal: f.signal,
                 p95_ms: f.p95_ms,
+                provisional: f.provisional,
                 context: f
                     .terminal
                     .and_then(|t| self.engine.terminal_state(t))

@@ -136,6 +136,7 @@ fn every_shipped_scenario_parses_and_the_suite_passes_its_thresholds() {
     for fault in [
         "issuer_outage",
         "acquirer_malfunction",
+        "acquirer_unreachable",
         "network_outage",
         "firmware_regression",
         "dead_reader",

@@ -15,7 +15,9 @@
 //! The cause whose dimensions the element uses wins if the failure classes
 //! agree with it (at least half the excess in its classes). When they
 //! disagree, the element alone is not trusted: an issuer element failing
-//! with comms errors is not a bank outage. Spread over the other dimensions
+//! with comms errors is not a bank outage. One exception: an acquirer
+//! element failing with comms errors on several carriers is the acquirer's
+//! host, front end or VPN, unreachable from every network. Spread over the other dimensions
 //! then raises or lowers confidence: a bank outage spans many carriers and
 //! regions, a carrier outage spans many issuers and acquirers.
 //! (device-hardware is decided per terminal, not here.)
@@ -82,6 +84,17 @@ pub struct Verdict {
     pub confidence: f64,
 }
 
+/// An acquirer's host, front end or VPN that terminals cannot reach: an
+/// acquirer element (on no network value) whose links fail on several
+/// carriers. One carrier's route would be localized to that carrier.
+fn acquirer_unreachable(dims: &[Dim], spread: &[Spread]) -> bool {
+    dims.iter().any(|&d| claims_dim(Cause::BankAcquirer, d))
+        && !dims.iter().any(|&d| claims_dim(Cause::Network, d))
+        && spread
+            .iter()
+            .any(|s| s.dim == Dim::Carrier && s.values >= 2)
+}
+
 /// Classifies an element with dimensions `dims`, excess per failure class
 /// `class_excess`, and the spread of that excess over other dimensions.
 /// `None` when where and what disagree.
@@ -115,7 +128,12 @@ pub fn classify(
         .into_iter()
         .filter(|&c| dims.iter().any(|&d| claims_dim(c, d)))
         .map(|c| (c, agreement(c)))
-        .find(|&(_, a)| a >= 0.5)?;
+        .find(|&(_, a)| a >= 0.5)
+        .or_else(|| {
+            acquirer_unreachable(dims, spread)
+                .then(|| (Cause::BankAcquirer, agreement(Cause::Network)))
+        })
+        .filter(|&(_, a)| a >= 0.5)?;
     let wanted = spread_dims(cause);
     let support: Vec<f64> = spread
         .iter()

@@ -537,3 +537,26 @@ fn terminals_inside_a_carrier_outage_are_not_reported_for_their_own_rates() {
         summary(&findings)
     );
 }
+
+#[test]
+fn an_acquirer_host_unreachable_from_every_carrier_is_the_acquirer_not_its_terminals() {
+    // One acquirer's front end stops answering: its terminals lose the link
+    // to it on every carrier and in every region.
+    let fault = |_: u32, d: &DimValues, r: &mut Rng| {
+        (d.get(Dim::Acquirer) == Sym(1) && r.unit() < 0.7).then_some(OutcomeClass::Comms)
+    };
+    let findings = run(31, WARMUP_S + 180, 120, &fault);
+    detected_within(
+        &findings,
+        Cause::BankAcquirer,
+        &[(Dim::Acquirer, Sym(1))],
+        30,
+    );
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.cause == Cause::BankAcquirer && f.terminal.is_none()),
+        "{:?}",
+        summary(&findings)
+    );
+}

@@ -73,7 +73,10 @@ impl Cause {
             }
             Cause::BankAcquirer => {
                 "Confirm with the acquirer/switch operations desk; check whether a \
-                 cut-over or maintenance is running; advise merchants to offer another payment method."
+                 cut-over or maintenance is running; if the failures are lost links and \
+                 timeouts on every carrier, test reaching the acquirer's host from outside \
+                 (front end, VPN, firewall, certificates) and escalate to its network team; \
+                 advise merchants to offer another payment method."
             }
             Cause::MerchantConfig => {
                 "Check the merchant's terminal parameters (merchant id, MCC, keys); \

@@ -601,9 +601,9 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
         }
         FaultKind::FirmwareRegression => f.firmware.as_deref() == Some(t.firmware_name()),
         FaultKind::NetworkOutage => is(&f.carrier, t.carrier) && is(&f.region, t.region_name()),
-        FaultKind::AcquirerMalfunction | FaultKind::BankCutover => {
-            f.acquirer.as_deref() == Some(ACQUIRERS[t.acquirer as usize])
-        }
+        FaultKind::AcquirerMalfunction
+        | FaultKind::AcquirerUnreachable
+        | FaultKind::BankCutover => f.acquirer.as_deref() == Some(ACQUIRERS[t.acquirer as usize]),
         FaultKind::MerchantMisconfig => f.merchant.as_deref() == Some(t.merchant_id().as_str()),
         FaultKind::IssuerOutage | FaultKind::DeclineSurge | FaultKind::IssuerSlowdown => true,
     }

@@ -100,7 +100,7 @@ pub(super) fn outcome(
                     Result::local("failed", e, None)
                 }
                 FaultKind::NetworkOutage if f.silence => continue,
-                FaultKind::NetworkOutage => {
+                FaultKind::NetworkOutage | FaultKind::AcquirerUnreachable => {
                     if rng.chance(0.7) {
                         Result::local("failed", "comm_lost", None)
                     } else {

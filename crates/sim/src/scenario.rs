@@ -29,6 +29,10 @@ pub enum FaultKind {
     IssuerOutage,
     /// An acquirer or switch malfunctions: 96 and timeouts (`acquirer`).
     AcquirerMalfunction,
+    /// An acquirer's host, front end or VPN cannot be reached (`acquirer`):
+    /// its terminals lose the link to it on every carrier (lost links and
+    /// timeouts, no response code).
+    AcquirerUnreachable,
     /// A merchant's setup is broken: 03 / 58 (`merchant`).
     MerchantMisconfig,
     /// A scheduled acquirer cut-over: 90 (`acquirer`); covered by a
@@ -56,7 +60,9 @@ impl FaultKind {
             FaultKind::FirmwareRegression => Cause::DeviceSoftware,
             FaultKind::NetworkOutage => Cause::Network,
             FaultKind::IssuerOutage | FaultKind::IssuerSlowdown => Cause::BankIssuer,
-            FaultKind::AcquirerMalfunction | FaultKind::BankCutover => Cause::BankAcquirer,
+            FaultKind::AcquirerMalfunction
+            | FaultKind::AcquirerUnreachable
+            | FaultKind::BankCutover => Cause::BankAcquirer,
             FaultKind::MerchantMisconfig => Cause::MerchantConfig,
             FaultKind::DeclineSurge => return None,
         })
@@ -71,6 +77,7 @@ impl FaultKind {
             FaultKind::NetworkOutage => "network_outage",
             FaultKind::IssuerOutage => "issuer_outage",
             FaultKind::AcquirerMalfunction => "acquirer_malfunction",
+            FaultKind::AcquirerUnreachable => "acquirer_unreachable",
             FaultKind::MerchantMisconfig => "merchant_misconfig",
             FaultKind::BankCutover => "bank_cutover",
             FaultKind::DeclineSurge => "decline_surge",
@@ -338,9 +345,9 @@ impl Scenario {
                 FaultKind::IssuerOutage | FaultKind::IssuerSlowdown => {
                     need(&f.issuer, "issuer", &issuers)?
                 }
-                FaultKind::AcquirerMalfunction | FaultKind::BankCutover => {
-                    need(&f.acquirer, "acquirer", &ACQUIRERS)?
-                }
+                FaultKind::AcquirerMalfunction
+                | FaultKind::AcquirerUnreachable
+                | FaultKind::BankCutover => need(&f.acquirer, "acquirer", &ACQUIRERS)?,
                 FaultKind::MerchantMisconfig => need(&f.merchant, "merchant", &[])?,
                 FaultKind::DeclineSurge => {
                     if f.issuer.is_some() {

@@ -135,6 +135,7 @@ fn every_shipped_scenario_parses_and_the_suite_passes_its_thresholds() {
     assert!(stdout.trim_end().ends_with("PASS"), "{stdout}");
     for fault in [
         "issuer_outage",
+        "issuer_malfunction",
         "acquirer_malfunction",
         "acquirer_unreachable",
         "network_outage",

@@ -6,7 +6,7 @@
 //!
 //! | cause | dimensions | classes |
 //! |---|---|---|
-//! | bank-issuer | issuer | issuer unavailable, issuer policy decline, host timeout |
+//! | bank-issuer | issuer | issuer unavailable, issuer policy decline, host timeout; acquirer/switch error (96) when the element names no acquirer |
 //! | bank-acquirer | acquirer, scheme | acquirer/switch error, host timeout, issuer unavailable |
 //! | network | carrier, net type, cell, region | comms, host timeout |
 //! | device-software | firmware, app, model, entry mode | device fault |
@@ -116,10 +116,19 @@ pub fn classify(
         Cause::DeviceSoftware,
         Cause::Network,
     ];
+    // A switch passes an issuer's host errors on as 96: on an issuer
+    // element that names no acquirer, 96 is the issuer's.
+    let on_acquirer = dims.iter().any(|&d| claims_dim(Cause::BankAcquirer, d));
+    let claims = |cause: Cause, class: OutcomeClass| {
+        claims_class(cause, class)
+            || (cause == Cause::BankIssuer
+                && class == OutcomeClass::AcquirerSwitchError
+                && !on_acquirer)
+    };
     let agreement = |cause: Cause| {
         class_excess
             .iter()
-            .filter(|(c, _)| claims_class(cause, *c))
+            .filter(|(c, _)| claims(cause, *c))
             .map(|(_, e)| e.max(0.0))
             .sum::<f64>()
             / total

@@ -560,3 +560,28 @@ fn an_acquirer_host_unreachable_from_every_carrier_is_the_acquirer_not_its_termi
         summary(&findings)
     );
 }
+
+#[test]
+fn an_issuer_answering_96_and_timing_out_is_the_issuer() {
+    // The issuer's host errs: the switch passes on 96 (system malfunction)
+    // or the request times out, for that issuer's cards only, through
+    // every acquirer.
+    let fault = |_: u32, d: &DimValues, r: &mut Rng| {
+        if d.get(Dim::Issuer) != Sym(9) {
+            return None;
+        }
+        let x = r.unit();
+        (x < 0.8).then_some(if x < 0.5 {
+            OutcomeClass::AcquirerSwitchError
+        } else {
+            OutcomeClass::HostTimeout
+        })
+    };
+    let findings = run(32, WARMUP_S + 180, 120, &fault);
+    detected_within(&findings, Cause::BankIssuer, &[(Dim::Issuer, Sym(9))], 30);
+    assert!(
+        findings.iter().all(|f| f.cause == Cause::BankIssuer),
+        "{:?}",
+        summary(&findings)
+    );
+}

@@ -605,7 +605,10 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
         | FaultKind::AcquirerUnreachable
         | FaultKind::BankCutover => f.acquirer.as_deref() == Some(ACQUIRERS[t.acquirer as usize]),
         FaultKind::MerchantMisconfig => f.merchant.as_deref() == Some(t.merchant_id().as_str()),
-        FaultKind::IssuerOutage | FaultKind::DeclineSurge | FaultKind::IssuerSlowdown => true,
+        FaultKind::IssuerOutage
+        | FaultKind::IssuerMalfunction
+        | FaultKind::DeclineSurge
+        | FaultKind::IssuerSlowdown => true,
     }
 }
 
@@ -613,7 +616,10 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
 fn hits(f: &Fault, t: &Terminal, _ti: usize, issuer: usize) -> bool {
     let issuer_ok = f.issuer.as_deref().is_none_or(|i| i == ISSUERS[issuer].0);
     match f.kind {
-        FaultKind::IssuerOutage | FaultKind::DeclineSurge | FaultKind::IssuerSlowdown => issuer_ok,
+        FaultKind::IssuerOutage
+        | FaultKind::IssuerMalfunction
+        | FaultKind::DeclineSurge
+        | FaultKind::IssuerSlowdown => issuer_ok,
         _ => hits_terminal(f, t),
     }
 }

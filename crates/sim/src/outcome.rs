@@ -110,6 +110,13 @@ pub(super) fn outcome(
                 FaultKind::IssuerOutage => {
                     Result::code("declined", "91", "network", rng.log_normal(2_800.0, 0.3))
                 }
+                FaultKind::IssuerMalfunction => {
+                    if rng.chance(0.6) {
+                        Result::code("declined", "96", "network", latency)
+                    } else {
+                        Result::local("timeout", "host_timeout", Some(30_000.0))
+                    }
+                }
                 FaultKind::AcquirerMalfunction => {
                     if rng.chance(0.75) {
                         Result::code("declined", "96", "acquirer", latency)

@@ -27,6 +27,9 @@ pub enum FaultKind {
     NetworkOutage,
     /// An issuer's host is down: 91 from the switch (`issuer`).
     IssuerOutage,
+    /// An issuer's host errs (`issuer`): the switch passes on 96 (system
+    /// malfunction) or the request times out, for that issuer's cards only.
+    IssuerMalfunction,
     /// An acquirer or switch malfunctions: 96 and timeouts (`acquirer`).
     AcquirerMalfunction,
     /// An acquirer's host, front end or VPN cannot be reached (`acquirer`):
@@ -59,7 +62,9 @@ impl FaultKind {
             }
             FaultKind::FirmwareRegression => Cause::DeviceSoftware,
             FaultKind::NetworkOutage => Cause::Network,
-            FaultKind::IssuerOutage | FaultKind::IssuerSlowdown => Cause::BankIssuer,
+            FaultKind::IssuerOutage | FaultKind::IssuerMalfunction | FaultKind::IssuerSlowdown => {
+                Cause::BankIssuer
+            }
             FaultKind::AcquirerMalfunction
             | FaultKind::AcquirerUnreachable
             | FaultKind::BankCutover => Cause::BankAcquirer,
@@ -76,6 +81,7 @@ impl FaultKind {
             FaultKind::FirmwareRegression => "firmware_regression",
             FaultKind::NetworkOutage => "network_outage",
             FaultKind::IssuerOutage => "issuer_outage",
+            FaultKind::IssuerMalfunction => "issuer_malfunction",
             FaultKind::AcquirerMalfunction => "acquirer_malfunction",
             FaultKind::AcquirerUnreachable => "acquirer_unreachable",
             FaultKind::MerchantMisconfig => "merchant_misconfig",
@@ -342,9 +348,9 @@ impl Scenario {
                         need(&f.region, "region", &REGIONS)?;
                     }
                 }
-                FaultKind::IssuerOutage | FaultKind::IssuerSlowdown => {
-                    need(&f.issuer, "issuer", &issuers)?
-                }
+                FaultKind::IssuerOutage
+                | FaultKind::IssuerMalfunction
+                | FaultKind::IssuerSlowdown => need(&f.issuer, "issuer", &issuers)?,
                 FaultKind::AcquirerMalfunction
                 | FaultKind::AcquirerUnreachable
                 | FaultKind::BankCutover => need(&f.acquirer, "acquirer", &ACQUIRERS)?,

@@ -57,6 +57,10 @@ fn own_side(own: f64, hw: f64, config: f64, comms: f64) -> (OutcomeClass, Cause)
     }
 }
 
+/// A device's error run at least this likely at its failing cohort's rate
+/// is the cohort's; a longer one is the device's own.
+const PLAUSIBLE_RUN: f64 = 1e-6;
+
 /// Cohort dimensions tested value by value (they are usually not leaf
 /// dimensions: too many values), with the failure class that implicates them.
 pub const COHORTS: [(Dim, OutcomeClass); 5] = [
@@ -407,11 +411,26 @@ impl Detector {
                 && !f.element.is_empty()
                 && f.element.iter().all(|&(d, s)| state.dims.get(d) == s)
         };
-        // Reader errors are explained only by the terminal's software.
+        // Reader errors are explained only by the terminal's software, and
+        // only while the run is one the software's failure rate makes
+        // plausible: past that, the reader is dead on its own (and the
+        // cohort test has left its errors out).
+        let w = &snap.window;
         let cohort = |state: &swipewatch_engine::TerminalState, found: &[Finding]| {
             found
                 .iter()
-                .any(|f| f.cause == Cause::DeviceSoftware && inside(state, f))
+                .filter(|f| f.cause == Cause::DeviceSoftware && inside(state, f))
+                .any(|f| {
+                    let attempts = f
+                        .element
+                        .iter()
+                        .map(|&(d, s)| w.dims.get(d, s).attempts())
+                        .min()
+                        .unwrap_or(0)
+                        .max(1);
+                    let rate = (f.observed / attempts as f64).min(1.0);
+                    rate.powi(i32::from(state.consecutive_hw_errors)) >= PLAUSIBLE_RUN
+                })
         };
         let explained = |state: &swipewatch_engine::TerminalState, found: &[Finding]| {
             found

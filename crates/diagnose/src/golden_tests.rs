@@ -585,3 +585,58 @@ fn an_issuer_answering_96_and_timing_out_is_the_issuer() {
         summary(&findings)
     );
 }
+
+#[test]
+fn a_fleet_wide_surge_of_05_51_and_61_blames_nobody() {
+    // Payday, or a new fraud rule at every issuer: more do-not-honour (05,
+    // an issuer policy class) besides insufficient funds and limits,
+    // spread over the fleet in proportion to its traffic.
+    let fault = |_: u32, _: &DimValues, r: &mut Rng| {
+        let x = r.unit();
+        (x < 0.12).then_some(if x < 0.04 {
+            OutcomeClass::IssuerPolicyDecline
+        } else {
+            OutcomeClass::CardholderDecline
+        })
+    };
+    let findings = run(33, WARMUP_S + 300, 300, &fault);
+    assert!(findings.is_empty(), "{:?}", summary(&findings));
+}
+
+#[test]
+fn a_dead_reader_inside_a_failing_firmware_cohort_is_reported_while_it_stays_dead() {
+    // Terminal 77 (firmware 2) is busy and its reader is dead; the rest of
+    // firmware 2 fails a fifth of its chip reads. The reader must be found
+    // and kept reported (its ticket is not resolved while it fails), and
+    // the firmware found too.
+    let stream = Stream {
+        busy: Some((77, 0.01)),
+        ..Stream::default()
+    };
+    let fault = |t: u32, d: &DimValues, r: &mut Rng| {
+        (t == 77 || (d.get(Dim::Firmware) == Sym(2) && r.unit() < 0.2))
+            .then_some(OutcomeClass::DeviceFault)
+    };
+    let findings = run_stream(34, WARMUP_S + 420, 420, &fault, &stream);
+    let seen: Vec<i64> = findings
+        .iter()
+        .filter(|f| f.terminal == Some(Sym(77)))
+        .map(|f| f.window_end_ms)
+        .collect();
+    assert!(!seen.is_empty(), "{:?}", summary(&findings));
+    let mut times = vec![onset()];
+    times.extend(&seen);
+    times.push(onset() + 420_000);
+    let longest_gap = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    // Well under the 30 quiet windows (300 s) that resolve a device.
+    assert!(
+        longest_gap <= 120_000,
+        "gap {longest_gap} ms: {:?}",
+        summary(&findings)
+    );
+    assert!(
+        first(&findings, Cause::DeviceSoftware, &[(Dim::Firmware, Sym(2))]).is_some(),
+        "{:?}",
+        summary(&findings)
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! For each failure class: the window's leaves give `v` (failures of the
 //! class) and `f` (the leaf's baseline rate × its attempts). If the fleet
-//! total is unusual at all (Poisson tail < `fleet_p`), the excess is
+//! total is above its expectation (Poisson tail < `fleet_p`, a loose gate:
+//! the localizer's own significance test decides), the excess is
 //! localized; elements found for several classes are merged, and each is
 //! classified. Findings also say what the baselines must not learn from.
 //! Nothing is reported while the baselines are still learning.
@@ -135,7 +136,9 @@ pub struct Finding {
 pub struct Detector {
     /// Leaf dimensions, in the engine's order.
     pub leaf_dims: Vec<Dim>,
-    /// Fleet-level tail probability that triggers localization.
+    /// Fleet-level tail probability that triggers localization (loose: an
+    /// outage of a small element barely moves the fleet total, and the
+    /// localizer's own test corrects for every element it tries).
     pub fleet_p: f64,
     /// Buckets the baselines must have learned before anything is reported.
     pub warmup_buckets: u64,

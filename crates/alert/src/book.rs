@@ -476,11 +476,7 @@ impl IncidentBook {
     /// the new element (the localizer names the part a first window's few
     /// failures fell in, and the whole once more have come); a firing one
     /// keeps the element it was sent with.
-    fn follow_nested<'f>(
-        &mut self,
-        seen: &mut BTreeMap<Key, &'f FindingView>,
-        out: &mut Vec<Transition>,
-    ) {
+    fn follow_nested(&mut self, seen: &mut BTreeMap<Key, &FindingView>, out: &mut Vec<Transition>) {
         let new: Vec<Key> = seen
             .keys()
             .filter(|k| k.terminal.is_none() && !k.element.is_empty())

@@ -210,7 +210,7 @@ pub fn webhook_body(seq: u64, notice: &Notice, console_url: &str) -> serde_json:
         },
         "summary": format!("{}: {}", i.key.cause.name(), i.key.describe()),
         "severity": i.severity.name(),
-        "runbook": i.key.cause.runbook(),
+        "runbook": i.runbook(),
         "console": console_url,
         "incident": i,
     })

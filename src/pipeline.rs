@@ -382,7 +382,7 @@ impl Driver {
                     expected = format!("{:.1}", i.latest.expected),
                     confidence = format!("{:.2}", i.latest.confidence),
                     silenced = i.silenced,
-                    runbook = i.key.cause.runbook(),
+                    runbook = i.runbook(),
                     "incident firing"
                 ),
                 Transition::Resolved(i) if i.fired_ms.is_some() => {

@@ -75,7 +75,7 @@ fn alert(i: &Incident, console_url: &str) -> Value {
         "annotations": {
             "summary": format!("{}: {}", i.key.cause.name(), i.key.describe()),
             "description": description,
-            "runbook": i.key.cause.runbook(),
+            "runbook": i.runbook(),
         },
         "startsAt": rfc3339(i.fired_ms.unwrap_or(i.first_ms)),
         "generatorURL": console_url,

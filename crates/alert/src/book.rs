@@ -188,6 +188,18 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// What on-call does first: by its side, the signal of its latest
+    /// finding and the class leading that finding's excess.
+    pub fn runbook(&self) -> &'static str {
+        let lead = self
+            .latest
+            .classes
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|c| c.0);
+        swipewatch_model::runbook::runbook(self.key.cause, self.latest.signal, lead)
+    }
+
     /// Failures beyond expectation per minute in the latest window (for a
     /// silence: transactions missing per minute; for latency: slow ones).
     pub fn impact_per_min(&self, window_ms: i64) -> f64 {

@@ -52,37 +52,10 @@ impl Cause {
         )
     }
 
-    /// What on-call does first.
+    /// What on-call does first for a failure spike blamed on this side
+    /// (see [`crate::runbook::runbook`] for the other signals).
     pub fn runbook(self) -> &'static str {
-        match self {
-            Cause::DeviceHardware => {
-                "Check the card reader, chip/stripe module, PIN pad and ports; reseat \
-                 loose connectors; if errors persist, swap the terminal and send it for service."
-            }
-            Cause::DeviceSoftware => {
-                "Compare the failing firmware/app version with the previous one; halt the \
-                 rollout, then update or reinstall the payment app and firmware on affected terminals."
-            }
-            Cause::Network => {
-                "Check signal strength and link state on affected terminals; reset the \
-                 connection (APN/SIM); escalate to the carrier with the affected cells and regions."
-            }
-            Cause::BankIssuer => {
-                "Confirm the outage with the issuer or its processor; advise merchants to \
-                 offer another payment method until it recovers; do not touch terminals."
-            }
-            Cause::BankAcquirer => {
-                "Confirm with the acquirer/switch operations desk; check whether a \
-                 cut-over or maintenance is running; if the failures are lost links and \
-                 timeouts on every carrier, test reaching the acquirer's host from outside \
-                 (front end, VPN, firewall, certificates) and escalate to its network team; \
-                 advise merchants to offer another payment method."
-            }
-            Cause::MerchantConfig => {
-                "Check the merchant's terminal parameters (merchant id, MCC, keys); \
-                 re-download parameters or re-inject keys; contact the merchant's onboarding team."
-            }
-        }
+        crate::runbook::runbook(self, crate::Signal::Failures, None)
     }
 }
 

@@ -10,7 +10,8 @@
 //!   interned values they take, so counters are keyed by integers.
 //! * [`taxonomy`]: the outcome classes and the per-source response-code tables
 //!   that map raw ISO 8583 / scheme codes onto them.
-//! * [`cause`]: the sides an incident can be blamed on, with their runbooks.
+//! * [`cause`]: the sides an incident can be blamed on; [`runbook`]: what
+//!   on-call does first, by side, signal and leading failure class.
 
 pub mod bin;
 pub mod cause;
@@ -20,6 +21,7 @@ pub mod event;
 pub mod intern;
 pub mod pan;
 pub mod reject;
+pub mod runbook;
 pub mod signal;
 pub mod taxonomy;
 

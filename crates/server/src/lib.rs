@@ -162,7 +162,7 @@ pub fn incident_json(i: &Incident) -> serde_json::Value {
         "excess_failures": i.excess.round(),
         "classes": classes,
         "confidence": (i.latest.confidence * 100.0).round() / 100.0,
-        "runbook": i.key.cause.runbook(),
+        "runbook": i.runbook(),
         "evidence": {
             "top_codes": i.evidence.top_codes.iter().map(|(c, n)| serde_json::json!({"code": c, "count": n})).collect::<Vec<_>>(),
             "terminals": i.evidence.terminals,

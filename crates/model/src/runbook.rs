@@ -1,0 +1,161 @@
+//! What on-call does first, by the side at fault, the signal that raised the
+//! incident, and the failure class that leads its excess. The steps follow
+//! the troubleshooting order operators use for each side, and name only
+//! what an incident of that kind shows (its evidence lists the codes,
+//! terminals, merchants and places).
+
+use crate::cause::Cause;
+use crate::signal::Signal;
+use crate::taxonomy::OutcomeClass;
+
+/// The runbook for an incident blamed on `cause`, raised by `signal`, whose
+/// excess is led by `lead` (the class with the most excess failures).
+pub fn runbook(cause: Cause, signal: Signal, lead: Option<OutcomeClass>) -> &'static str {
+    use OutcomeClass as C;
+    match (cause, signal) {
+        (Cause::DeviceHardware, Signal::Fallbacks) => {
+            "1. The chip reader is wearing: chip reads fall back to the stripe while payments \
+             still go through. 2. Clean the chip slot and check it for damage or debris. \
+             3. Re-test with a known-good chip card. 4. Schedule a swap through after-sales \
+             service before it fails outright (fallback payments carry more fraud liability)."
+        }
+        (Cause::DeviceHardware, _) if lead == Some(C::Comms) => {
+            "1. This terminal loses its link where others on its carrier do not: check the \
+             signal it reports and where it stands. 2. Check that its SIM or network card is \
+             present and seated, and its cable or wifi if it has one. 3. Reset its connection \
+             (APN, SIM, network settings) and re-test a payment. 4. If it keeps dropping, swap \
+             the terminal and send it to after-sales service."
+        }
+        (Cause::DeviceHardware, _) => {
+            "1. Ask the merchant what the display shows and whether the terminal beeps on a \
+             card. 2. Check the card slot and contactless area for debris or damage, and the \
+             keypad for stuck or dead keys. 3. Reseat the card-reader and PIN-pad modules, \
+             the cables and the ports. 4. Re-test with a known-good card (chip, tap, swipe). \
+             5. If it still fails, swap the terminal and send it to after-sales service."
+        }
+        (Cause::DeviceSoftware, _) => {
+            "1. Compare the failing firmware, app or model with the versions beside it: when \
+             did the failures start, and what was released then? 2. Halt the rollout. \
+             3. Update or reinstall the payment app, firmware and drivers on the affected \
+             terminals, or roll back. 4. Check that the release kept the network settings \
+             (host address, APN, certificates) and reset the connection on a sample terminal. \
+             5. Escalate to the terminal vendor with the version, the failing codes and \
+             sample terminals."
+        }
+        (Cause::Network, Signal::Silence | Signal::MissingHeartbeats) => {
+            "1. Terminals there stopped sending: check the carrier's status for that place. \
+             2. If every carrier of a region went quiet at once, suspect a power cut or site \
+             loss rather than a carrier. 3. Check a sample terminal's signal and that its SIM \
+             or network card is present and active. 4. Escalate to the carrier with the place \
+             and the start time. 5. Expect a late backlog of stored payments when the link \
+             returns."
+        }
+        (Cause::Network, Signal::Latency) => {
+            "1. Payments still go through, slowly: watch for timeouts. 2. Check the signal and \
+             link type of the terminals there. 3. Test the round trip to the acquirer or bank \
+             host from that carrier and place. 4. Tell the carrier before it fails."
+        }
+        (Cause::Network, _) => {
+            "1. Check the signal and link state of the terminals there. 2. Check that their \
+             SIM or network card is present and active (not suspended by the carrier). \
+             3. Test connectivity from that carrier and place to the acquirer or bank host. \
+             4. Reset the connection (APN, SIM) on a sample terminal and re-test. \
+             5. Escalate to the carrier with the places and the start time."
+        }
+        (Cause::BankIssuer, Signal::Latency) => {
+            "1. The issuer's host answers slowly; payments still go through. 2. Confirm with \
+             the issuer or its processor whether it is overloaded. 3. Warn merchants that \
+             its cards may time out; another card or payment method works meanwhile."
+        }
+        (Cause::BankIssuer, _) => {
+            "1. Confirm the outage with the issuer or its processor (host down or \
+             overloaded). 2. It is the issuer, not the cards: frozen accounts, limits or \
+             disabled channels decline single cards, not an issuer's whole traffic. 3. Advise \
+             merchants to offer another card or payment method, or to retry later. 4. Do not \
+             touch terminals."
+        }
+        (Cause::BankAcquirer, Signal::Latency) => {
+            "1. The acquirer or switch answers slowly; payments still go through. 2. Ask its \
+             operations desk whether it is overloaded or in maintenance. 3. Warn merchants \
+             that payments may time out."
+        }
+        (Cause::BankAcquirer, _) if lead == Some(C::Comms) => {
+            "1. Terminals on several carriers cannot reach this acquirer: test its host from \
+             outside (front end, VPN, firewall, certificates). 2. Check whether a cut-over or \
+             maintenance is running. 3. Escalate to the acquirer's network and operations \
+             desk. 4. Advise merchants to offer another payment method meanwhile."
+        }
+        (Cause::BankAcquirer, _) => {
+            "1. Confirm with the acquirer or switch operations desk (96, 92, timeouts: a host \
+             fault; 90: a cut-over). 2. Check whether a cut-over or maintenance is running. \
+             3. Advise merchants to offer another payment method, or to wait for the host. \
+             4. Do not touch terminals."
+        }
+        (Cause::MerchantConfig, _) => {
+            "1. Check the merchant's terminal parameters (merchant id, terminal id, category \
+             code, currency). 2. Re-download parameters or re-inject keys (03, 58, MAC and key \
+             errors). 3. Check whether the merchant was just onboarded, changed, or disabled \
+             for a channel. 4. Contact the merchant's onboarding team."
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIGNALS: [Signal; 5] = [
+        Signal::Failures,
+        Signal::Silence,
+        Signal::MissingHeartbeats,
+        Signal::Latency,
+        Signal::Fallbacks,
+    ];
+
+    #[test]
+    fn every_cause_signal_and_lead_class_has_numbered_steps() {
+        for cause in Cause::ALL {
+            for signal in SIGNALS {
+                for lead in OutcomeClass::ALL.map(Some).into_iter().chain([None]) {
+                    let text = runbook(cause, signal, lead);
+                    assert!(text.starts_with("1. ") && text.contains(" 2. "), "{text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_terminal_losing_its_link_gets_link_steps_and_a_dead_reader_gets_reader_steps() {
+        let link = runbook(
+            Cause::DeviceHardware,
+            Signal::Failures,
+            Some(OutcomeClass::Comms),
+        );
+        assert!(link.contains("SIM") && !link.contains("keypad"));
+        let reader = runbook(
+            Cause::DeviceHardware,
+            Signal::Failures,
+            Some(OutcomeClass::DeviceFault),
+        );
+        assert!(reader.contains("card slot") && reader.contains("after-sales"));
+    }
+
+    #[test]
+    fn the_operations_guide_lists_every_runbook_as_the_code_has_it() {
+        let guide = include_str!("../../../docs/OPERATIONS.md");
+        for cause in Cause::ALL {
+            for signal in SIGNALS {
+                for lead in OutcomeClass::ALL.map(Some).into_iter().chain([None]) {
+                    let text = runbook(cause, signal, lead);
+                    assert!(guide.contains(text), "docs/OPERATIONS.md lacks: {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_quiet_place_is_read_for_a_power_cut_and_a_slow_bank_does_not_say_it_failed() {
+        assert!(runbook(Cause::Network, Signal::Silence, None).contains("power cut"));
+        assert!(runbook(Cause::BankIssuer, Signal::Latency, None).contains("still go through"));
+    }
+}

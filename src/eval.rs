@@ -259,24 +259,24 @@ impl Totals {
     /// The suite-wide rates against their thresholds (printed when missed).
     fn within(&self, t: &Thresholds) -> bool {
         let days = self.days.max(1e-9);
-        let mut ok = true;
-        let false_rate = self.false_incidents as f64 / days;
-        if false_rate > t.max_false_incidents_per_day {
-            println!(
-                "FAIL: {false_rate:.2} false incidents a day, more than {}",
-                t.max_false_incidents_per_day
-            );
-            ok = false;
-        }
-        let pending_rate = self.never_fired as f64 / days;
-        if pending_rate > t.max_never_fired_per_day {
-            println!(
-                "FAIL: {pending_rate:.2} incidents a day opened and never fired, more than {}",
-                t.max_never_fired_per_day
-            );
-            ok = false;
-        }
-        ok
+        let rate_ok = |count: usize, most: f64, what: &str| {
+            let rate = count as f64 / days;
+            if rate > most {
+                println!("FAIL: {rate:.2} {what} a day, more than {most}");
+            }
+            rate <= most
+        };
+        let false_ok = rate_ok(
+            self.false_incidents,
+            t.max_false_incidents_per_day,
+            "false incidents",
+        );
+        let pending_ok = rate_ok(
+            self.never_fired,
+            t.max_never_fired_per_day,
+            "incidents opened and never fired",
+        );
+        false_ok && pending_ok
     }
 
     fn print(&mut self) {

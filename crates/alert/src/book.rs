@@ -533,14 +533,17 @@ impl IncidentBook {
             if seen.contains_key(&old) {
                 continue;
             }
-            let Some(mut inc) = self.open.remove(&old) else {
-                continue;
-            };
-            if inc.state == State::Firing {
-                self.open.insert(old.clone(), inc);
+            if self
+                .open
+                .get(&old)
+                .is_some_and(|i| i.state == State::Firing)
+            {
                 seen.insert(old, f);
                 continue;
             }
+            let Some(mut inc) = self.open.remove(&old) else {
+                continue;
+            };
             inc.key = key.clone();
             out.push(Transition::Refined(inc.clone()));
             self.open.insert(key.clone(), inc);

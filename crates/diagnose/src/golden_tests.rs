@@ -214,11 +214,7 @@ fn an_issuer_outage_with_rc_91_is_blamed_on_that_issuer_within_30_s() {
     };
     let findings = run(1, WARMUP_S + 180, 120, &fault);
     detected_within(&findings, Cause::BankIssuer, &[(Dim::Issuer, Sym(9))], 30);
-    assert!(
-        findings.iter().all(|f| f.cause == Cause::BankIssuer),
-        "{:?}",
-        summary(&findings)
-    );
+    only_cause(&findings, Cause::BankIssuer);
 }
 
 #[test]
@@ -321,11 +317,7 @@ fn a_dead_card_reader_is_one_device_found_within_five_failed_transactions() {
         "other terminals blamed: {:?}",
         summary(&findings)
     );
-    assert!(
-        findings.iter().all(|f| f.cause == Cause::DeviceHardware),
-        "{:?}",
-        summary(&findings)
-    );
+    only_cause(&findings, Cause::DeviceHardware);
 }
 
 #[test]
@@ -502,6 +494,15 @@ fn found_within(f: &Finding, limit_s: i64, findings: &[Finding]) {
     );
 }
 
+/// Asserts every finding blames `cause`.
+fn only_cause(findings: &[Finding], cause: Cause) {
+    assert!(
+        findings.iter().all(|f| f.cause == cause),
+        "{:?}",
+        summary(findings)
+    );
+}
+
 /// Asserts every finding is about terminal `t`.
 fn only_terminal(findings: &[Finding], t: u32) {
     assert!(
@@ -579,11 +580,7 @@ fn an_issuer_answering_96_and_timing_out_is_the_issuer() {
     };
     let findings = run(32, WARMUP_S + 180, 120, &fault);
     detected_within(&findings, Cause::BankIssuer, &[(Dim::Issuer, Sym(9))], 30);
-    assert!(
-        findings.iter().all(|f| f.cause == Cause::BankIssuer),
-        "{:?}",
-        summary(&findings)
-    );
+    only_cause(&findings, Cause::BankIssuer);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use swipewatch_ingest::{Batch, SharedSymbols};
 use swipewatch_monitor::{MaintenanceSchedule, Monitor};
 use swipewatch_server::Command;
 
-use swipewatch_model::{Cause, OutcomeClass};
+use swipewatch_model::{Cause, OutcomeClass, Signal};
 use swipewatch_telemetry::{EventKind, Metrics};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -420,6 +420,15 @@ impl Driver {
             }
             for ((cause, severity, state), n) in counts {
                 m.set_incidents(cause, severity, state, n);
+            }
+            for signal in Signal::ALL.into_iter().filter(|s| s.is_health()) {
+                let n = self
+                    .monitor
+                    .book
+                    .open()
+                    .filter(|i| i.key.health == Some(signal))
+                    .count();
+                m.set_unwell(signal, n as i64);
             }
         }
         let notices = self.monitor.book.take_notices();

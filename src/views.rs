@@ -115,7 +115,10 @@ pub fn terminal(
     let named: Vec<Value> = incidents
         .iter()
         .filter(|i| i.key.terminal.as_deref() == Some(id) && i.state != State::Resolved)
-        .map(|i| json!({"id": i.id, "cause": i.key.cause.name(), "state": i.state}))
+        .map(|i| {
+            let signal = i.key.health.unwrap_or(i.latest.signal);
+            json!({"id": i.id, "cause": i.key.cause.name(), "signal": signal.name(), "state": i.state})
+        })
         .collect();
     Some(json!({
         "terminal": id,
@@ -129,6 +132,16 @@ pub fn terminal(
         "host_reachable": state.host_reachable(),
         "saf_queue_depth": state.saf_queue_depth,
         "tamper": state.tamper,
+        "health": {
+            "restarts_last_hour": state.health.restarts_within_span(
+                (state.last_heartbeat_ms.max(0) / 60_000) as i32
+            ),
+            "clock_offset_s": state.health.clock_offset_s,
+            "heartbeats_lost": state.health.heartbeats_lost,
+            "host_unreachable_heartbeats_in_a_row": state.health.unreachable_run,
+            "queue_growing_heartbeats_in_a_row": state.health.queue_growth_run,
+            "noisy_fields": state.health.noisy_fields(),
+        },
         "recent_buckets": recent,
         "open_incidents": named,
     }))

@@ -48,7 +48,18 @@ fn alert(i: &Incident, console_url: &str) -> Value {
     }
     if let Some(t) = &i.key.terminal {
         labels.insert("terminal".into(), t.clone().into());
+        // Where the device stands (merchant, acquirer, region, ...), for
+        // routing its ticket to the team that serves it.
+        for (d, v) in &i.latest.context {
+            labels
+                .entry(d.name().to_string())
+                .or_insert_with(|| v.clone().into());
+        }
     }
+    labels.insert(
+        "signal".into(),
+        i.key.health.unwrap_or(i.latest.signal).name().into(),
+    );
     let e = &i.evidence;
     let codes: Vec<String> = e
         .top_codes
@@ -113,6 +124,7 @@ mod tests {
         assert_eq!(a["labels"]["cause"], "bank-issuer");
         assert_eq!(a["labels"]["severity"], "page");
         assert_eq!(a["labels"]["issuer"], "northbank");
+        assert_eq!(a["labels"]["signal"], "failures");
         assert_eq!(a["startsAt"], "1970-01-01T00:00:20.000Z");
         assert!(a.get("endsAt").is_none());
         assert!(a["annotations"]["runbook"]
@@ -125,5 +137,37 @@ mod tests {
         assert_eq!(resolved[0]["endsAt"], "1970-01-01T00:00:50.000Z");
         // Long resolved ones are no longer sent.
         assert_eq!(alerts(&all(&book), 60_000, "http://x/"), json!([]));
+    }
+
+    #[test]
+    fn a_device_ticket_carries_where_it_stands_and_a_tamper_page_its_signal() {
+        use swipewatch_model::{Cause, Dim, Signal};
+        let mut book = IncidentBook::new(Policy::default());
+        let tamper = crate::FindingView {
+            cause: Cause::DeviceHardware,
+            element: vec![(Dim::Model, "a920".into())],
+            terminal: Some("T1".into()),
+            observed: 1.0,
+            expected: 0.0,
+            classes: Vec::new(),
+            confidence: 1.0,
+            signal: Signal::Tamper,
+            provisional: false,
+            p95_ms: None,
+            context: vec![
+                (Dim::Merchant, "m-7".into()),
+                (Dim::Acquirer, "acq-alpha".into()),
+                (Dim::Model, "other".into()),
+            ],
+        };
+        book.update(10_000, &[tamper]);
+        let sent = alerts(&all(&book), 0, "http://x/");
+        let labels = &sent[0]["labels"];
+        assert_eq!(labels["signal"], "tamper");
+        assert_eq!(labels["severity"], "page");
+        assert_eq!(labels["merchant"], "m-7");
+        assert_eq!(labels["acquirer"], "acq-alpha");
+        // The element's own value wins over the context's.
+        assert_eq!(labels["model"], "a920");
     }
 }

@@ -95,6 +95,11 @@ pub struct Key {
     /// apart from the failures that may follow, which page on their own.
     #[serde(default)]
     pub slow: bool,
+    /// For a terminal's health signal (tamper, restarts, its host out of
+    /// reach, ...): which one. Each is an incident of its own beside the
+    /// terminal's failures, so a tamper report is never folded into them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Signal>,
 }
 
 impl Key {
@@ -111,6 +116,9 @@ impl Key {
         let mut text = parts.join("&");
         if self.slow {
             text.push_str(" (slow)");
+        }
+        if let Some(signal) = self.health {
+            text.push_str(&format!(" ({})", signal.name()));
         }
         text
     }
@@ -575,8 +583,10 @@ impl IncidentBook {
     /// open incident keeps it (its newest failure class may point
     /// elsewhere from one window to the next; it is still one device).
     fn key_for(&self, f: &FindingView) -> Key {
+        let health = (f.terminal.is_some() && f.signal.is_health()).then_some(f.signal);
         if let Some(t) = &f.terminal {
-            if let Some(k) = self.open.keys().find(|k| k.terminal.as_ref() == Some(t)) {
+            let same = |k: &&Key| k.terminal.as_ref() == Some(t) && k.health == health;
+            if let Some(k) = self.open.keys().find(same) {
                 return k.clone();
             }
         }
@@ -585,6 +595,7 @@ impl IncidentBook {
             element: f.element.clone(),
             terminal: f.terminal.clone(),
             slow: f.signal == Signal::Latency && f.terminal.is_none(),
+            health,
         }
     }
 
@@ -668,7 +679,9 @@ impl IncidentBook {
             if inc.inhibited_by.is_some_and(|p| !live.contains(&p)) {
                 inc.inhibited_by = None;
             }
+            // A tamper report is security's, whatever else fails there.
             if inc.inhibited_by.is_none()
+                && inc.key.health != Some(Signal::Tamper)
                 && (inc.key.terminal.is_some() || inc.latest.signal.is_silence())
             {
                 inc.inhibited_by = parents
@@ -722,7 +735,11 @@ impl IncidentBook {
                 .iter()
                 .any(|(c, _)| *c == OutcomeClass::DeviceFault);
         let p = &self.policy;
-        let (fire_after, hold_ms) = match (key.terminal.is_some(), reader) {
+        // So does a device's health: its tests already need a run of
+        // heartbeats (a place whose terminals are all out of reach is found
+        // in the same window and takes them).
+        let health = key.health.is_some();
+        let (fire_after, hold_ms) = match (key.terminal.is_some(), reader || health) {
             (true, true) => (p.device_fire_after, 0),
             (true, false) => (p.fire_after, p.device_hold_ms),
             (false, _) => (p.fire_after, 0),
@@ -779,12 +796,15 @@ impl IncidentBook {
     }
 }
 
-/// Routing from impact: a single terminal is a field-service ticket; a
+/// Routing from impact: a tamper report pages (security); a single
+/// terminal is otherwise a field-service ticket; a
 /// slow element is a warning (transactions still go through); a
 /// bank or network incident pages when enough fails (or goes missing) per
 /// minute or enough terminals are hit; everything else is a warning.
 fn severity(policy: &Policy, inc: &Incident) -> Severity {
-    if inc.key.terminal.is_some() {
+    if inc.key.health == Some(Signal::Tamper) {
+        Severity::Page
+    } else if inc.key.terminal.is_some() {
         Severity::Ticket
     } else if inc.key.slow {
         Severity::Warning

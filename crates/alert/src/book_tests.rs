@@ -659,3 +659,53 @@ fn a_provisional_window_counts_toward_confirmation_but_never_fires_alone() {
     assert_eq!(states(&t), ["fired"]);
     assert_eq!(t[0].incident().first_ms, 10_000);
 }
+
+#[test]
+fn a_tamper_report_pages_at_once_beside_the_terminals_failures_and_is_never_listed_under_an_outage()
+{
+    let mut book = IncidentBook::new(without_hold());
+    let place = [(Dim::Carrier, "telco"), (Dim::Region, "north")];
+    let outage = network(&place, false);
+    let failing = device("T1", OutcomeClass::Comms, &place);
+    let tamper = FindingView {
+        signal: Signal::Tamper,
+        classes: Vec::new(),
+        ..device("T1", OutcomeClass::Comms, &place)
+    };
+    let lost = FindingView {
+        signal: Signal::HostUnreachable,
+        classes: Vec::new(),
+        ..device("T1", OutcomeClass::Comms, &place)
+    };
+    book.update(
+        10_000,
+        &[
+            outage.clone(),
+            failing.clone(),
+            tamper.clone(),
+            lost.clone(),
+        ],
+    );
+    book.update(20_000, &[outage, failing, tamper, lost]);
+    let open: Vec<&Incident> = book.open().collect();
+    assert_eq!(open.len(), 4, "{open:?}");
+    let of = |health: Option<Signal>| {
+        open.iter()
+            .find(|i| i.key.terminal.is_some() && i.key.health == health)
+            .expect("its own incident")
+    };
+    let tampered = of(Some(Signal::Tamper));
+    assert_eq!(tampered.severity, Severity::Page);
+    assert_eq!(tampered.fired_ms, Some(10_000));
+    assert!(tampered.inhibited_by.is_none());
+    // The terminal's failures and its lost host are the outage's.
+    assert!(of(None).inhibited_by.is_some());
+    assert!(of(Some(Signal::HostUnreachable)).inhibited_by.is_some());
+    assert_eq!(of(Some(Signal::HostUnreachable)).severity, Severity::Ticket);
+    let told = notices(&mut book);
+    assert!(
+        told.iter()
+            .any(|(_, k)| k == "model=a920&terminal=T1 (tamper)"),
+        "{told:?}"
+    );
+}

@@ -9,6 +9,7 @@
 //! Nothing is reported while the baselines are still learning.
 
 use crate::classify::{cause_of_dim, classify, Spread};
+use crate::health::HealthParams;
 use crate::latency::{slow, LatencyParams};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
 use crate::silence::{silent, SilenceParams, Volume};
@@ -30,13 +31,14 @@ pub const CLASSES: [OutcomeClass; 7] = [
 
 /// A terminal's tallies summed over a window.
 #[derive(Debug, Clone, Copy, Default)]
-struct Sums {
-    attempts: u32,
+pub(crate) struct Sums {
+    pub(crate) attempts: u32,
     own_failures: u32,
     hw_errors: u32,
     config_failures: u32,
     comms_failures: u32,
     fallbacks: u32,
+    pub(crate) unreachable: u32,
 }
 
 /// The side a terminal's own failures point at, from what they were:
@@ -161,6 +163,8 @@ pub struct Detector {
     pub latency: LatencyParams,
     /// Per-terminal rate tests.
     pub device: DeviceParams,
+    /// Device-health tests on heartbeats.
+    pub health: HealthParams,
 }
 
 impl Detector {
@@ -178,6 +182,7 @@ impl Detector {
             silence: SilenceParams::default(),
             latency: LatencyParams::default(),
             device: DeviceParams::default(),
+            health: HealthParams::default(),
         }
     }
 
@@ -367,6 +372,7 @@ impl Detector {
         }
         // Single terminals last: an outage found above explains theirs.
         self.devices(snap, &mut findings);
+        self.health(snap, &mut findings);
         (findings, anomalies)
     }
 
@@ -594,7 +600,7 @@ impl Detector {
     }
 
     /// The tallies of `state` summed over the window's buckets.
-    fn window_tallies(
+    pub(crate) fn window_tallies(
         &self,
         snap: &WindowSnapshot,
         state: &swipewatch_engine::TerminalState,
@@ -610,6 +616,7 @@ impl Detector {
                 config_failures: sum.config_failures + u32::from(t.config_failures),
                 comms_failures: sum.comms_failures + u32::from(t.comms_failures),
                 fallbacks: sum.fallbacks + u32::from(t.fallbacks),
+                unreachable: sum.unreachable + u32::from(t.unreachable),
             })
     }
 

@@ -63,7 +63,15 @@ struct Stream<'a> {
     slow: &'a dyn Fn(&DimValues) -> f64,
     /// During the fault: a chip read of this terminal falls back to stripe.
     falls_back: &'a dyn Fn(u32, &mut Rng) -> bool,
+    /// Edits each heartbeat of a terminal (`true`: during the fault).
+    beat: &'a Beat,
+    /// During the fault: a terminal trading offline (its payments never
+    /// arrive; it keeps heartbeating).
+    offline: Option<u32>,
 }
+
+/// What a stream does to one heartbeat of a terminal, in or out of the fault.
+type Beat = dyn Fn(u32, bool, &mut Heartbeat, &mut Rng);
 
 impl Default for Stream<'_> {
     fn default() -> Self {
@@ -72,6 +80,8 @@ impl Default for Stream<'_> {
             busy: None,
             slow: &|_| 1.0,
             falls_back: &|_, _| false,
+            beat: &|_, _, _, _| {},
+            offline: None,
         }
     }
 }
@@ -117,7 +127,7 @@ fn run_stream(
                 }
             }
             // `Unknown` from a fault means the outcome never arrives (silence).
-            if class == OutcomeClass::Unknown {
+            if class == OutcomeClass::Unknown || (in_fault && stream.offline == Some(t)) {
                 continue;
             }
             let mut entry = if rng.unit() < 0.01 {
@@ -154,7 +164,9 @@ fn run_stream(
             let silenced = in_fault && fault(t, &dims, &mut rng) == Some(OutcomeClass::Unknown);
             if !silenced {
                 let ts = T0 + s * 1_000 + i64::from(t % 1_000);
-                engine.record(&Event::Heartbeat(Heartbeat::new(Sym(t), ts, dims)));
+                let mut h = Heartbeat::new(Sym(t), ts, dims);
+                (stream.beat)(t, in_fault, &mut h, &mut rng);
+                engine.record(&Event::Heartbeat(h));
             }
         }
         engine.poll_closed(&mut closed);
@@ -637,3 +649,6 @@ fn a_dead_reader_inside_a_failing_firmware_cohort_is_reported_while_it_stays_dea
         summary(&findings)
     );
 }
+
+#[path = "golden_health_tests.rs"]
+mod health;

@@ -11,6 +11,9 @@
 //!   the failure classes carrying the excess, and its spread.
 //! * [`silence`]: outcomes or heartbeats missing from a network value or a
 //!   carrier × region pair.
+//! * [`health`]: single devices from their heartbeats (tamper, host out of
+//!   reach, offline queue, restarts, battery, clock), and places whose
+//!   terminals cannot reach their host.
 //! * [`latency`]: values whose round trip got slower than their own normal.
 //! * [`detect`]: all of it on one closed window, with the cohort and
 //!   single-terminal tests, into [`Finding`]s. Evidence (top codes,
@@ -18,6 +21,7 @@
 
 pub mod classify;
 pub mod detect;
+pub mod health;
 pub mod latency;
 pub mod localize;
 pub mod silence;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use swipewatch_model::Dim;
 
 /// Format version written by this build.
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 const FRAME: Frame = Frame {
     magic: b"SWENGCK\0",
     version: VERSION,

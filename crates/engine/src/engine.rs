@@ -269,7 +269,7 @@ impl Engine {
             Event::Heartbeat(h) => {
                 let ts = self.corrected(h.ts_ms, h.arrival_ms, false);
                 let b = self.bucket_index(ts);
-                let fresh = self.terminal(h.terminal).record_heartbeat(h, ts, b);
+                let seen = self.terminal(h.terminal).record_heartbeat(h, ts, b);
                 if self.is_closed(b) {
                     self.stats.late_heartbeats += 1;
                     return;
@@ -277,7 +277,10 @@ impl Engine {
                 let leaf = self.leaf_id(leaf_key(&h.dims, &self.s.leaf_dims));
                 let bucket = self.open_bucket(b);
                 bucket.heartbeat_total += 1;
-                bucket.active_terminals += u32::from(fresh);
+                bucket.active_terminals += u32::from(seen.fresh);
+                if seen.listed {
+                    bucket.listed_terminals.push(h.terminal);
+                }
                 bucket.count_heartbeat(&h.dims);
                 bucket.count_leaf_heartbeat(leaf);
                 self.stats.heartbeats += 1;

@@ -198,6 +198,85 @@ fn active_terminals_count_each_terminal_once_per_bucket() {
     );
 }
 
+/// A heartbeat of terminal 9 at `ts` that reports `edit`'s fields.
+fn beat(ts: i64, edit: impl FnOnce(&mut Heartbeat)) -> Event {
+    let mut h = Heartbeat::new(Sym(9), ts, DimValues::default());
+    edit(&mut h);
+    Event::Heartbeat(h)
+}
+
+#[test]
+fn heartbeats_track_restarts_lost_heartbeats_the_clock_and_list_an_unwell_device() {
+    let mut e = Engine::new(settings());
+    // Healthy: uptime grows, sequence numbers follow each other.
+    for (i, up) in [100u64, 160, 220].into_iter().enumerate() {
+        e.record(&beat(T0 + i as i64 * 60_000, |h| {
+            h.uptime_s = Some(up);
+            h.seq = Some([1, 2, 4][i]);
+        }));
+    }
+    // Restarts three times within the hour, counting its heartbeats
+    // afresh each time (not a loss); one heartbeat was lost before (seq 3).
+    for (i, up) in [5u64, 3, 2].into_iter().enumerate() {
+        e.record(&beat(T0 + (3 + i as i64) * 60_000, |h| {
+            h.uptime_s = Some(up);
+            h.seq = Some(1);
+        }));
+    }
+    let t = e.terminal_state(Sym(9)).expect("seen");
+    let minute = ((T0 + 5 * 60_000) / 60_000) as i32;
+    assert_eq!(t.health.restarts_within_span(minute), 3);
+    assert_eq!(t.health.heartbeats_lost, 1);
+    assert_eq!(t.health.restarts_within_span(minute + 61), 0);
+    // Host out of reach twice, queue growing, clock two minutes ahead.
+    for (i, depth) in [3u32, 7].into_iter().enumerate() {
+        e.record(&beat(T0 + (6 + i as i64) * 60_000, |h| {
+            h.host_reachable = Some(false);
+            h.saf_queue_depth = Some(depth);
+            h.arrival_ms = h.ts_ms - 120_000;
+        }));
+    }
+    let t = e.terminal_state(Sym(9)).expect("seen");
+    assert_eq!(
+        (
+            t.health.unreachable_run,
+            t.health.queue_growth_run,
+            t.health.clock_offset_s
+        ),
+        (2, 2, 120)
+    );
+    e.on_idle(T0 + 10 * 60_000);
+    let snaps = closed(&mut e);
+    let listed: Vec<i64> = snaps
+        .iter()
+        .filter(|s| s.bucket.listed_terminals.contains(&Sym(9)))
+        .map(|s| (s.bucket.start_ms - T0) / 60_000)
+        .collect();
+    // Not while healthy or at the first restart; at the second and third
+    // restart and while the host is out of reach.
+    assert_eq!(listed, vec![4, 5, 6, 7]);
+    let last = snaps
+        .iter()
+        .rev()
+        .find(|s| !s.devices.is_empty())
+        .expect("listed");
+    let unreachable: u32 = (0..10)
+        .filter_map(|m| last.devices[0].1.tally((T0 + m * 60_000) / 10_000))
+        .map(|t| u32::from(t.unreachable))
+        .sum();
+    assert_eq!(unreachable, 2);
+}
+
+#[test]
+fn a_late_heartbeat_does_not_roll_the_device_state_back() {
+    let mut e = Engine::new(settings());
+    e.record(&beat(T0 + 60_000, |h| h.tamper = true));
+    e.record(&beat(T0 + 30_000, |h| h.tamper = false));
+    assert!(e.terminal_state(Sym(9)).expect("seen").tamper);
+    e.record(&beat(T0 + 90_000, |h| h.tamper = false));
+    assert!(!e.terminal_state(Sym(9)).expect("seen").tamper);
+}
+
 #[test]
 fn a_terminal_s_long_memory_counts_own_failures_and_fallbacks_and_halves_each_half_life() {
     let mut e = Engine::new(settings());

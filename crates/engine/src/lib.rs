@@ -40,5 +40,6 @@ pub use engine::warm::{BaselineFile, BASELINE_VERSION};
 pub use engine::{Engine, EngineStats, Settings, WindowSnapshot, PREFETCH_AHEAD};
 pub use latency::LatencyTable;
 pub use terminal::{
-    is_hw_error, is_own_failure, Recent, Tally, TerminalState, LONG_HALF_LIFE_MS, RECENT,
+    is_hw_error, is_own_failure, Health, Recent, Tally, TerminalState, LONG_HALF_LIFE_MS, RECENT,
+    RESTARTS_KEPT, RESTART_SPAN_MIN,
 };

@@ -102,6 +102,151 @@ pub struct Tally {
     pub comms_failures: u8,
     /// Chip-to-stripe fallbacks.
     pub fallbacks: u8,
+    /// Heartbeats that said the host could not be reached.
+    pub unreachable: u8,
+}
+
+/// Restarts remembered per terminal (a reboot loop is this many within
+/// [`RESTART_SPAN_MIN`]).
+pub const RESTARTS_KEPT: usize = 3;
+
+/// Minutes within which [`RESTARTS_KEPT`] restarts make a reboot loop.
+pub const RESTART_SPAN_MIN: i32 = 60;
+
+/// A heartbeat is listed for detection when its battery is at or below
+/// this (detection decides with its own, lower or equal, threshold).
+pub const BATTERY_LISTED: u8 = 15;
+
+/// ... or its clock is this far from its arrival, seconds.
+pub const CLOCK_OFFSET_LISTED_S: i32 = 60;
+
+/// Battery points a device may lose or gain between two heartbeats (plus
+/// one a minute between them); a larger change marks the sender's battery
+/// field as noise.
+pub const BATTERY_JUMP: i32 = 20;
+
+/// Outcomes an offline queue may gain between two heartbeats (plus two a
+/// minute); a larger rise marks the sender's queue field as noise.
+pub const QUEUE_JUMP: i32 = 10;
+
+/// Seconds an uptime may run ahead of the time between two heartbeats; a
+/// larger leap marks the sender's uptime field as noise.
+pub const UPTIME_LEAP_S: i64 = 600;
+
+const NOISY_BATTERY: u8 = 1;
+const NOISY_QUEUE: u8 = 2;
+const NOISY_UPTIME: u8 = 4;
+
+/// What a terminal's heartbeats say about it as a device, kept between
+/// heartbeats.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// Uptime the newest heartbeat reported, seconds (`u32::MAX`: none).
+    uptime_s: u32,
+    /// Event-time minute of the newest restarts, oldest first (`i32::MIN`:
+    /// none).
+    restarts: [i32; RESTARTS_KEPT],
+    /// Terminal clock minus arrival of the newest heartbeat, seconds
+    /// (saturating).
+    pub clock_offset_s: i32,
+    /// Sequence number of the newest heartbeat (low 32 bits; 0: none).
+    seq: u32,
+    /// Heartbeats missing by their sequence numbers (saturating): message
+    /// loss between the terminal and swipewatch.
+    pub heartbeats_lost: u16,
+    /// Heartbeats in a row that said the host could not be reached.
+    pub unreachable_run: u8,
+    /// Heartbeats in a row whose offline queue was deeper than the one before.
+    pub queue_growth_run: u8,
+    /// Heartbeats in a row with the battery at or below [`BATTERY_LISTED`]
+    /// and not charging.
+    pub battery_low_run: u8,
+    /// Fields whose values no device would send (bits: battery, queue,
+    /// uptime): not read for health any more.
+    noisy: u8,
+    /// Heartbeats seen (saturating): the battery, queue and uptime fields
+    /// are read for health once a few have shown they are not noise.
+    pub beats: u8,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            uptime_s: u32::MAX,
+            restarts: [i32::MIN; RESTARTS_KEPT],
+            clock_offset_s: 0,
+            seq: 0,
+            heartbeats_lost: 0,
+            unreachable_run: 0,
+            queue_growth_run: 0,
+            battery_low_run: 0,
+            noisy: 0,
+            beats: 0,
+        }
+    }
+}
+
+impl Health {
+    /// Whether the sender's battery, queue or uptime field was found to be
+    /// noise (no longer read for health).
+    pub fn noisy_fields(&self) -> Vec<&'static str> {
+        [
+            (NOISY_BATTERY, "battery_pct"),
+            (NOISY_QUEUE, "saf_queue_depth"),
+            (NOISY_UPTIME, "uptime_s"),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| self.noisy & bit != 0)
+        .map(|(_, name)| name)
+        .collect()
+    }
+
+    /// Restarts seen within [`RESTART_SPAN_MIN`] before event minute `now_min`.
+    pub fn restarts_within_span(&self, now_min: i32) -> usize {
+        self.restarts
+            .iter()
+            .filter(|&&m| m != i32::MIN && now_min.saturating_sub(m) < RESTART_SPAN_MIN)
+            .count()
+    }
+
+    /// Takes one heartbeat's uptime, sequence number and clock in (`since_s`:
+    /// seconds since the heartbeat before); true if the terminal restarted
+    /// in between: its uptime went back, to less than the time elapsed (a
+    /// minute's slack), so an uptime that merely jitters is not a restart.
+    fn record(&mut self, h: &Heartbeat, ts_ms: i64, since_s: i64) -> bool {
+        let mut restarted = false;
+        if let Some(up) = h.uptime_s {
+            let up = up.min(u64::from(u32::MAX - 1)) as u32;
+            let known = self.uptime_s != u32::MAX;
+            if known && i64::from(up) - i64::from(self.uptime_s) > since_s.max(0) + UPTIME_LEAP_S {
+                self.noisy |= NOISY_UPTIME;
+            }
+            restarted = known
+                && self.noisy & NOISY_UPTIME == 0
+                && up < self.uptime_s
+                && i64::from(up) <= since_s.max(0) + 60;
+            self.uptime_s = up;
+        }
+        if restarted {
+            self.restarts.rotate_left(1);
+            self.restarts[RESTARTS_KEPT - 1] = (ts_ms.div_euclid(60_000))
+                .clamp(i64::from(i32::MIN + 1), i64::from(i32::MAX))
+                as i32;
+        }
+        if let Some(seq) = h.seq {
+            let seq = seq as u32;
+            // A gap counts as lost heartbeats; a number that goes back is a
+            // restart's new count (or a resend), not a loss.
+            if self.seq != 0 && seq > self.seq && !restarted {
+                let gap = (seq - self.seq - 1).min(u32::from(u16::MAX)) as u16;
+                self.heartbeats_lost = self.heartbeats_lost.saturating_add(gap);
+            }
+            self.seq = seq.max(1);
+        }
+        self.clock_offset_s = ((h.ts_ms - h.arrival_ms) / 1000)
+            .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        restarted
+    }
 }
 
 /// What swipewatch remembers about one terminal: at most 256 bytes (a test
@@ -130,8 +275,10 @@ pub struct TerminalState {
     pub battery_pct: u8,
     /// Host reachable per the last heartbeat: 0 unknown, 1 no, 2 yes.
     host_reachable: u8,
-    /// Tamper switch seen.
+    /// Tamper switch triggered, per the newest heartbeat.
     pub tamper: bool,
+    /// What its heartbeats say about it as a device.
+    pub health: Health,
     /// Class of the newest failure (meaningful while `consecutive_failures > 0`).
     pub last_failure: OutcomeClass,
 }
@@ -151,6 +298,7 @@ impl Default for TerminalState {
             battery_pct: u8::MAX,
             host_reachable: 0,
             tamper: false,
+            health: Health::default(),
             last_failure: OutcomeClass::Unknown,
         }
     }
@@ -276,21 +424,19 @@ impl TerminalState {
         }
     }
 
-    /// Records a heartbeat in `bucket`; true if the terminal just became
-    /// active in that bucket.
-    pub(crate) fn record_heartbeat(&mut self, h: &Heartbeat, ts_ms: i64, bucket: i64) -> bool {
+    /// Records a heartbeat in `bucket`. The terminal is listed when the
+    /// heartbeat says something is wrong with it as a device: its tamper
+    /// switch, a second restart within the hour, its host out of reach,
+    /// its offline queue growing again, its battery low or its clock off.
+    pub(crate) fn record_heartbeat(&mut self, h: &Heartbeat, ts_ms: i64, bucket: i64) -> Seen {
+        // A heartbeat older than the newest one (late, or resent) updates
+        // nothing about the device's present state.
+        let newest = ts_ms >= self.last_heartbeat_ms;
+        let since_s = ts_ms.saturating_sub(self.last_heartbeat_ms) / 1000;
         self.last_seen_ms = self.last_seen_ms.max(ts_ms);
         self.last_heartbeat_ms = self.last_heartbeat_ms.max(ts_ms);
-        if let Some(b) = h.battery_pct {
-            self.battery_pct = b;
-        }
-        if let Some(r) = h.host_reachable {
-            self.host_reachable = if r { 2 } else { 1 };
-        }
-        if let Some(d) = h.saf_queue_depth {
-            self.saf_queue_depth = d.min(u32::from(u16::MAX)) as u16;
-        }
-        self.tamper |= h.tamper;
+        let unreachable = h.host_reachable == Some(false);
+        let listed = newest && self.note_health(h, ts_ms, since_s);
         let hw = h
             .chip_read_err
             .saturating_add(h.swipe_err)
@@ -301,7 +447,66 @@ impl TerminalState {
         tally.hw_errors = tally
             .hw_errors
             .saturating_add(hw.min(u32::from(u8::MAX)) as u8);
-        fresh
+        tally.unreachable = tally.unreachable.saturating_add(u8::from(unreachable));
+        Seen { fresh, listed }
+    }
+
+    /// Takes the newest heartbeat's device fields in (`since_s`: seconds
+    /// since the heartbeat before); true if it says something is wrong.
+    /// A field that moves in ways no device does (a battery losing more
+    /// than [`BATTERY_JUMP`] points at once, an uptime leaping ahead of
+    /// the clock, a queue growing faster than payments can be made) marks
+    /// the terminal's sender as noisy for that field, which is then no
+    /// longer read for its health.
+    fn note_health(&mut self, h: &Heartbeat, ts_ms: i64, since_s: i64) -> bool {
+        let health = &mut self.health;
+        health.beats = health.beats.saturating_add(1);
+        let minutes = (since_s.max(0) / 60).min(i64::from(u16::MAX)) as i32;
+        let mut listed = false;
+        if let Some(b) = h.battery_pct {
+            let known = self.battery_pct != u8::MAX;
+            if known && (i32::from(self.battery_pct) - i32::from(b)).abs() > BATTERY_JUMP + minutes
+            {
+                health.noisy |= NOISY_BATTERY;
+            }
+            let draining = b <= BATTERY_LISTED && b <= self.battery_pct;
+            health.battery_low_run = if draining && health.noisy & NOISY_BATTERY == 0 {
+                health.battery_low_run.saturating_add(1)
+            } else {
+                0
+            };
+            listed |= health.battery_low_run >= 1;
+            self.battery_pct = b;
+        }
+        if let Some(r) = h.host_reachable {
+            self.host_reachable = if r { 2 } else { 1 };
+            let run = &mut health.unreachable_run;
+            *run = if r { 0 } else { run.saturating_add(1) };
+            listed |= !r;
+        }
+        if let Some(d) = h.saf_queue_depth {
+            let d = d.min(u32::from(u16::MAX)) as u16;
+            let rise = i32::from(d) - i32::from(self.saf_queue_depth);
+            if rise > QUEUE_JUMP + 2 * minutes {
+                health.noisy |= NOISY_QUEUE;
+            }
+            let run = &mut health.queue_growth_run;
+            *run = match rise {
+                _ if health.noisy & NOISY_QUEUE != 0 => 0,
+                r if r > 0 => run.saturating_add(1),
+                r if r < 0 => 0,
+                _ => *run,
+            };
+            listed |= *run >= 2 && rise > 0;
+            self.saf_queue_depth = d;
+        }
+        self.tamper = h.tamper;
+        listed |= h.tamper;
+        let restarted = health.record(h, ts_ms, since_s);
+        let minute = ts_ms.div_euclid(60_000) as i32;
+        listed |= restarted && health.restarts_within_span(minute) >= 2;
+        listed |= health.clock_offset_s.abs() >= CLOCK_OFFSET_LISTED_S;
+        listed
     }
 
     /// The tally of `bucket`, if still held.

@@ -13,6 +13,55 @@ use crate::taxonomy::OutcomeClass;
 pub fn runbook(cause: Cause, signal: Signal, lead: Option<OutcomeClass>) -> &'static str {
     use OutcomeClass as C;
     match (cause, signal) {
+        (_, Signal::Tamper) => {
+            "1. Treat the terminal as compromised: take it out of service now and tell the \
+             merchant not to use it. 2. Tell security: the tamper switch fires when the case is \
+             opened or something is fitted over the card slot or PIN pad. 3. Check the case, \
+             card slot and PIN pad for overlays, and compare the serial number with the \
+             inventory. 4. Its keys are erased: it goes back to the vendor's key-injection \
+             facility, never back into service as it is."
+        }
+        (Cause::Network | Cause::BankAcquirer, Signal::HostUnreachable) => {
+            "1. Many terminals there report they cannot reach their host while they still \
+             reach swipewatch: the route to the host is broken, not the terminals. 2. Test the \
+             host from that carrier and place (APN, VPN, firewall, certificates). 3. Expect \
+             payments to be stored offline and uploaded late. 4. Escalate to the carrier or \
+             the acquirer's network desk with the place and the start time."
+        }
+        (_, Signal::HostUnreachable) => {
+            "1. This terminal reaches swipewatch but not its host, while the rest of the fleet \
+             does: its own route is broken (SIM, APN, router, host address). 2. Check the \
+             signal it reports and its APN and host settings in the terminal-management \
+             system. 3. Reset its connection and re-test a payment. 4. Its payments are stored \
+             offline meanwhile: check its queue before any reset."
+        }
+        (_, Signal::OfflineQueue) => {
+            "1. The terminal trades offline: payments are approved locally and queued, at the \
+             merchant's risk until they upload. 2. Check whether it reaches its host and the \
+             signal it reports. 3. Start the upload (batch upload or settlement) from its menu \
+             or the terminal-management system. 4. If the queue still grows, turn offline \
+             trading off and swap the terminal; the queue must be uploaded before any reset."
+        }
+        (_, Signal::RebootLoop) => {
+            "1. The terminal keeps restarting: ask the merchant whether it goes dark (power) or \
+             restarts by itself (software). 2. Check the power supply, cable, base and \
+             battery. 3. Check what was last installed on it (app, firmware, parameters) in the \
+             terminal-management system and roll it back. 4. If it still restarts, swap it \
+             and send it to after-sales service."
+        }
+        (_, Signal::BatteryLow) => {
+            "1. The portable terminal's battery is nearly empty: ask the merchant to put it on \
+             its base or charger. 2. If it drains again within a day, the battery or charger \
+             is worn: schedule a battery swap."
+        }
+        (_, Signal::ClockDrift) => {
+            "1. The terminal's clock is far from the time its messages arrive: check its time \
+             synchronisation (NTP or the host's time download) in the terminal-management \
+             system. 2. Set the clock by a sign-on or from the terminal-management system. \
+             3. A wrong clock breaks certificate checks and dates offline payments wrongly: \
+             check its queued payments. 4. If it drifts again, its clock battery is worn: \
+             schedule a swap."
+        }
         (Cause::DeviceHardware, Signal::Fallbacks) => {
             "1. The chip reader is wearing: chip reads fall back to the stripe while payments \
              still go through. 2. Clean the chip slot and check it for damage or debris. \
@@ -104,13 +153,7 @@ pub fn runbook(cause: Cause, signal: Signal, lead: Option<OutcomeClass>) -> &'st
 mod tests {
     use super::*;
 
-    const SIGNALS: [Signal; 5] = [
-        Signal::Failures,
-        Signal::Silence,
-        Signal::MissingHeartbeats,
-        Signal::Latency,
-        Signal::Fallbacks,
-    ];
+    const SIGNALS: [Signal; 11] = Signal::ALL;
 
     #[test]
     fn every_cause_signal_and_lead_class_has_numbered_steps() {
@@ -157,5 +200,15 @@ mod tests {
     fn a_quiet_place_is_read_for_a_power_cut_and_a_slow_bank_does_not_say_it_failed() {
         assert!(runbook(Cause::Network, Signal::Silence, None).contains("power cut"));
         assert!(runbook(Cause::BankIssuer, Signal::Latency, None).contains("still go through"));
+    }
+
+    #[test]
+    fn a_tampered_terminal_is_taken_out_of_service_whatever_side_it_is_counted_on() {
+        for cause in Cause::ALL {
+            assert!(runbook(cause, Signal::Tamper, None).contains("out of service"));
+        }
+        let own = runbook(Cause::DeviceHardware, Signal::HostUnreachable, None);
+        let place = runbook(Cause::Network, Signal::HostUnreachable, None);
+        assert!(own.contains("This terminal") && place.contains("Many terminals"));
     }
 }

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of evidence behind a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Signal {
     /// More failures than expected.
@@ -18,6 +20,22 @@ pub enum Signal {
     Latency,
     /// A terminal falls back from chip to stripe far more than its model.
     Fallbacks,
+    /// A terminal's tamper switch was triggered (security, never folded
+    /// under another incident).
+    Tamper,
+    /// A terminal reports it cannot reach its host while the rest of the
+    /// fleet reaches it (its own SIM, APN or router); for a place, many
+    /// terminals there report it.
+    HostUnreachable,
+    /// A terminal's store-and-forward queue keeps growing: it trades
+    /// offline and uploads nothing.
+    OfflineQueue,
+    /// A terminal restarts over and over (its uptime keeps resetting).
+    RebootLoop,
+    /// A portable terminal's battery is nearly empty.
+    BatteryLow,
+    /// A terminal's clock is far from the time its messages arrive.
+    ClockDrift,
 }
 
 impl Signal {
@@ -29,7 +47,42 @@ impl Signal {
             Signal::MissingHeartbeats => "missing-heartbeats",
             Signal::Latency => "latency",
             Signal::Fallbacks => "fallbacks",
+            Signal::Tamper => "tamper",
+            Signal::HostUnreachable => "host-unreachable",
+            Signal::OfflineQueue => "offline-queue",
+            Signal::RebootLoop => "reboot-loop",
+            Signal::BatteryLow => "battery-low",
+            Signal::ClockDrift => "clock-drift",
         }
+    }
+
+    /// Every signal, in declaration order.
+    pub const ALL: [Signal; 11] = [
+        Signal::Failures,
+        Signal::Silence,
+        Signal::MissingHeartbeats,
+        Signal::Latency,
+        Signal::Fallbacks,
+        Signal::Tamper,
+        Signal::HostUnreachable,
+        Signal::OfflineQueue,
+        Signal::RebootLoop,
+        Signal::BatteryLow,
+        Signal::ClockDrift,
+    ];
+
+    /// Read off a terminal's heartbeats (its health as a device), not off
+    /// the outcomes of its payments.
+    pub fn is_health(self) -> bool {
+        matches!(
+            self,
+            Signal::Tamper
+                | Signal::HostUnreachable
+                | Signal::OfflineQueue
+                | Signal::RebootLoop
+                | Signal::BatteryLow
+                | Signal::ClockDrift
+        )
     }
 
     /// Based on traffic that did not arrive.
@@ -45,6 +98,12 @@ impl Signal {
             Signal::MissingHeartbeats => "heartbeats",
             Signal::Latency => "slow outcomes",
             Signal::Fallbacks => "fallbacks",
+            Signal::Tamper => "tamper reports",
+            Signal::HostUnreachable => "heartbeats without the host",
+            Signal::OfflineQueue => "queued outcomes",
+            Signal::RebootLoop => "restarts",
+            Signal::BatteryLow => "% battery",
+            Signal::ClockDrift => "seconds off",
         }
     }
 }

@@ -197,5 +197,6 @@ fn to_detected(inc: &Incident) -> Detected {
         inhibited: inc.inhibited_by.is_some(),
         page: inc.severity == Severity::Page,
         first_observed: inc.first_observed,
+        signal: inc.key.health.unwrap_or(inc.latest.signal),
     }
 }

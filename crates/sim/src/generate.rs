@@ -40,6 +40,10 @@ pub struct Label {
     /// Share of the fleet's transactions during the fault that the target
     /// carried (the fault's reach, not its failure count).
     pub share: f64,
+    /// The signal a right finding rests on, where only one does (a
+    /// device's health from its heartbeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<swipewatch_model::Signal>,
 }
 
 /// A maintenance window on one acquirer or issuer, in event time.
@@ -266,6 +270,7 @@ impl Generator {
                     } else {
                         o.matched as f64 / o.total as f64
                     },
+                    signal: f.kind.signal(),
                 }
             })
             .collect()
@@ -407,7 +412,7 @@ impl Generator {
     fn release_backlogs(&mut self, tick: i64, active: &[(usize, f64)]) {
         let held = std::mem::take(&mut self.held);
         for ti in held {
-            if self.link_down(ti as usize, active) {
+            if self.link_down(ti as usize, active) || self.host_down(ti as usize, active) {
                 self.held.push(ti);
                 continue;
             }
@@ -428,6 +433,27 @@ impl Generator {
                 && hits_terminal(f, t)
                 && stable_unit(ti as u64, i as u64) < sev
         })
+    }
+
+    /// The severity of the active fault of `kind` on this terminal, and
+    /// when its occurrence started.
+    fn own_fault(&self, ti: usize, kind: FaultKind, active: &[(usize, f64)]) -> Option<(f64, i64)> {
+        let t = &self.fleet.terminals[ti];
+        active.iter().find_map(|&(i, sev)| {
+            let f = &self.scenario.faults[i];
+            (f.kind == kind && hits_terminal(f, t)).then(|| {
+                (
+                    sev,
+                    self.severity(i, self.now_ms).map_or(self.now_ms, |s| s.1),
+                )
+            })
+        })
+    }
+
+    /// The terminal cannot reach its host (its link to swipewatch works).
+    fn host_down(&self, ti: usize, active: &[(usize, f64)]) -> bool {
+        self.own_fault(ti, FaultKind::HostUnreachable, active)
+            .is_some()
     }
 
     fn transaction(&mut self, ti: usize, ts: i64, active: &[(usize, f64)], out: &mut Vec<Message>) {
@@ -452,7 +478,7 @@ impl Generator {
                 }
             }
         }
-        let down = self.link_down(ti, active);
+        let down = self.link_down(ti, active) || self.host_down(ti, active);
         let result = if down {
             // Offline: approved under the floor limit or declined offline; held.
             if self.rng.chance(0.7) {
@@ -532,6 +558,21 @@ impl Generator {
         if self.link_down(ti, active) {
             return;
         }
+        let mut uptime_s =
+            ((ts - self.origin_ms) / 1000).max(0) as u64 + 3_600 + ti as u64 % 86_400;
+        if let Some((sev, start)) = self.own_fault(ti, FaultKind::RebootLoop, active) {
+            let period = (180_000.0 / sev.max(0.05)) as i64;
+            uptime_s = ((ts - start).rem_euclid(period) / 1000) as u64 + 20;
+        }
+        let mut battery_pct = 40 + (ti % 61) as u8;
+        if let Some((sev, _)) = self.own_fault(ti, FaultKind::BatteryDrain, active) {
+            battery_pct = (f64::from(battery_pct) * (1.0 - sev)).round() as u8;
+        }
+        let drift_ms = self
+            .own_fault(ti, FaultKind::ClockDrift, active)
+            .map_or(0, |(sev, _)| (sev * 900_000.0) as i64);
+        let tamper = self.own_fault(ti, FaultKind::Tamper, active).is_some();
+        let host_reachable = !self.host_down(ti, active);
         let t = &self.fleet.terminals[ti];
         let state = &mut self.terms[ti];
         state.hb_seq += 1;
@@ -539,17 +580,17 @@ impl Generator {
         let payload = serde_json::to_vec(&HeartbeatJson {
             terminal_id: &t.id,
             merchant_id: &t.merchant_id(),
-            ts,
+            ts: ts + drift_ms,
             seq: state.hb_seq,
-            uptime_s: ((ts - self.origin_ms) / 1000).max(0) as u64 + 3_600 + ti as u64 % 86_400,
-            battery_pct: 40 + (ti % 61) as u8,
-            host_reachable: true,
+            uptime_s,
+            battery_pct,
+            host_reachable,
             saf_queue_depth: state.backlog.len() as u32,
             chip_read_err: errors,
             swipe_err: 0,
             ctls_err: 0,
             fallback: 0,
-            tamper: false,
+            tamper,
             net: net_json(t),
             sw: SwJson {
                 fw: t.firmware_name(),
@@ -596,9 +637,7 @@ fn stable_unit(terminal: u64, fault: u64) -> f64 {
 fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
     let is = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     match f.kind {
-        FaultKind::DeadReader | FaultKind::DeadKeypad | FaultKind::ReaderWear => {
-            f.terminal.as_deref() == Some(t.id.as_str())
-        }
+        k if k.is_single_terminal() => f.terminal.as_deref() == Some(t.id.as_str()),
         FaultKind::FirmwareRegression => f.firmware.as_deref() == Some(t.firmware_name()),
         FaultKind::NetworkOutage => is(&f.carrier, t.carrier) && is(&f.region, t.region_name()),
         FaultKind::AcquirerMalfunction
@@ -609,6 +648,7 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
         | FaultKind::IssuerMalfunction
         | FaultKind::DeclineSurge
         | FaultKind::IssuerSlowdown => true,
+        _ => false,
     }
 }
 

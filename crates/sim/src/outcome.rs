@@ -79,7 +79,12 @@ pub(super) fn outcome(
                     latency *= 1.0 + 5.0 * sev;
                     continue;
                 }
-                FaultKind::ReaderWear => continue,
+                FaultKind::ReaderWear
+                | FaultKind::Tamper
+                | FaultKind::HostUnreachable
+                | FaultKind::RebootLoop
+                | FaultKind::BatteryDrain
+                | FaultKind::ClockDrift => continue,
                 _ => {}
             }
             if !rng.chance(sev) {
@@ -129,7 +134,13 @@ pub(super) fn outcome(
                     Result::code("declined", rc, "acquirer", latency)
                 }
                 FaultKind::BankCutover => Result::code("declined", "90", "acquirer", latency * 0.5),
-                FaultKind::IssuerSlowdown | FaultKind::ReaderWear => continue,
+                FaultKind::IssuerSlowdown
+                | FaultKind::ReaderWear
+                | FaultKind::Tamper
+                | FaultKind::HostUnreachable
+                | FaultKind::RebootLoop
+                | FaultKind::BatteryDrain
+                | FaultKind::ClockDrift => continue,
                 FaultKind::DeclineSurge => {
                     let u = rng.unit();
                     let rc = if u < 0.7 {

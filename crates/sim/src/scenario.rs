@@ -7,7 +7,7 @@ use crate::fleet::{
 use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
-use swipewatch_model::Cause;
+use swipewatch_model::{Cause, Signal};
 
 /// What is wrong during a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -51,16 +51,37 @@ pub enum FaultKind {
     /// share of its chip reads fail and the card is swiped instead
     /// (fallback); the payments still go through.
     ReaderWear,
+    /// One terminal's tamper switch fires (`terminal`): its heartbeats
+    /// report it; its payments go on (an overlay skims them).
+    Tamper,
+    /// One terminal reaches swipewatch but not its host (`terminal`: its
+    /// APN or router route is broken): its heartbeats say so, and it
+    /// trades offline, queueing its payments until the route returns.
+    HostUnreachable,
+    /// One terminal restarts every `3 min / severity` (`terminal`): its
+    /// uptime resets.
+    RebootLoop,
+    /// One portable terminal's battery runs down from its usual level to
+    /// `1 − severity` of it over the ramp (`terminal`).
+    BatteryDrain,
+    /// One terminal's clock runs ahead by up to `severity` × 15 minutes
+    /// (`terminal`), as its heartbeats show.
+    ClockDrift,
 }
 
 impl FaultKind {
     /// The side at fault; `None` for the background surge.
     pub fn cause(self) -> Option<Cause> {
         Some(match self {
-            FaultKind::DeadReader | FaultKind::DeadKeypad | FaultKind::ReaderWear => {
-                Cause::DeviceHardware
+            FaultKind::DeadReader
+            | FaultKind::DeadKeypad
+            | FaultKind::ReaderWear
+            | FaultKind::Tamper
+            | FaultKind::HostUnreachable
+            | FaultKind::BatteryDrain => Cause::DeviceHardware,
+            FaultKind::FirmwareRegression | FaultKind::RebootLoop | FaultKind::ClockDrift => {
+                Cause::DeviceSoftware
             }
-            FaultKind::FirmwareRegression => Cause::DeviceSoftware,
             FaultKind::NetworkOutage => Cause::Network,
             FaultKind::IssuerOutage | FaultKind::IssuerMalfunction | FaultKind::IssuerSlowdown => {
                 Cause::BankIssuer
@@ -89,7 +110,40 @@ impl FaultKind {
             FaultKind::DeclineSurge => "decline_surge",
             FaultKind::IssuerSlowdown => "issuer_slowdown",
             FaultKind::ReaderWear => "reader_wear",
+            FaultKind::Tamper => "tamper",
+            FaultKind::HostUnreachable => "host_unreachable",
+            FaultKind::RebootLoop => "reboot_loop",
+            FaultKind::BatteryDrain => "battery_drain",
+            FaultKind::ClockDrift => "clock_drift",
         }
+    }
+
+    /// The signal a right finding of this fault rests on, where only one
+    /// does (a device's health, read off its heartbeats).
+    pub fn signal(self) -> Option<Signal> {
+        Some(match self {
+            FaultKind::Tamper => Signal::Tamper,
+            FaultKind::HostUnreachable => Signal::HostUnreachable,
+            FaultKind::RebootLoop => Signal::RebootLoop,
+            FaultKind::BatteryDrain => Signal::BatteryLow,
+            FaultKind::ClockDrift => Signal::ClockDrift,
+            _ => return None,
+        })
+    }
+
+    /// One terminal is the target (`terminal`).
+    pub fn is_single_terminal(self) -> bool {
+        matches!(
+            self,
+            FaultKind::DeadReader
+                | FaultKind::DeadKeypad
+                | FaultKind::ReaderWear
+                | FaultKind::Tamper
+                | FaultKind::HostUnreachable
+                | FaultKind::RebootLoop
+                | FaultKind::BatteryDrain
+                | FaultKind::ClockDrift
+        )
     }
 }
 
@@ -327,7 +381,7 @@ impl Scenario {
                 .collect();
             let issuers: Vec<&str> = ISSUERS.iter().map(|i| i.0).collect();
             match f.kind {
-                FaultKind::DeadReader | FaultKind::DeadKeypad | FaultKind::ReaderWear => {
+                k if k.is_single_terminal() => {
                     need(&f.terminal, "terminal", &[])?;
                     let id = f.terminal.as_deref().unwrap_or_default();
                     let index = id.strip_prefix("pos-").and_then(|n| n.parse::<u32>().ok());
@@ -355,11 +409,10 @@ impl Scenario {
                 | FaultKind::AcquirerUnreachable
                 | FaultKind::BankCutover => need(&f.acquirer, "acquirer", &ACQUIRERS)?,
                 FaultKind::MerchantMisconfig => need(&f.merchant, "merchant", &[])?,
-                FaultKind::DeclineSurge => {
-                    if f.issuer.is_some() {
-                        need(&f.issuer, "issuer", &issuers)?;
-                    }
+                FaultKind::DeclineSurge if f.issuer.is_some() => {
+                    need(&f.issuer, "issuer", &issuers)?;
                 }
+                _ => {}
             }
         }
         Ok(())

@@ -3,7 +3,7 @@
 use crate::generate::Label;
 use crate::scenario::FaultKind;
 use std::collections::BTreeMap;
-use swipewatch_model::Cause;
+use swipewatch_model::{Cause, Signal};
 
 /// How long after a fault ends an incident still counts as its detection
 /// (late windows, store-and-forward backlog).
@@ -32,6 +32,8 @@ pub struct Detected {
     pub page: bool,
     /// What the first finding observed (failures, or a device's error run).
     pub first_observed: f64,
+    /// What it rests on (a device's health signal for its own incidents).
+    pub signal: Signal,
 }
 
 impl Detected {
@@ -145,6 +147,7 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
                 .iter()
                 .map(|&i| &detected[i])
                 .filter(|d| Some(d.cause) == l.cause)
+                .filter(|d| l.signal.is_none_or(|s| s == d.signal))
                 .collect();
             let wrongly_paged =
                 (l.cause.is_none() || l.maintenance) && hits.iter().any(|&i| detected[i].paged());
@@ -164,8 +167,9 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
                 ttd_ms: first.map(|d| (d.first_ms - l.start_ms).max(0)),
                 failures_to_detect: first
                     .filter(|_| {
-                        l.cause == Some(Cause::DeviceHardware)
-                            && l.kind != FaultKind::ReaderWear.name()
+                        [FaultKind::DeadReader, FaultKind::DeadKeypad]
+                            .iter()
+                            .any(|k| l.kind == k.name())
                     })
                     .map(|d| d.first_observed),
                 wrongly_paged,
@@ -206,6 +210,7 @@ mod tests {
             end_ms: 700_000,
             maintenance: false,
             share: 0.1,
+            signal: None,
         }
     }
 
@@ -223,6 +228,7 @@ mod tests {
             inhibited: false,
             page: cause.pages(),
             first_observed: 40.0,
+            signal: Signal::Failures,
         }
     }
 

@@ -9,7 +9,7 @@
 use prometheus::{
     Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
-use swipewatch_model::{Cause, Dim, DroppedField, OutcomeClass, RejectReason};
+use swipewatch_model::{Cause, Dim, DroppedField, OutcomeClass, RejectReason, Signal};
 
 /// What an ingested MQTT message or event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +154,7 @@ pub struct BreakdownMetrics {
     dimension_outcomes: IntCounterVec,
     response_codes: IntCounterVec,
     incidents: prometheus::IntGaugeVec,
+    unwell: prometheus::IntGaugeVec,
 }
 
 impl BreakdownMetrics {
@@ -167,6 +168,12 @@ impl BreakdownMetrics {
     /// The counter of response code `code` (admitted under the cap, or `other`).
     pub fn response_code(&self, code: &str) -> IntCounter {
         self.response_codes.with_label_values(&[code])
+    }
+
+    /// Sets the number of terminals with an open incident of the health
+    /// `signal` (tamper, host-unreachable, ...).
+    pub fn set_unwell(&self, signal: Signal, n: i64) {
+        self.unwell.with_label_values(&[signal.name()]).set(n);
     }
 
     /// Sets the number of open incidents of `cause`, `severity`, `state`.
@@ -412,6 +419,20 @@ impl Metrics {
                 }
             }
         }
+        let unwell = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "swipewatch_terminals_unwell",
+                "Terminals with an open incident of a device-health signal read off their heartbeats (tamper, host-unreachable, offline-queue, reboot-loop, battery-low, clock-drift).",
+            ),
+            &["signal"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(unwell.clone()))
+            .expect("unique metric");
+        for signal in Signal::ALL.into_iter().filter(|s| s.is_health()) {
+            unwell.with_label_values(&[signal.name()]).set(0);
+        }
         let breakdown = BreakdownMetrics {
             dimension_outcomes: vec(
                 "swipewatch_dimension_outcomes_total",
@@ -424,6 +445,7 @@ impl Metrics {
                 &["code"],
             ),
             incidents,
+            unwell,
         };
         Metrics {
             registry,

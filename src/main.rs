@@ -125,7 +125,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { file } => match load(Some(&file)) {
-            Ok(_) => {
+            Ok(config) => {
+                // Bad inventory rows are left out when the service loads it:
+                // named here, one line each, without failing the check.
+                let inventory = config.fleet.inventory_file.as_ref();
+                if let Some(Ok(inv)) = inventory.map(|p| swipewatch_config::load_inventory(p)) {
+                    for e in &inv.errors {
+                        let file = inventory
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        eprintln!("warning: fleet.inventory_file: {file}: {e}");
+                    }
+                }
                 println!("ok");
                 ExitCode::SUCCESS
             }

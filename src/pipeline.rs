@@ -215,6 +215,18 @@ impl Driver {
                 let _ = reply.send(view);
                 return;
             }
+            Command::Inventory(reply) => {
+                let _ = reply.send(crate::views::inventory(&self.monitor));
+                return;
+            }
+            Command::SetInventory(inventory) => {
+                self.monitor.set_inventory(&inventory);
+                tracing::info!(
+                    terminals = self.monitor.inventory_len(),
+                    "inventory reloaded"
+                );
+                return;
+            }
             Command::ExpireSilence(id, reply) => {
                 let expired = self.monitor.book.expire_silence(id, self.clock.now_ms());
                 if let Some(s) = &expired {

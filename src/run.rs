@@ -100,6 +100,11 @@ pub async fn serve(
         }
         None => (Notifier::default(), Recovered::default()),
     };
+    monitor.detector.missing.after_ms = config.fleet.missing_after.as_millis() as i64;
+    if let Some(path) = &config.fleet.inventory_file {
+        let inventory = load_inventory_logged(path)?;
+        monitor.set_inventory(&inventory);
+    }
     monitor.restore_incidents(recovered.incidents.clone(), Clock::wall().now_ms());
     monitor.book.restore_silences(recovered.silences.clone());
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
@@ -144,6 +149,10 @@ pub async fn serve(
     }
     let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(16);
     driver.accept_commands(commands_rx);
+    #[cfg(unix)]
+    if let Some(path) = config.fleet.inventory_file.clone() {
+        tokio::spawn(reload_inventory_on_hangup(path, commands_tx.clone()));
+    }
     driver.schedule_maintenance(config.alerts.maintenance.clone());
     driver.metric_values_per_dimension(config.server.metric_values_per_dimension);
     let state = AppState {
@@ -260,6 +269,45 @@ async fn reload_bins_on_hangup(path: std::path::PathBuf, bins: swipewatch_ingest
                 tracing::info!(ranges, file = %path.display(), "BIN table reloaded");
             }
             Err(e) => tracing::warn!(error = %e, "BIN table not reloaded; the previous one stays"),
+        }
+    }
+}
+
+/// Loads the inventory at `path`, logging each bad row (file, row,
+/// column) that was left out.
+pub fn load_inventory_logged(
+    path: &std::path::Path,
+) -> Result<swipewatch_model::Inventory, swipewatch_config::ConfigError> {
+    let inventory = swipewatch_config::load_inventory(path)?;
+    for e in &inventory.errors {
+        tracing::warn!(file = %path.display(), row = e.row, column = %e.column, "inventory: {}", e.detail);
+    }
+    tracing::info!(file = %path.display(), terminals = inventory.rows.len(), skipped = inventory.errors.len(), "inventory loaded");
+    Ok(inventory)
+}
+
+/// Reads the inventory at `path` again on every SIGHUP and hands it to
+/// the driver; a file that does not load is logged and the inventory in
+/// force kept.
+#[cfg(unix)]
+async fn reload_inventory_on_hangup(
+    path: std::path::PathBuf,
+    commands: tokio::sync::mpsc::Sender<swipewatch_server::Command>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; fleet.inventory_file is read at start only");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match load_inventory_logged(&path) {
+            Ok(inventory) => {
+                let command = swipewatch_server::Command::SetInventory(Box::new(inventory));
+                if commands.send(command).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "inventory not reloaded; the previous one stays"),
         }
     }
 }

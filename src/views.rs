@@ -146,3 +146,36 @@ pub fn terminal(
         "open_incidents": named,
     }))
 }
+
+/// Ids listed per list in `/api/inventory`.
+const INVENTORY_IDS: usize = 100;
+
+/// `/api/inventory`: terminals listed, never heard from, heard from but
+/// not listed, and the missing ones (open missing incidents).
+pub fn inventory(monitor: &swipewatch_monitor::Monitor) -> Value {
+    let s = monitor.inventory_status(INVENTORY_IDS);
+    let missing: Vec<Value> = monitor
+        .book
+        .open()
+        .filter(|i| {
+            i.key.health == Some(swipewatch_model::Signal::Missing)
+                || i.latest.signal == swipewatch_model::Signal::Missing
+        })
+        .map(|i| {
+            json!({
+                "incident": i.id,
+                "terminal": i.key.terminal,
+                "element": i.key.describe(),
+                "state": i.state,
+            })
+        })
+        .collect();
+    json!({
+        "listed": s.listed,
+        "never_seen": s.never_seen,
+        "never_seen_ids": s.never_seen_ids,
+        "not_listed": s.not_listed,
+        "not_listed_ids": s.not_listed_ids,
+        "missing": missing,
+    })
+}

@@ -2,7 +2,7 @@
 
 use crate::error::ConfigError;
 use std::path::PathBuf;
-use swipewatch_model::{BinTable, CodeTable, Taxonomy};
+use swipewatch_model::{BinTable, CodeTable, Inventory, Taxonomy};
 
 /// The tables shipped in `config/codes/`, compiled in so the service runs
 /// without any file.
@@ -72,6 +72,22 @@ pub fn load_bin_table(path: &std::path::Path) -> Result<BinTable, ConfigError> {
     })?;
     BinTable::parse(&text)
         .map_err(|e| ConfigError::invalid("codes.bin_table", format!("{}: {e}", path.display())))
+}
+
+/// Loads the fleet inventory at `path` (`fleet.inventory_file`): an
+/// unreadable file or a header without `terminal_id` is an error; bad rows
+/// come back in [`Inventory::errors`] (each names its row and column), the
+/// rest loads.
+pub fn load_inventory(path: &std::path::Path) -> Result<Inventory, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::invalid(
+            "fleet.inventory_file",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    Inventory::parse(&text).map_err(|e| {
+        ConfigError::invalid("fleet.inventory_file", format!("{}: {e}", path.display()))
+    })
 }
 
 fn parse(key: &str, text: &str) -> Result<CodeTable, ConfigError> {

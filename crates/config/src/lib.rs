@@ -16,10 +16,10 @@ mod load;
 mod schema;
 mod validate;
 
-pub use codes::{builtin_code_tables, load_bin_table, load_code_tables};
+pub use codes::{builtin_code_tables, load_bin_table, load_code_tables, load_inventory};
 pub use error::ConfigError;
 pub use load::{load_file, load_str, ENV_PREFIX};
 pub use schema::{
-    AlertsConfig, BrokerUrl, CodesConfig, Config, EngineConfig, HistoryConfig, IngestConfig,
-    MaintenanceConfig, MqttConfig, Secret, ServerConfig, TopicConfig, TopicKind,
+    AlertsConfig, BrokerUrl, CodesConfig, Config, EngineConfig, FleetConfig, HistoryConfig,
+    IngestConfig, MaintenanceConfig, MqttConfig, Secret, ServerConfig, TopicConfig, TopicKind,
 };

@@ -24,6 +24,32 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// How history files (read by `swipetool`) name their columns.
     pub history: HistoryConfig,
+    /// The fleet inventory.
+    pub fleet: FleetConfig,
+}
+
+/// The fleet inventory: every terminal the provider owns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FleetConfig {
+    /// Inventory CSV (`terminal_id` and optionally `merchant`, `model`,
+    /// `region`, `acquirer`, `carrier`, `hours`, `tz`), relative to the
+    /// config file; read at start and again on SIGHUP. A bad row is logged
+    /// with its row and column and left out.
+    pub inventory_file: Option<PathBuf>,
+    /// Silence, inside a terminal's trading hours, after which an
+    /// inventory terminal is missing (humantime; 1m–24h).
+    #[serde(with = "humantime_serde")]
+    pub missing_after: Duration,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            inventory_file: None,
+            missing_after: Duration::from_secs(600),
+        }
+    }
 }
 
 /// History files, as `swipetool` reads them.

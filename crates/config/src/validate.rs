@@ -2,7 +2,7 @@
 //! setter that asserts (rumqttc panics on a zero inflight or a sub-second
 //! keep-alive, for instance).
 
-use crate::codes::{load_bin_table, load_code_tables};
+use crate::codes::{load_bin_table, load_code_tables, load_inventory};
 use crate::error::ConfigError;
 use crate::schema::{BrokerUrl, Config};
 use std::path::Path;
@@ -42,6 +42,7 @@ impl Config {
             &mut self.alerts.journal,
             &mut self.server.api_token_file,
             &mut self.codes.bin_table,
+            &mut self.fleet.inventory_file,
         ]
         .into_iter()
         .flatten()
@@ -379,9 +380,18 @@ impl Config {
             ));
         }
 
+        range_duration(
+            "fleet.missing_after",
+            self.fleet.missing_after,
+            Duration::from_secs(60),
+            Duration::from_secs(24 * 3600),
+        )?;
         load_code_tables(&self.codes.tables)?;
         if let Some(path) = &self.codes.bin_table {
             load_bin_table(path)?;
+        }
+        if let Some(path) = &self.fleet.inventory_file {
+            load_inventory(path)?;
         }
         Ok(())
     }

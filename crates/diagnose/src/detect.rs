@@ -12,6 +12,7 @@ use crate::classify::{cause_of_dim, classify, Spread};
 use crate::health::HealthParams;
 use crate::latency::{slow, LatencyParams};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
+use crate::missing::MissingParams;
 use crate::silence::{silent, SilenceParams, Volume};
 use crate::spike::{beta_binomial_upper_tail, is_spike, poisson_upper_tail, SpikeParams};
 use std::collections::BTreeMap;
@@ -165,6 +166,9 @@ pub struct Detector {
     pub device: DeviceParams,
     /// Device-health tests on heartbeats.
     pub health: HealthParams,
+    /// Terminals of the inventory silent in their trading hours (run by
+    /// the monitor, which holds the inventory).
+    pub missing: MissingParams,
 }
 
 impl Detector {
@@ -183,6 +187,7 @@ impl Detector {
             latency: LatencyParams::default(),
             device: DeviceParams::default(),
             health: HealthParams::default(),
+            missing: MissingParams::default(),
         }
     }
 

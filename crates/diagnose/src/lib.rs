@@ -14,6 +14,8 @@
 //! * [`health`]: single devices from their heartbeats (tamper, host out of
 //!   reach, offline queue, restarts, battery, clock), and places whose
 //!   terminals cannot reach their host.
+//! * [`missing`]: terminals of the inventory silent inside their trading
+//!   hours, one by one or as a merchant's site or a region.
 //! * [`latency`]: values whose round trip got slower than their own normal.
 //! * [`detect`]: all of it on one closed window, with the cohort and
 //!   single-terminal tests, into [`Finding`]s. Evidence (top codes,
@@ -24,6 +26,7 @@ pub mod detect;
 pub mod health;
 pub mod latency;
 pub mod localize;
+pub mod missing;
 pub mod silence;
 pub mod spike;
 

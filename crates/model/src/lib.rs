@@ -19,6 +19,7 @@ pub mod currency;
 pub mod dims;
 pub mod event;
 pub mod intern;
+pub mod inventory;
 pub mod pan;
 pub mod reject;
 pub mod runbook;
@@ -33,6 +34,7 @@ pub use event::{
     TxnType,
 };
 pub use intern::{FastState, Interner, Sym, SymbolTable, Symbols};
+pub use inventory::{Inventory, InventoryError, InventoryRow, TradingHours};
 pub use reject::{DroppedField, RejectReason};
 pub use signal::Signal;
 pub use taxonomy::{Classified, CodeTable, OutcomeClass, Taxonomy, TaxonomyError};

@@ -21,6 +21,21 @@ pub fn runbook(cause: Cause, signal: Signal, lead: Option<OutcomeClass>) -> &'st
              inventory. 4. Its keys are erased: it goes back to the vendor's key-injection \
              facility, never back into service as it is."
         }
+        (Cause::DeviceHardware, Signal::Missing) => {
+            "1. The terminal has sent nothing, neither payments nor heartbeats, during its \
+             trading hours: call the merchant to ask whether it is switched on, charged and \
+             connected. 2. If the merchant no longer has it, treat it as lost or stolen: block \
+             it in the terminal-management system and with the acquirer. 3. If it is on but \
+             silent, check its SIM or network card and its signal. 4. If it will not start, \
+             swap it."
+        }
+        (_, Signal::Missing) => {
+            "1. Every terminal of this merchant, or many in this region, went silent during \
+             trading hours: suspect power or the site's internet, not the terminals. 2. Call \
+             the merchant, or check for a power cut or a carrier outage in the region. \
+             3. Payments taken offline meanwhile arrive late. 4. If the site is simply closed, \
+             correct its hours in the inventory."
+        }
         (Cause::Network | Cause::BankAcquirer, Signal::HostUnreachable) => {
             "1. Many terminals there report they cannot reach their host while they still \
              reach swipewatch: the route to the host is broken, not the terminals. 2. Test the \
@@ -153,7 +168,7 @@ pub fn runbook(cause: Cause, signal: Signal, lead: Option<OutcomeClass>) -> &'st
 mod tests {
     use super::*;
 
-    const SIGNALS: [Signal; 11] = Signal::ALL;
+    const SIGNALS: [Signal; 12] = Signal::ALL;
 
     #[test]
     fn every_cause_signal_and_lead_class_has_numbered_steps() {

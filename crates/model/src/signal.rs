@@ -36,6 +36,10 @@ pub enum Signal {
     BatteryLow,
     /// A terminal's clock is far from the time its messages arrive.
     ClockDrift,
+    /// Terminals of the inventory sent nothing (no payment, no heartbeat)
+    /// for a while inside their trading hours: one terminal, or every one
+    /// of a merchant or many of a region.
+    Missing,
 }
 
 impl Signal {
@@ -53,11 +57,12 @@ impl Signal {
             Signal::RebootLoop => "reboot-loop",
             Signal::BatteryLow => "battery-low",
             Signal::ClockDrift => "clock-drift",
+            Signal::Missing => "missing",
         }
     }
 
     /// Every signal, in declaration order.
-    pub const ALL: [Signal; 11] = [
+    pub const ALL: [Signal; 12] = [
         Signal::Failures,
         Signal::Silence,
         Signal::MissingHeartbeats,
@@ -69,6 +74,7 @@ impl Signal {
         Signal::RebootLoop,
         Signal::BatteryLow,
         Signal::ClockDrift,
+        Signal::Missing,
     ];
 
     /// Read off a terminal's heartbeats (its health as a device), not off
@@ -82,12 +88,16 @@ impl Signal {
                 | Signal::RebootLoop
                 | Signal::BatteryLow
                 | Signal::ClockDrift
+                | Signal::Missing
         )
     }
 
     /// Based on traffic that did not arrive.
     pub fn is_silence(self) -> bool {
-        matches!(self, Signal::Silence | Signal::MissingHeartbeats)
+        matches!(
+            self,
+            Signal::Silence | Signal::MissingHeartbeats | Signal::Missing
+        )
     }
 
     /// What the observed and expected figures count.
@@ -104,6 +114,7 @@ impl Signal {
             Signal::RebootLoop => "restarts",
             Signal::BatteryLow => "% battery",
             Signal::ClockDrift => "seconds off",
+            Signal::Missing => "terminals heard from",
         }
     }
 }

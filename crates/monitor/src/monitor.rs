@@ -2,12 +2,13 @@
 //! demo, eval). Synchronous: drivers decide when time moves.
 
 use crate::evidence::EvidenceBook;
+use crate::inventory::{FleetInventory, InventoryStatus};
 use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
 use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
 use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot};
 use swipewatch_ingest::{Decoder, SharedSymbols};
-use swipewatch_model::{Cause, Dim, Event, Outcome};
+use swipewatch_model::{Cause, Dim, Event, Inventory, Outcome};
 use swipewatch_sim::{MaintenanceWindow, Message};
 
 /// Where a terminal is and what it runs, as told with its device
@@ -34,6 +35,7 @@ pub struct Monitor {
     pub book: IncidentBook,
     evidence: EvidenceBook,
     symbols: SharedSymbols,
+    inventory: FleetInventory,
 }
 
 /// What one closed window produced.
@@ -61,6 +63,7 @@ impl Monitor {
             book: IncidentBook::new(policy),
             evidence: EvidenceBook::default(),
             symbols,
+            inventory: FleetInventory::default(),
         }
     }
 
@@ -71,10 +74,47 @@ impl Monitor {
         self.engine.warm_start(file, &mut symbols)
     }
 
-    /// Counts one event. A terminal whose reader or PIN pad has just failed
-    /// `hw_error_run` times in a row is reported at once, not when its
-    /// bucket closes (unless an open device-software incident covers it).
+    /// Puts `inventory` in force (at start, and again on a reload: the
+    /// terminals stay watched from when the first one took effect).
+    pub fn set_inventory(&mut self, inventory: &Inventory) {
+        let mut next = FleetInventory::new(inventory, &self.symbols);
+        if let Some(since) = self.inventory.since_ms() {
+            next.start(since);
+        }
+        self.inventory = next;
+    }
+
+    /// Terminals in the inventory in force.
+    pub fn inventory_len(&self) -> usize {
+        self.inventory.len()
+    }
+
+    /// Listed terminals never heard from, and terminals heard from that
+    /// the inventory does not list (up to `limit` ids of each).
+    pub fn inventory_status(&self, limit: usize) -> InventoryStatus {
+        self.inventory.status(&self.engine, &self.symbols, limit)
+    }
+
+    /// Counts one event (its place filled in from the inventory where the
+    /// message left it out). A terminal whose reader or PIN pad has just
+    /// failed `hw_error_run` times in a row is reported at once, not when
+    /// its bucket closes (unless an open device-software incident covers
+    /// it).
     pub fn record(&mut self, event: &Event) -> Vec<Transition> {
+        if !self.inventory.is_empty() {
+            let mut filled = *event;
+            let changed = match &mut filled {
+                Event::Outcome(o) => self.inventory.fill(o.terminal, &mut o.dims),
+                Event::Heartbeat(h) => self.inventory.fill(h.terminal, &mut h.dims),
+            };
+            if changed {
+                return self.record_filled(&filled);
+            }
+        }
+        self.record_filled(event)
+    }
+
+    fn record_filled(&mut self, event: &Event) -> Vec<Transition> {
         self.engine.record(event);
         let Event::Outcome(o) = event else {
             return Vec::new();
@@ -199,7 +239,16 @@ impl Monitor {
     /// Detects on one closed window, lets the baselines learn from what was
     /// normal in it, and moves the incidents on.
     pub fn process(&mut self, snap: &mut WindowSnapshot) -> WindowResult {
-        let (findings, anomalies) = self.detector.detect(snap);
+        let (mut findings, anomalies) = self.detector.detect(snap);
+        if !self.inventory.is_empty() && !snap.bucket.data_gap {
+            let end = snap.window.end_ms;
+            let since = self.inventory.start(snap.window.start_ms);
+            let p = self.detector.missing;
+            let expected = self.inventory.expected(&self.engine, end, p.after_ms);
+            findings.extend(swipewatch_diagnose::missing::missing(
+                &expected, end, since, &p,
+            ));
+        }
         self.engine.learn(snap, &anomalies);
         let findings = self.resolve(&findings);
         for (id, evidence) in self.evidence.snapshot() {

@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/window", get(views::window))
         .route("/api/top", get(views::top))
         .route("/api/terminals/{id}", get(views::terminal))
+        .route("/api/inventory", get(views::inventory))
         .route("/api/silences", get(silences::list).post(silences::create))
         .route("/api/silences/{id}", delete(silences::expire))
         .route("/", get(console))

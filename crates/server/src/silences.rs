@@ -27,6 +27,10 @@ pub enum Command {
     ExpireSilence(u64, oneshot::Sender<Option<Silence>>),
     /// One terminal's health by id; `None` if never seen.
     Terminal(String, oneshot::Sender<Option<Value>>),
+    /// The inventory against the terminals heard from.
+    Inventory(oneshot::Sender<Value>),
+    /// Put a (re)loaded inventory in force.
+    SetInventory(Box<swipewatch_model::Inventory>),
 }
 
 /// The API's view of a silence.

@@ -174,6 +174,14 @@ pub(crate) async fn top(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
     }))
 }
 
+/// `GET /api/inventory`: the inventory against the terminals heard from.
+pub(crate) async fn inventory(State(s): State<AppState>) -> Response {
+    match ask(&s, Command::Inventory).await {
+        Ok(view) => ok(view),
+        Err(r) => r,
+    }
+}
+
 /// `GET /api/terminals/{id}`: one terminal's health.
 pub(crate) async fn terminal(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control()) {

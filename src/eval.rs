@@ -303,6 +303,11 @@ pub fn replay(
 ) -> anyhow::Result<(RunScore, i64)> {
     let (mut decoder, mut monitor, _metrics) = offline(config)?;
     let mut generator = Generator::new(scenario, None);
+    if scenario.inventory {
+        let inventory = swipewatch_model::Inventory::parse(&generator.inventory_csv())
+            .map_err(|e| anyhow::anyhow!("simulated inventory: {e}"))?;
+        monitor.set_inventory(&inventory);
+    }
     let origin_ms = generator.origin_ms();
     monitor.observe_maintenance(
         generator.maintenance_windows(generator.end_ms()),

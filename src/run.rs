@@ -282,7 +282,7 @@ pub fn load_inventory_logged(
     for e in &inventory.errors {
         tracing::warn!(file = %path.display(), row = e.row, column = %e.column, "inventory: {}", e.detail);
     }
-    tracing::info!(file = %path.display(), terminals = inventory.rows.len(), skipped = inventory.errors.len(), "inventory loaded");
+    tracing::info!(file = %path.display(), terminals = inventory.len(), skipped = inventory.errors.len(), "inventory loaded");
     Ok(inventory)
 }
 

@@ -658,6 +658,21 @@ impl IncidentBook {
             .map(|i| (i.id, i.key.clone(), i.latest.clone()))
             .collect();
         parents.sort_by_key(|p| (std::cmp::Reverse(p.1.element.len()), p.0));
+        // Quiet places (outcomes, heartbeats or inventory terminals gone
+        // silent), open or resolved within the aftermath (a terminal is
+        // heard from again only at its next message), explain the
+        // terminals and shops missing inside them.
+        let quiet: Vec<(u64, Key, FindingView)> = self
+            .open
+            .values()
+            .chain(self.resolved.iter().filter(|i| {
+                i.fired_ms.is_some()
+                    && i.resolved_ms
+                        .is_some_and(|r| now_ms - r <= self.policy.aftermath_ms)
+            }))
+            .filter(|i| i.key.terminal.is_none() && i.latest.signal.is_silence())
+            .map(|i| (i.id, i.key.clone(), i.latest.clone()))
+            .collect();
         let aftermath = self.policy.aftermath_ms;
         let recent: Vec<(u64, Key, FindingView)> = self
             .resolved
@@ -684,8 +699,10 @@ impl IncidentBook {
                 && inc.key.health != Some(Signal::Tamper)
                 && (inc.key.terminal.is_some() || inc.latest.signal.is_silence())
             {
+                let missing = inc.latest.signal == Signal::Missing;
                 inc.inhibited_by = parents
                     .iter()
+                    .chain(quiet.iter().filter(|_| missing))
                     .find(|(id, key, latest)| *id != inc.id && explains(key, latest, inc))
                     .or_else(|| {
                         recent.iter().find(|(_, key, latest)| {

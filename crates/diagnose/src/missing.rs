@@ -9,17 +9,48 @@
 //! never missing.
 
 use crate::detect::Finding;
-use std::collections::BTreeMap;
-use swipewatch_model::{Cause, Dim, DimValues, Signal, Sym};
+use std::collections::HashMap;
+use swipewatch_model::{Cause, Dim, DimValues, FastState, Signal, Sym};
 
-/// Places whose terminals go missing together: a region (a power cut), a
-/// carrier (nationwide), a carrier in a region, a merchant's site.
-const PLACES: [&[Dim]; 4] = [
-    &[Dim::Region],
-    &[Dim::Carrier],
-    &[Dim::Carrier, Dim::Region],
-    &[Dim::Merchant],
-];
+/// Kinds of place whose terminals go missing together: a region (a power
+/// cut), a carrier (nationwide), a carrier in a region, a merchant's site
+/// (named with its region when known, so that a quiet region it lies in
+/// explains it).
+const PLACES: u8 = 4;
+
+/// A place: its kind and up to two values (`Sym::NONE` when unused).
+type Place = (u8, Sym, Sym);
+
+fn place_of(kind: u8, e: &Expected) -> Option<Place> {
+    let d = |dim| e.dims.get(dim);
+    let place = match kind {
+        0 => (0, d(Dim::Region), Sym::NONE),
+        1 => (1, d(Dim::Carrier), Sym::NONE),
+        2 if d(Dim::Region).is_some() => (2, d(Dim::Carrier), d(Dim::Region)),
+        3 => (3, d(Dim::Merchant), d(Dim::Region)),
+        _ => return None,
+    };
+    place.1.is_some().then_some(place)
+}
+
+fn element_of((kind, a, b): Place) -> Vec<(Dim, Sym)> {
+    match kind {
+        0 => vec![(Dim::Region, a)],
+        1 => vec![(Dim::Carrier, a)],
+        2 => vec![(Dim::Carrier, a), (Dim::Region, b)],
+        _ if b.is_some() => vec![(Dim::Region, b), (Dim::Merchant, a)],
+        _ => vec![(Dim::Merchant, a)],
+    }
+}
+
+/// Least missing terminals and least share for a place of this kind.
+fn thresholds(place: &Place, p: &MissingParams) -> (usize, f64) {
+    if place.0 == 3 {
+        (p.merchant_terminals, p.merchant_share)
+    } else {
+        (p.region_terminals, p.region_share)
+    }
+}
 
 /// Thresholds of the missing-terminal test.
 #[derive(Debug, Clone, Copy)]
@@ -78,81 +109,60 @@ pub fn missing(
     let is_missing = |e: &Expected| e.last_seen_ms.max(since_ms) < cutoff;
     let mut out = Vec::new();
     let mut told = vec![false; expected.len()];
-    // The place that holds the largest share of missing terminals first,
-    // the wider of two equal ones: a region's power cut is the region,
-    // not each carrier in it; a carrier's outage there is the pair, not
-    // the region.
-    let place_of = |e: &Expected, dims: &[Dim]| -> Option<Vec<(Dim, Sym)>> {
-        let element: Vec<(Dim, Sym)> = dims.iter().map(|&d| (d, e.dims.get(d))).collect();
-        element.iter().all(|(_, v)| v.is_some()).then_some(element)
-    };
-    loop {
-        // Places of the missing terminals not yet told (few, unless a
-        // place is out), then how many terminals each expects.
-        let mut places: BTreeMap<Vec<(Dim, Sym)>, (usize, usize)> = BTreeMap::new();
-        for (e, done) in expected.iter().zip(&told) {
-            if !*done && is_missing(e) {
-                for dims in PLACES {
-                    if let Some(element) = place_of(e, dims) {
-                        places.entry(element).or_default().1 += 1;
-                    }
+    // Places of the missing terminals (few, unless a place is out), then
+    // how many terminals each expects; the place holding the largest share
+    // of missing terminals first, the wider of two equal ones: a region's
+    // power cut is the region, not each carrier in it; a carrier's outage
+    // there is the pair, not the region.
+    let mut places: HashMap<Place, (usize, Vec<usize>), FastState> = HashMap::default();
+    for (i, e) in expected.iter().enumerate() {
+        if is_missing(e) {
+            for kind in 0..PLACES {
+                if let Some(place) = place_of(kind, e) {
+                    places.entry(place).or_default().1.push(i);
                 }
             }
         }
-        places.retain(|element, (_, gone)| {
-            let min = if element[0].0 == Dim::Merchant {
-                p.merchant_terminals
-            } else {
-                p.region_terminals
-            };
-            *gone >= min.max(1)
-        });
-        if places.is_empty() {
-            break;
-        }
-        for (e, done) in expected.iter().zip(&told) {
-            if !*done {
-                for dims in PLACES {
-                    if let Some(place) = place_of(e, dims).and_then(|el| places.get_mut(&el)) {
-                        place.0 += 1;
-                    }
+    }
+    places.retain(|place, (_, gone)| gone.len() >= thresholds(place, p).0.max(1));
+    if !places.is_empty() {
+        for e in expected {
+            for kind in 0..PLACES {
+                if let Some(n) = place_of(kind, e).and_then(|pl| places.get_mut(&pl)) {
+                    n.0 += 1;
                 }
             }
         }
-        let best = places
-            .into_iter()
-            .filter(|(element, (n, gone))| {
-                let share = if element[0].0 == Dim::Merchant {
-                    p.merchant_share
-                } else {
-                    p.region_share
-                };
-                *gone as f64 >= share * *n as f64
-            })
-            .max_by(|a, b| {
-                let share = |x: &(usize, usize)| x.1 as f64 / x.0 as f64;
-                share(&a.1)
-                    .total_cmp(&share(&b.1))
-                    .then(a.1 .0.cmp(&b.1 .0))
-                    .then(b.0.cmp(&a.0))
-            });
-        let Some((element, (n, gone))) = best else {
-            break;
-        };
-        for (e, done) in expected.iter().zip(told.iter_mut()) {
-            if element.iter().all(|&(d, v)| e.dims.get(d) == v) && is_missing(e) {
-                *done = true;
-            }
+    }
+    let mut ranked: Vec<(Place, (usize, Vec<usize>))> = places.into_iter().collect();
+    let share = |n: usize, gone: usize| gone as f64 / n.max(1) as f64;
+    ranked.sort_by(|a, b| {
+        share(b.1 .0, b.1 .1.len())
+            .total_cmp(&share(a.1 .0, a.1 .1.len()))
+            .then(b.1 .0.cmp(&a.1 .0))
+            .then(a.0.cmp(&b.0))
+    });
+    for (place, (n, members)) in ranked {
+        let gone = members.iter().filter(|&&i| !told[i]).count();
+        // Terminals told under a place before are missing ones: they leave
+        // this place's count too.
+        let n = n - (members.len() - gone);
+        let (min, min_share) = thresholds(&place, p);
+        if gone < min.max(1) || share(n, gone) < min_share {
+            continue;
+        }
+        for &i in &members {
+            told[i] = true;
         }
         out.push(Finding {
             signal: Signal::Missing,
             cause: Cause::Network,
-            element,
+            element: element_of(place),
             observed: (n - gone) as f64,
             expected: n as f64,
             classes: Vec::new(),
             spread: Vec::new(),
-            confidence: (gone as f64 / n as f64).clamp(0.5, 1.0),
+            confidence: share(n, gone).clamp(0.5, 1.0),
             window_end_ms: now_ms,
             terminal: None,
             provisional: false,
@@ -235,7 +245,11 @@ mod tests {
         assert_eq!(
             described(&found),
             [
-                (Cause::Network, vec![(Dim::Merchant, Sym(2))], None),
+                (
+                    Cause::Network,
+                    vec![(Dim::Region, Sym(0)), (Dim::Merchant, Sym(2))],
+                    None
+                ),
                 (
                     Cause::DeviceHardware,
                     vec![(Dim::Model, Sym(7)), (Dim::Merchant, Sym(0))],

@@ -2,7 +2,7 @@
 
 use prefetch_index::prefetch_index;
 use serde::{Deserialize, Serialize};
-use swipewatch_model::{DimValues, EntryMode, Heartbeat, Outcome, OutcomeClass, TermError};
+use swipewatch_model::{Dim, DimValues, EntryMode, Heartbeat, Outcome, OutcomeClass, TermError};
 
 /// Buckets of history kept per terminal.
 pub const RECENT: usize = 8;
@@ -436,6 +436,15 @@ impl TerminalState {
         self.last_seen_ms = self.last_seen_ms.max(ts_ms);
         self.last_heartbeat_ms = self.last_heartbeat_ms.max(ts_ms);
         let unreachable = h.host_reachable == Some(false);
+        if newest {
+            // Where it stands, as far as the heartbeat tells (a terminal that
+            // only heartbeats is still placed).
+            for (i, &v) in h.dims.as_array().iter().enumerate() {
+                if v.is_some() {
+                    self.dims.set(Dim::ALL[i], v);
+                }
+            }
+        }
         let listed = newest && self.note_health(h, ts_ms, since_s);
         let hw = h
             .chip_read_err

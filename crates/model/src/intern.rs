@@ -126,6 +126,12 @@ impl<S: BuildHasher> Interner<S> {
         sym
     }
 
+    /// Makes room for `additional` more values.
+    pub fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
+        self.names.reserve(additional);
+    }
+
     /// Looks `value` up without adding it.
     pub fn get(&self, value: &str) -> Option<Sym> {
         self.map.get(value).copied()

@@ -10,6 +10,7 @@
 //! the rest loads.
 
 use crate::dims::Dim;
+use crate::intern::FastState;
 use std::collections::HashSet;
 
 /// Dimensions an inventory row may give, with their column names.
@@ -131,30 +132,68 @@ pub fn parse_utc_offset(text: &str) -> Result<i16, String> {
     Ok(sign * (h * 60 + m))
 }
 
-/// One terminal of the inventory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryRow {
+/// One terminal of the inventory, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InventoryRow<'a> {
     /// Terminal id.
-    pub terminal: String,
-    /// Dimension values given (merchant, model, region, acquirer, carrier).
-    pub dims: Vec<(Dim, String)>,
+    pub terminal: &'a str,
+    /// Values of [`INVENTORY_DIMS`], in that order (`None`: not given).
+    pub dims: [Option<&'a str>; INVENTORY_DIMS.len()],
     /// Local trading day.
     pub hours: TradingHours,
     /// Offset from UTC, minutes.
     pub utc_offset_min: i16,
 }
 
-/// A parsed inventory: the rows that loaded and the problems of those that
+/// Where one row's values lie in the inventory's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    /// `(start, len)` of the id, then of each of [`INVENTORY_DIMS`].
+    cells: [(u32, u32); 1 + INVENTORY_DIMS.len()],
+    hours: TradingHours,
+    utc_offset_min: i16,
+}
+
+/// A parsed inventory: the rows that loaded (their values in one buffer,
+/// so a million rows are a few allocations) and the problems of those that
 /// did not (or of columns ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inventory {
-    /// Terminals, in file order, ids unique.
-    pub rows: Vec<InventoryRow>,
+    text: String,
+    spans: Vec<Span>,
     /// One per bad row or ignored column.
     pub errors: Vec<InventoryError>,
 }
 
 impl Inventory {
+    /// Terminals loaded.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// No terminal loaded.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The rows, in file order (ids unique).
+    pub fn rows(&self) -> impl Iterator<Item = InventoryRow<'_>> {
+        self.spans.iter().map(|span| {
+            let cell =
+                |(start, len): (u32, u32)| &self.text[start as usize..(start + len) as usize];
+            let mut dims = [None; INVENTORY_DIMS.len()];
+            for (d, &c) in dims.iter_mut().zip(&span.cells[1..]) {
+                *d = (c.1 > 0).then(|| cell(c));
+            }
+            InventoryRow {
+                terminal: cell(span.cells[0]),
+                dims,
+                hours: span.hours,
+                utc_offset_min: span.utc_offset_min,
+            }
+        })
+    }
+
     /// Parses the CSV text of an inventory. Only a header without
     /// `terminal_id` fails the whole file.
     pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
@@ -191,14 +230,20 @@ impl Inventory {
                 });
             }
         }
-        let dims: Vec<(Dim, usize)> = INVENTORY_DIMS
-            .iter()
-            .filter_map(|&(d, name)| Some((d, at(name)?)))
-            .collect();
+        let dims: Vec<Option<usize>> = INVENTORY_DIMS.iter().map(|&(_, name)| at(name)).collect();
         let (hours_at, tz_at) = (at("hours"), at("tz"));
-        let mut seen: HashSet<String> = HashSet::new();
+        // Rows are some tens of bytes: room for all of them at once.
+        let rows_guess = text.len() / 32;
+        let mut seen: HashSet<&str, FastState> =
+            HashSet::with_capacity_and_hasher(rows_guess, FastState::default());
+        out.spans.reserve(rows_guess);
+        out.text.reserve(text.len() / 2);
+        let mut cells: Vec<&str> = Vec::with_capacity(names.len());
+        let mut last_hours = ("", Ok(TradingHours::ALWAYS));
+        let mut last_tz = ("", Ok(0));
         for (row, line) in lines {
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            cells.clear();
+            cells.extend(line.split(',').map(str::trim));
             let cell = |i: usize| cells.get(i).copied().unwrap_or("");
             let bad = |column: &str, detail: String| InventoryError {
                 row,
@@ -222,7 +267,16 @@ impl Inventory {
                 ));
                 continue;
             }
-            let hours = match hours_at.map(|i| TradingHours::parse(cell(i))) {
+            // Rows mostly repeat the row before's hours and zone.
+            let hours_text = hours_at.map_or("", cell);
+            if hours_text != last_hours.0 {
+                last_hours = (hours_text, TradingHours::parse(hours_text));
+            }
+            let tz_text = tz_at.map_or("", cell);
+            if tz_text != last_tz.0 {
+                last_tz = (tz_text, parse_utc_offset(tz_text));
+            }
+            let hours = match hours_at.map(|_| last_hours.1.clone()) {
                 Some(Err(e)) => {
                     out.errors.push(bad("hours", e));
                     continue;
@@ -230,7 +284,7 @@ impl Inventory {
                 Some(Ok(h)) => h,
                 None => TradingHours::ALWAYS,
             };
-            let utc_offset_min = match tz_at.map(|i| parse_utc_offset(cell(i))) {
+            let utc_offset_min = match tz_at.map(|_| last_tz.1.clone()) {
                 Some(Err(e)) => {
                     out.errors.push(bad("tz", e));
                     continue;
@@ -238,14 +292,21 @@ impl Inventory {
                 Some(Ok(o)) => o,
                 None => 0,
             };
-            seen.insert(id.to_string());
-            out.rows.push(InventoryRow {
-                terminal: id.to_string(),
-                dims: dims
-                    .iter()
-                    .filter(|(_, i)| !cell(*i).is_empty())
-                    .map(|&(d, i)| (d, cell(i).to_string()))
-                    .collect(),
+            seen.insert(id);
+            let mut keep = |value: &str| {
+                let start = out.text.len() as u32;
+                out.text.push_str(value);
+                (start, value.len() as u32)
+            };
+            let mut cells = [(0, 0); 1 + INVENTORY_DIMS.len()];
+            cells[0] = keep(id);
+            for (slot, at) in cells[1..].iter_mut().zip(&dims) {
+                if let Some(i) = at {
+                    *slot = keep(cell(*i));
+                }
+            }
+            out.spans.push(Span {
+                cells,
                 hours,
                 utc_offset_min,
             });
@@ -270,14 +331,13 @@ mod tests {
                     T4,m-3,south,,+99:00,\n\
                     T5,,,24h,UTC,\n";
         let inv = Inventory::parse(text).expect("header has terminal_id");
-        let ids: Vec<&str> = inv.rows.iter().map(|r| r.terminal.as_str()).collect();
+        let rows: Vec<InventoryRow> = inv.rows().collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.terminal).collect();
         assert_eq!(ids, ["T1", "T2", "T5"]);
-        assert_eq!(
-            inv.rows[0].dims,
-            [(Dim::Merchant, "m-1".into()), (Dim::Region, "north".into())]
-        );
-        assert_eq!(inv.rows[0].utc_offset_min, 480);
-        assert_eq!(inv.rows[1].dims, [(Dim::Merchant, "m-1".into())]);
+        // merchant, model, region, acquirer, carrier
+        assert_eq!(rows[0].dims, [Some("m-1"), None, Some("north"), None, None]);
+        assert_eq!(rows[0].utc_offset_min, 480);
+        assert_eq!(rows[1].dims, [Some("m-1"), None, None, None, None]);
         let named: Vec<(usize, &str)> = inv
             .errors
             .iter()

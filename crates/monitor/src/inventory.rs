@@ -2,7 +2,8 @@
 //! terminal, filling the places messages leave out and telling which
 //! terminals are expected to be heard from.
 
-use swipewatch_diagnose::missing::Expected;
+use swipewatch_diagnose::missing::{missing, Expected, MissingParams};
+use swipewatch_diagnose::Finding;
 use swipewatch_engine::Engine;
 use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::inventory::INVENTORY_DIMS;
@@ -27,6 +28,10 @@ pub struct FleetInventory {
     /// Event time the inventory took effect (set by the first window
     /// after loading): a terminal never heard from counts from then.
     since_ms: Option<i64>,
+    /// The newest scan's minute and findings: the scan reads every row,
+    /// so it runs once a minute of event time and its findings stand for
+    /// the windows in between.
+    scanned: Option<(i64, Vec<Finding>)>,
 }
 
 /// What the inventory and the terminals heard from say about each other.
@@ -49,12 +54,28 @@ impl FleetInventory {
     pub fn new(inventory: &Inventory, symbols: &SharedSymbols) -> FleetInventory {
         let mut table = symbols.write().unwrap_or_else(|p| p.into_inner());
         let mut out = FleetInventory::default();
-        for row in &inventory.rows {
-            let terminal = table.terminals.intern(&row.terminal);
+        table.terminals.reserve(inventory.len());
+        out.entries.reserve(inventory.len());
+        // Exports come sorted by merchant or place: a value like the row
+        // before's is not looked up again.
+        let mut last: [(&str, Sym); INVENTORY_DIMS.len()] = [("", Sym::NONE); INVENTORY_DIMS.len()];
+        for row in inventory.rows() {
+            let terminal = table.terminals.intern(row.terminal);
             let mut dims = [Sym::NONE; INVENTORY_DIMS.len()];
-            for (slot, (dim, _)) in dims.iter_mut().zip(INVENTORY_DIMS) {
-                if let Some((_, v)) = row.dims.iter().find(|(d, _)| *d == dim) {
+            for (((slot, (dim, _)), prev), value) in dims
+                .iter_mut()
+                .zip(INVENTORY_DIMS)
+                .zip(&mut last)
+                .zip(row.dims)
+            {
+                let Some(v) = value else {
+                    continue;
+                };
+                if prev.1.is_some() && prev.0 == v {
+                    *slot = prev.1;
+                } else {
                     *slot = table.dim_mut(dim).intern(v);
+                    *prev = (v, *slot);
                 }
             }
             let i = terminal.index();
@@ -137,6 +158,26 @@ impl FleetInventory {
                 }
             })
             .collect()
+    }
+
+    /// The missing-terminal findings at `now_ms` (a scan once a minute of
+    /// event time; the newest scan's findings in between).
+    pub fn missing(&mut self, engine: &Engine, now_ms: i64, p: &MissingParams) -> Vec<Finding> {
+        let minute = now_ms.div_euclid(60_000);
+        if self.scanned.as_ref().is_none_or(|(m, _)| *m != minute) {
+            let since = self.since_ms.unwrap_or(now_ms);
+            let expected = self.expected(engine, now_ms, p.after_ms);
+            self.scanned = Some((minute, missing(&expected, now_ms, since, p)));
+        }
+        let mut found = self
+            .scanned
+            .as_ref()
+            .map(|s| s.1.clone())
+            .unwrap_or_default();
+        for f in &mut found {
+            f.window_end_ms = now_ms;
+        }
+        found
     }
 
     /// Listed terminals never heard from and terminals heard from that
@@ -245,7 +286,9 @@ mod tests {
             open,
             [
                 "device-hardware merchant=m-0&terminal=T3 (missing)",
-                "network merchant=m-2"
+                // Its shops in two regions are two sites.
+                "network region=r-0&merchant=m-2",
+                "network region=r-1&merchant=m-2"
             ]
         );
         // A payment that carries no place takes the inventory's.

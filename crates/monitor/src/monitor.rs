@@ -241,13 +241,9 @@ impl Monitor {
     pub fn process(&mut self, snap: &mut WindowSnapshot) -> WindowResult {
         let (mut findings, anomalies) = self.detector.detect(snap);
         if !self.inventory.is_empty() && !snap.bucket.data_gap {
-            let end = snap.window.end_ms;
-            let since = self.inventory.start(snap.window.start_ms);
+            self.inventory.start(snap.window.start_ms);
             let p = self.detector.missing;
-            let expected = self.inventory.expected(&self.engine, end, p.after_ms);
-            findings.extend(swipewatch_diagnose::missing::missing(
-                &expected, end, since, &p,
-            ));
+            findings.extend(self.inventory.missing(&self.engine, snap.window.end_ms, &p));
         }
         self.engine.learn(snap, &anomalies);
         let findings = self.resolve(&findings);

@@ -133,7 +133,8 @@ impl Replay {
 }
 
 /// A decoder and a fresh monitor for an offline run of `config`, sharing
-/// one symbol table, with the metrics the decoder counts into.
+/// one symbol table, with the metrics the decoder counts into (and the
+/// fleet inventory, when the config names one).
 pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigError> {
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let symbols = SharedSymbols::default();
@@ -149,7 +150,11 @@ pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigErr
             .bins()
             .store(swipewatch_config::load_bin_table(path)?);
     }
-    let monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
+    let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
+    monitor.detector.missing.after_ms = config.fleet.missing_after.as_millis() as i64;
+    if let Some(path) = &config.fleet.inventory_file {
+        monitor.set_inventory(&swipewatch_config::load_inventory(path)?);
+    }
     Ok((decoder, monitor, metrics))
 }
 

@@ -244,6 +244,24 @@ impl Generator {
         self
     }
 
+    /// The fleet's inventory as a terminal-management system would export
+    /// it (CSV: every terminal, its place, trading round the clock).
+    pub fn inventory_csv(&self) -> String {
+        let mut csv = String::from("terminal_id,merchant,model,region,acquirer,carrier,hours\n");
+        for t in &self.fleet.terminals {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},24h\n",
+                t.id,
+                t.merchant_id(),
+                t.model_name(),
+                t.region_name(),
+                t.acquirer_name(),
+                t.carrier
+            ));
+        }
+        csv
+    }
+
     /// Fault occurrences begun so far.
     pub fn faults_started(&self) -> usize {
         self.occurrences.len()
@@ -435,6 +453,22 @@ impl Generator {
         })
     }
 
+    /// The terminal is off (its own fault, or its region's power cut): it
+    /// sends nothing and takes no payments.
+    fn dark(&self, ti: usize, active: &[(usize, f64)]) -> bool {
+        let t = &self.fleet.terminals[ti];
+        active.iter().any(|&(i, sev)| {
+            let f = &self.scenario.faults[i];
+            match f.kind {
+                FaultKind::TerminalOff => hits_terminal(f, t),
+                FaultKind::PowerCut => {
+                    hits_terminal(f, t) && stable_unit(ti as u64, i as u64) < sev
+                }
+                _ => false,
+            }
+        })
+    }
+
     /// The severity of the active fault of `kind` on this terminal, and
     /// when its occurrence started.
     fn own_fault(&self, ti: usize, kind: FaultKind, active: &[(usize, f64)]) -> Option<(f64, i64)> {
@@ -477,6 +511,11 @@ impl Generator {
                     o.matched += 1;
                 }
             }
+        }
+        // A terminal that is off takes no payment (counted above as what
+        // the fault's place would have carried).
+        if self.dark(ti, active) {
+            return;
         }
         let down = self.link_down(ti, active) || self.host_down(ti, active);
         let result = if down {
@@ -555,7 +594,7 @@ impl Generator {
 
 impl Generator {
     fn heartbeat(&mut self, ti: usize, ts: i64, active: &[(usize, f64)], out: &mut Vec<Message>) {
-        if self.link_down(ti, active) {
+        if self.link_down(ti, active) || self.dark(ti, active) {
             return;
         }
         let mut uptime_s =
@@ -640,6 +679,7 @@ fn hits_terminal(f: &Fault, t: &Terminal) -> bool {
         k if k.is_single_terminal() => f.terminal.as_deref() == Some(t.id.as_str()),
         FaultKind::FirmwareRegression => f.firmware.as_deref() == Some(t.firmware_name()),
         FaultKind::NetworkOutage => is(&f.carrier, t.carrier) && is(&f.region, t.region_name()),
+        FaultKind::PowerCut => f.region.as_deref() == Some(t.region_name()),
         FaultKind::AcquirerMalfunction
         | FaultKind::AcquirerUnreachable
         | FaultKind::BankCutover => f.acquirer.as_deref() == Some(ACQUIRERS[t.acquirer as usize]),

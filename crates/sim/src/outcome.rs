@@ -84,7 +84,9 @@ pub(super) fn outcome(
                 | FaultKind::HostUnreachable
                 | FaultKind::RebootLoop
                 | FaultKind::BatteryDrain
-                | FaultKind::ClockDrift => continue,
+                | FaultKind::ClockDrift
+                | FaultKind::TerminalOff
+                | FaultKind::PowerCut => continue,
                 _ => {}
             }
             if !rng.chance(sev) {
@@ -140,7 +142,9 @@ pub(super) fn outcome(
                 | FaultKind::HostUnreachable
                 | FaultKind::RebootLoop
                 | FaultKind::BatteryDrain
-                | FaultKind::ClockDrift => continue,
+                | FaultKind::ClockDrift
+                | FaultKind::TerminalOff
+                | FaultKind::PowerCut => continue,
                 FaultKind::DeclineSurge => {
                     let u = rng.unit();
                     let rc = if u < 0.7 {

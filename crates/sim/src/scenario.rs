@@ -67,6 +67,12 @@ pub enum FaultKind {
     /// One terminal's clock runs ahead by up to `severity` × 15 minutes
     /// (`terminal`), as its heartbeats show.
     ClockDrift,
+    /// One terminal is switched off, lost or broken (`terminal`): it sends
+    /// nothing, neither payments nor heartbeats.
+    TerminalOff,
+    /// The power goes out in a region (`region`): a `severity` share of
+    /// its terminals (every carrier's) send nothing.
+    PowerCut,
 }
 
 impl FaultKind {
@@ -78,11 +84,12 @@ impl FaultKind {
             | FaultKind::ReaderWear
             | FaultKind::Tamper
             | FaultKind::HostUnreachable
-            | FaultKind::BatteryDrain => Cause::DeviceHardware,
+            | FaultKind::BatteryDrain
+            | FaultKind::TerminalOff => Cause::DeviceHardware,
             FaultKind::FirmwareRegression | FaultKind::RebootLoop | FaultKind::ClockDrift => {
                 Cause::DeviceSoftware
             }
-            FaultKind::NetworkOutage => Cause::Network,
+            FaultKind::NetworkOutage | FaultKind::PowerCut => Cause::Network,
             FaultKind::IssuerOutage | FaultKind::IssuerMalfunction | FaultKind::IssuerSlowdown => {
                 Cause::BankIssuer
             }
@@ -115,6 +122,8 @@ impl FaultKind {
             FaultKind::RebootLoop => "reboot_loop",
             FaultKind::BatteryDrain => "battery_drain",
             FaultKind::ClockDrift => "clock_drift",
+            FaultKind::TerminalOff => "terminal_off",
+            FaultKind::PowerCut => "power_cut",
         }
     }
 
@@ -127,6 +136,7 @@ impl FaultKind {
             FaultKind::RebootLoop => Signal::RebootLoop,
             FaultKind::BatteryDrain => Signal::BatteryLow,
             FaultKind::ClockDrift => Signal::ClockDrift,
+            FaultKind::TerminalOff => Signal::Missing,
             _ => return None,
         })
     }
@@ -143,6 +153,7 @@ impl FaultKind {
                 | FaultKind::RebootLoop
                 | FaultKind::BatteryDrain
                 | FaultKind::ClockDrift
+                | FaultKind::TerminalOff
         )
     }
 }
@@ -232,6 +243,10 @@ pub struct Scenario {
     /// Heartbeat period of every terminal.
     #[serde(with = "humantime_serde", default = "default_heartbeat")]
     pub heartbeat_interval: Duration,
+    /// Detection knows the fleet's inventory (every terminal, trading
+    /// round the clock), so terminals that go silent are missed.
+    #[serde(default)]
+    pub inventory: bool,
     /// When set, the faults recur with this period (the demo's looping story).
     #[serde(with = "humantime_serde", default)]
     pub repeat: Option<Duration>,
@@ -409,6 +424,7 @@ impl Scenario {
                 | FaultKind::AcquirerUnreachable
                 | FaultKind::BankCutover => need(&f.acquirer, "acquirer", &ACQUIRERS)?,
                 FaultKind::MerchantMisconfig => need(&f.merchant, "merchant", &[])?,
+                FaultKind::PowerCut => need(&f.region, "region", &REGIONS)?,
                 FaultKind::DeclineSurge if f.issuer.is_some() => {
                     need(&f.issuer, "issuer", &issuers)?;
                 }

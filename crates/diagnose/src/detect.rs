@@ -195,7 +195,11 @@ impl Detector {
     pub fn detect(&self, snap: &WindowSnapshot) -> (Vec<Finding>, Anomalies) {
         let mut anomalies = Anomalies::default();
         if snap.baselines.buckets_learned < self.warmup_buckets {
-            return (Vec::new(), anomalies);
+            // A device's health needs no baselines: a tamper report in the
+            // first minutes after a fresh start is told.
+            let mut findings = Vec::new();
+            self.health(snap, &mut findings);
+            return (findings, anomalies);
         }
         let w = &snap.window;
         let dims = self.leaf_dims.len();

@@ -154,3 +154,22 @@ fn a_sender_whose_health_fields_are_noise_names_nobody() {
         summary(&findings)
     );
 }
+
+#[test]
+fn a_tamper_report_in_the_first_minutes_is_told_before_the_baselines_have_learned() {
+    let beat = |t: u32, _: bool, h: &mut Heartbeat, _: &mut Rng| {
+        h.tamper = t == 42 && h.ts_ms - T0 >= 60_000;
+    };
+    let findings = health_run(61, 60, &beat, &no_fault);
+    let first = findings
+        .iter()
+        .find(|f| f.signal == Signal::Tamper)
+        .expect("tamper found");
+    assert_eq!(first.terminal, Some(Sym(42)));
+    // Learning takes 30 buckets (300 s); the report came in the second minute.
+    assert!(
+        first.window_end_ms - T0 <= 180_000,
+        "{:?}",
+        summary(&findings)
+    );
+}

@@ -66,11 +66,19 @@ impl Default for HealthParams {
             battery_pct: 10,
             battery_run: 2,
             clock_offset_s: 300,
-            min_beats: 5,
+            min_beats: 10,
             max_share: 0.002,
             min_cap: 20,
         }
     }
+}
+
+/// Terminals out of reach, each on its own (observed: its run).
+fn lone(terminals: Vec<(Sym, &TerminalState, u32)>) -> Vec<(Sym, &TerminalState, f64)> {
+    terminals
+        .into_iter()
+        .map(|(t, s, _)| (t, s, f64::from(s.health.unreachable_run)))
+        .collect()
 }
 
 /// Dimensions (one or a pair) whose terminals out of reach are grouped.
@@ -89,7 +97,8 @@ impl Detector {
         let end = w.end_ms;
         let minute = end.div_euclid(60_000) as i32;
         // Terminals heartbeating in the window, from the fleet's learned
-        // heartbeats (a terminal beats about once a minute).
+        // heartbeats (a terminal beats about once a minute; none learned
+        // yet in the first minutes: the floor applies).
         let buckets = w.buckets.max(1) as f64;
         let beating = f64::from(snap.baselines.fleet.heartbeats) * buckets;
         let cap = ((beating * p.max_share) as usize).max(p.min_cap);
@@ -158,6 +167,10 @@ impl Detector {
         let p = &self.health;
         let base = &snap.baselines;
         let buckets = snap.window.buckets.max(1) as f64;
+        if base.fleet.heartbeats <= 0.0 {
+            // No heartbeats learned yet: no place's share can be told.
+            return lone(terminals);
+        }
         let fleet_beats = f64::from(base.fleet.heartbeats).max(1e-9);
         let beats = |dim: Dim, v: Sym| base.cell(dim, v).map_or(0.0, |c| f64::from(c.heartbeats));
         loop {
@@ -215,10 +228,7 @@ impl Detector {
             });
             terminals.retain(|(_, s, _)| !element.iter().all(|&(d, v)| s.dims.get(d) == v));
         }
-        terminals
-            .into_iter()
-            .map(|(t, s, _)| (t, s, f64::from(s.health.unreachable_run)))
-            .collect()
+        lone(terminals)
     }
 
     /// The finding for one terminal's health signal.

@@ -6,6 +6,7 @@ mod alertmanager;
 mod api;
 mod cli;
 mod compat;
+mod health;
 mod incidents;
 mod ingest;
 mod prometheus;

@@ -14,7 +14,7 @@ use crate::latency::{slow, LatencyParams};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
 use crate::missing::MissingParams;
 use crate::silence::{silent, SilenceParams, Volume};
-use crate::spike::{beta_binomial_upper_tail, is_spike, poisson_upper_tail, SpikeParams};
+use crate::spike::{beta_binomial_upper_tail, poisson_upper_tail, SpikeParams};
 use std::collections::BTreeMap;
 use swipewatch_engine::{is_own_failure, Anomalies, LeafId, LeafKey, WindowSnapshot};
 use swipewatch_model::{Cause, Dim, OutcomeClass, Sym};
@@ -35,7 +35,7 @@ pub const CLASSES: [OutcomeClass; 7] = [
 pub(crate) struct Sums {
     pub(crate) attempts: u32,
     own_failures: u32,
-    hw_errors: u32,
+    pub(crate) hw_errors: u32,
     config_failures: u32,
     comms_failures: u32,
     fallbacks: u32,
@@ -670,100 +670,6 @@ impl Detector {
             terminal: Some(terminal),
             provisional: false,
             p95_ms: None,
-        }
-    }
-
-    /// Value-by-value tests of the cohort dimensions that are not leaves. A
-    /// broken firmware also raises the model that mostly runs it, with the
-    /// same excess at a diluted ratio: per class, the most concentrated value
-    /// wins and values whose excess it covers are dropped.
-    fn cohorts(
-        &self,
-        snap: &WindowSnapshot,
-        findings: &mut Vec<Finding>,
-        anomalies: &mut Anomalies,
-    ) {
-        let w = &snap.window;
-        // Terminals whose reader is dead on its own (a run of errors now, or
-        // a run's worth of errors inside this window, as a reader that has
-        // just been replaced has): the errors they made in the window must
-        // not make their cohort look broken.
-        let dead: Vec<(&swipewatch_engine::TerminalState, u32)> = snap
-            .devices
-            .iter()
-            .map(|(_, s)| (s, self.window_tallies(snap, s).hw_errors))
-            .filter(|(s, errors)| {
-                s.consecutive_hw_errors >= self.hw_error_run
-                    || *errors >= u32::from(self.hw_error_run)
-            })
-            .collect();
-        for class in [OutcomeClass::DeviceFault, OutcomeClass::TerminalConfig] {
-            let mut spikes: Vec<(Dim, Sym, f64, f64)> = Vec::new();
-            for (dim, c) in COHORTS {
-                if c != class || self.leaf_dims.contains(&dim) {
-                    continue;
-                }
-                for (sym, counts) in w.dims.values(dim) {
-                    let mut v = counts.get(class);
-                    if class == OutcomeClass::DeviceFault {
-                        // The entry mode is the transaction's, not the
-                        // terminal's: a dead reader's errors may lie under
-                        // any of them.
-                        let per_transaction = dim == Dim::EntryMode;
-                        for (_, errors) in dead
-                            .iter()
-                            .filter(|(s, _)| per_transaction || s.dims.get(dim) == sym)
-                        {
-                            v = v.saturating_sub(*errors);
-                        }
-                    }
-                    // Too few to be a spike at any rate: the baseline of
-                    // each of a quarter of a million merchants is not read.
-                    if u64::from(v) < self.spike.min_failures {
-                        continue;
-                    }
-                    let f = snap.baselines.rate(dim, sym, class) * counts.attempts() as f64;
-                    if is_spike(u64::from(v), f, &self.spike) {
-                        spikes.push((dim, sym, f64::from(v), f));
-                    }
-                }
-            }
-            // Most concentrated first (ratio with a floor on tiny expectations).
-            spikes.sort_by(|a, b| {
-                (b.2 / b.3.max(0.5))
-                    .total_cmp(&(a.2 / a.3.max(0.5)))
-                    .then(a.0.cmp(&b.0))
-                    .then(a.1.cmp(&b.1))
-            });
-            let mut kept: Vec<(Dim, Sym, f64, f64)> = Vec::new();
-            for s in spikes {
-                let excess = s.2 - s.3;
-                if kept.iter().any(|k| excess <= (k.2 - k.3) * 1.1) {
-                    continue;
-                }
-                kept.push(s);
-            }
-            for (dim, sym, v, f) in kept {
-                let classes = vec![(class, v - f)];
-                let Some(verdict) = classify(&[dim], &classes, &[]) else {
-                    continue;
-                };
-                anomalies.values.insert((dim, sym));
-                findings.push(Finding {
-                    signal: Signal::Failures,
-                    cause: verdict.cause,
-                    element: vec![(dim, sym)],
-                    observed: v,
-                    expected: f,
-                    classes,
-                    spread: Vec::new(),
-                    confidence: verdict.confidence,
-                    window_end_ms: w.end_ms,
-                    terminal: None,
-                    provisional: false,
-                    p95_ms: None,
-                });
-            }
         }
     }
 

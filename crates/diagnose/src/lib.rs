@@ -22,6 +22,7 @@
 //!   terminals, amounts) is gathered by the monitor while incidents are open.
 
 pub mod classify;
+mod cohorts;
 pub mod detect;
 pub mod health;
 pub mod latency;

@@ -9,7 +9,7 @@ use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::inventory::INVENTORY_DIMS;
 use swipewatch_model::{DimValues, Inventory, Sym, TradingHours};
 
-/// One terminal of the inventory, interned (about 36 bytes).
+/// One terminal of the inventory, interned (32 bytes).
 #[derive(Debug, Clone, Copy)]
 struct Placed {
     terminal: Sym,

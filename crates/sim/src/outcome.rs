@@ -79,14 +79,8 @@ pub(super) fn outcome(
                     latency *= 1.0 + 5.0 * sev;
                     continue;
                 }
-                FaultKind::ReaderWear
-                | FaultKind::Tamper
-                | FaultKind::HostUnreachable
-                | FaultKind::RebootLoop
-                | FaultKind::BatteryDrain
-                | FaultKind::ClockDrift
-                | FaultKind::TerminalOff
-                | FaultKind::PowerCut => continue,
+                FaultKind::ReaderWear => continue,
+                k if k.spares_outcomes() => continue,
                 _ => {}
             }
             if !rng.chance(sev) {
@@ -136,15 +130,6 @@ pub(super) fn outcome(
                     Result::code("declined", rc, "acquirer", latency)
                 }
                 FaultKind::BankCutover => Result::code("declined", "90", "acquirer", latency * 0.5),
-                FaultKind::IssuerSlowdown
-                | FaultKind::ReaderWear
-                | FaultKind::Tamper
-                | FaultKind::HostUnreachable
-                | FaultKind::RebootLoop
-                | FaultKind::BatteryDrain
-                | FaultKind::ClockDrift
-                | FaultKind::TerminalOff
-                | FaultKind::PowerCut => continue,
                 FaultKind::DeclineSurge => {
                     let u = rng.unit();
                     let rc = if u < 0.7 {
@@ -156,6 +141,9 @@ pub(super) fn outcome(
                     };
                     Result::code("declined", rc, "issuer", latency)
                 }
+                // Slowdowns, worn readers and faults that spare outcomes
+                // went on above.
+                _ => continue,
             };
         }
         // Background.

@@ -141,6 +141,21 @@ impl FaultKind {
         })
     }
 
+    /// Faults that leave the outcome of a payment that is made alone (a
+    /// device's health, or no payment at all).
+    pub fn spares_outcomes(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Tamper
+                | FaultKind::HostUnreachable
+                | FaultKind::RebootLoop
+                | FaultKind::BatteryDrain
+                | FaultKind::ClockDrift
+                | FaultKind::TerminalOff
+                | FaultKind::PowerCut
+        )
+    }
+
     /// One terminal is the target (`terminal`).
     pub fn is_single_terminal(self) -> bool {
         matches!(

@@ -9,7 +9,8 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use swipewatch_config::{builtin_code_tables, IngestConfig};
-use swipewatch_ingest::{pan, Decoder, SharedSymbols};
+use swipewatch_ingest::{Decoder, SharedSymbols};
+use swipewatch_model::pan;
 use swipewatch_telemetry::Metrics;
 
 const NOW: i64 = 1_795_000_000_000;

@@ -61,9 +61,7 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
     config.alerts.journal = opts.state_dir.as_ref().map(|d| d.join("incidents.log"));
     config.validate()?;
 
-    let wall_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let wall_ms = swipewatch_rt::now_ms();
     let now_ms = opts.story_start.unwrap_or(wall_ms).min(wall_ms);
     let symbols = SharedSymbols::default();
     let started = std::time::Instant::now();
@@ -84,11 +82,10 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
     let mut monitor = monitor;
     // Between the story's start and the moment this process listens,
     // nothing was seen: a data gap, not silence and not recovery.
-    monitor.engine.set_connected(false, now_ms);
-    monitor.observe_maintenance(
-        live.maintenance_windows(now_ms + 24 * 3_600_000),
-        "scheduled cut-over",
-    );
+    monitor.set_connected(false, now_ms);
+    for window in live.maintenance_windows(now_ms + 24 * 3_600_000) {
+        monitor.silence(window.to_silence("scheduled cut-over"));
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -107,7 +104,7 @@ pub fn demo(opts: DemoOptions) -> anyhow::Result<()> {
                 tracing::error!("demo simulator stopped: {e:#}");
             }
         });
-        crate::run::serve(config, symbols, monitor).await
+        crate::run::serve(config, monitor).await
     })
 }
 
@@ -135,13 +132,11 @@ fn warm_up(
     // Same fleet as the live story, other traffic draws.
     let mut generator = Generator::new(&quiet, Some(now_ms - history.as_millis() as i64))
         .with_traffic_seed(story.seed.wrapping_add(1_000));
-    let (mut messages, mut events, mut closed) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut messages, mut events, mut windows) = (Vec::new(), Vec::new(), Vec::new());
     while generator.step(&mut messages) {
         monitor.ingest(&mut decoder, &mut messages, &mut events);
-        monitor.engine.poll_closed(&mut closed);
-        for mut snap in closed.drain(..) {
-            monitor.process(&mut snap);
-        }
+        monitor.advance(&mut windows);
+        windows.clear();
     }
     Ok(monitor)
 }

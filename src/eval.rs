@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use swipewatch_config::Config;
 use swipewatch_model::Cause;
-use swipewatch_monitor::{detected, offline, transition_text, Replay};
+use swipewatch_monitor::{offline, transition_text, Replay};
+use swipewatch_sim::score::detected;
 use swipewatch_sim::score::{describe, score, yes, LabelScore, RunScore};
 use swipewatch_sim::{Generator, Scenario};
 
@@ -309,10 +310,9 @@ pub fn replay(
         monitor.set_inventory(&inventory);
     }
     let origin_ms = generator.origin_ms();
-    monitor.observe_maintenance(
-        generator.maintenance_windows(generator.end_ms()),
-        "scheduled maintenance",
-    );
+    for window in generator.maintenance_windows(generator.end_ms()) {
+        monitor.silence(window.to_silence("scheduled maintenance"));
+    }
     let mut replay = Replay::new(monitor);
     if trace {
         replay = replay.with_trace(move |at_ms, t| {

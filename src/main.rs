@@ -1,15 +1,11 @@
 //! `swipewatch`, the live service: CLI and wiring only. Everything
 //! domain-specific lives in the crates under `crates/`.
 
-mod breakdown;
-mod checkpoint;
 mod demo;
 mod eval;
-mod notify;
 mod pipeline;
 mod run;
 mod simulate;
-mod sinks;
 mod views;
 
 use clap::{Parser, Subcommand};
@@ -252,9 +248,7 @@ fn simulate_command(
     }
     let broker = broker.unwrap_or_else(|| "mqtt://127.0.0.1:1883".into());
     anyhow::ensure!(speed > 0.0, "--speed must be positive");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now_ms = swipewatch_rt::now_ms();
     let generator = swipewatch_sim::Generator::new(&scenario, Some(now_ms));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

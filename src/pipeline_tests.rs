@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use swipewatch_config::EngineConfig;
 use swipewatch_engine::{Engine, Settings};
 use swipewatch_ingest::SharedSymbols;
-use swipewatch_model::{Dim, DimValues, Event, Outcome, Sym};
+use swipewatch_model::{Dim, DimValues, Event, Outcome, OutcomeClass, Sym};
 use swipewatch_telemetry::Metrics;
 
 const T0: i64 = 1_795_000_000_000;
@@ -34,7 +34,8 @@ fn start(connected: bool) -> Harness {
     let metrics = Metrics::new();
     let clock = Clock::starting_at(T0);
     let engine = Engine::new(Settings::from(&EngineConfig::default()));
-    let mut driver = Driver::new(engine, SharedSymbols::default(), metrics.clone(), clock);
+    let monitor = Monitor::new(engine, SharedSymbols::default());
+    let mut driver = Driver::new(monitor, metrics.clone(), clock, DriverOptions::default());
     let (batches, mut rx) = mpsc::channel(8);
     let (ready, ready_rx) = watch::channel(connected);
     let (stop, stop_rx) = watch::channel(false);
@@ -150,5 +151,5 @@ async fn an_event_for_a_closed_bucket_is_counted_late() {
         "the closed bucket kept its count"
     );
     let driver = h.finish().await;
-    assert_eq!(driver.monitor.engine.late_tally().1.total(), 1);
+    assert_eq!(driver.monitor().engine().late_tally().1.total(), 1);
 }

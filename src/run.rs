@@ -1,14 +1,14 @@
 //! `swipewatch run`: wires ingest, the HTTP server and signal handling.
 
-use crate::notify::{Notifier, Outbox, Webhook};
-use crate::pipeline::{Clock, Driver};
+use crate::pipeline::{CheckpointSchedule, Clock, Driver, DriverOptions};
 use anyhow::Context;
 use std::io::IsTerminal;
-use swipewatch_alert::journal::Recovered;
+use swipewatch_alert::incident_log::Recovered;
 use swipewatch_config::Config;
 use swipewatch_engine::{BaselineFile, Engine, Settings};
 use swipewatch_ingest::SharedSymbols;
 use swipewatch_monitor::Monitor;
+use swipewatch_notify::{Notifier, Outbox, Webhook};
 use swipewatch_server::AppState;
 use swipewatch_telemetry::Metrics;
 use tracing_subscriber::EnvFilter;
@@ -31,31 +31,30 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let settings = Settings::from(&config.engine);
     let restored = match &config.engine.checkpoint_dir {
-        Some(dir) => match crate::checkpoint::restore(dir, settings.clone()) {
-            Ok(Some(state)) => {
+        Some(dir) => match Monitor::restore(dir, settings.clone()) {
+            Ok(Some(monitor)) => {
                 tracing::info!(dir = %dir.display(), "restored the engine checkpoint");
-                Some(state)
+                Some(monitor)
             }
             Ok(None) => None,
             Err(e) => {
                 // A bad checkpoint must not keep the service down: start
                 // learning afresh, and say so.
-                tracing::warn!("{e:#}; starting without it");
+                tracing::warn!("{e}; starting without it");
                 None
             }
         },
         None => None,
     };
     let fresh = restored.is_none();
-    let (mut engine, symbols) =
-        restored.unwrap_or_else(|| (Engine::new(settings), SharedSymbols::default()));
+    let mut monitor =
+        restored.unwrap_or_else(|| Monitor::new(Engine::new(settings), SharedSymbols::default()));
     // From the newest event the checkpoint holds until ingest connects,
     // swipewatch was not listening: a data gap.
-    let since = engine.max_event_ms();
+    let since = monitor.engine().max_event_ms();
     if since != i64::MIN {
-        engine.set_connected(false, since);
+        monitor.set_connected(false, since);
     }
-    let mut monitor = Monitor::new(engine, symbols.clone());
     // A checkpoint is newer than any baseline file: the file only serves a
     // fresh start.
     if let Some(path) = config.engine.baseline_file.as_ref().filter(|_| fresh) {
@@ -68,17 +67,14 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             ),
         }
     }
-    runtime.block_on(serve(config, symbols, monitor))
+    runtime.block_on(serve(config, monitor))
 }
 
-/// Serves until SIGINT or SIGTERM: ingest into `monitor` (whose values are
-/// interned in `symbols`), the HTTP server, metrics.
-pub async fn serve(
-    config: Config,
-    symbols: SharedSymbols,
-    mut monitor: Monitor,
-) -> anyhow::Result<()> {
+/// Serves until SIGINT or SIGTERM: ingest into `monitor`, the HTTP
+/// server, metrics.
+pub async fn serve(config: Config, mut monitor: Monitor) -> anyhow::Result<()> {
     let metrics = Metrics::new();
+    let symbols = monitor.symbols().clone();
     let alerts = &config.alerts;
     let sinks: Vec<&str> = [
         alerts.webhook_url.as_ref().map(|_| "webhook"),
@@ -89,7 +85,7 @@ pub async fn serve(
     .collect();
     let (mut notifier, recovered) = match config.journal_path() {
         Some(path) => {
-            let opened = Notifier::open(&path, &sinks, monitor.book.policy().keep_resolved)?;
+            let opened = Notifier::open(&path, &sinks, monitor.book().policy().keep_resolved)?;
             tracing::info!(
                 path = %path.display(),
                 incidents = opened.1.incidents.len(),
@@ -100,13 +96,13 @@ pub async fn serve(
         }
         None => (Notifier::default(), Recovered::default()),
     };
-    monitor.detector.missing.after_ms = config.fleet.missing_after.as_millis() as i64;
+    monitor.set_missing_after(config.fleet.missing_after.as_millis() as i64);
     if let Some(path) = &config.fleet.inventory_file {
         let inventory = load_inventory_logged(path)?;
         monitor.set_inventory(&inventory);
     }
     monitor.restore_incidents(recovered.incidents.clone(), Clock::wall().now_ms());
-    monitor.book.restore_silences(recovered.silences.clone());
+    monitor.restore_silences(recovered.silences.clone());
     let taxonomy = swipewatch_config::load_code_tables(&config.codes.tables)?;
     let listener = swipewatch_server::bind(config.server.listen).await?;
     let addr = listener.local_addr().context("listener address")?;
@@ -121,7 +117,7 @@ pub async fn serve(
             symbols.clone(),
             swipewatch_ingest::JournalStart {
                 dir: dir.join("journal"),
-                position: monitor.engine.input_position(),
+                position: monitor.engine().input_position(),
                 checkpointed: checkpointed.clone(),
             },
         )?,
@@ -138,39 +134,13 @@ pub async fn serve(
     }
     tracing::info!(broker = %config.mqtt.url, http = %addr, "swipewatch running; console at http://{addr}/ , metrics at http://{addr}/metrics");
 
-    let mut driver = Driver::with_monitor(monitor, metrics.clone(), Clock::wall());
-    if let Some(dir) = &config.engine.checkpoint_dir {
-        driver.checkpoint_to(
-            dir.clone(),
-            config.engine.checkpoint_interval,
-            symbols.clone(),
-            checkpointed,
-        );
-    }
-    let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(16);
-    driver.accept_commands(commands_rx);
-    #[cfg(unix)]
-    if let Some(path) = config.fleet.inventory_file.clone() {
-        tokio::spawn(reload_inventory_on_hangup(path, commands_tx.clone()));
-    }
-    driver.schedule_maintenance(config.alerts.maintenance.clone());
-    driver.metric_values_per_dimension(config.server.metric_values_per_dimension);
-    let state = AppState {
-        metrics: metrics.clone(),
-        ready: ingest.ready.clone(),
-        incidents: driver.incidents(),
-        silences: driver.silences(),
-        window: driver.window(),
-        commands: commands_tx,
-        token: config.server.api_token.as_ref().map(|t| t.0.clone()),
-    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let console_url = format!("http://{addr}/");
     let mut sink_tasks = Vec::new();
     if let Some(url) = alerts.webhook_url.clone() {
         let outbox = Outbox::new("webhook", metrics.alerts.clone());
         notifier.attach(outbox.clone(), recovered.pending_for("webhook"));
-        sink_tasks.push(tokio::spawn(crate::notify::webhook(
+        sink_tasks.push(tokio::spawn(swipewatch_notify::webhook(
             Webhook {
                 url,
                 secret: alerts.webhook_secret.as_ref().map(|s| s.0.clone()),
@@ -192,7 +162,7 @@ pub async fn serve(
         options.set_clean_session(true);
         let outbox = Outbox::new("mqtt", metrics.alerts.clone());
         notifier.attach(outbox.clone(), recovered.pending_for("mqtt"));
-        sink_tasks.push(tokio::spawn(crate::notify::mqtt(
+        sink_tasks.push(tokio::spawn(swipewatch_notify::mqtt(
             options,
             prefix,
             outbox,
@@ -201,14 +171,44 @@ pub async fn serve(
             stop_rx.clone(),
         )));
     }
-    driver.notifier = notifier;
+    let (commands_tx, commands_rx) = tokio::sync::mpsc::channel(16);
+    #[cfg(unix)]
+    if let Some(path) = config.fleet.inventory_file.clone() {
+        tokio::spawn(reload_inventory_on_hangup(path, commands_tx.clone()));
+    }
+    let checkpoint = config
+        .engine
+        .checkpoint_dir
+        .as_ref()
+        .map(|dir| CheckpointSchedule {
+            dir: dir.clone(),
+            interval: config.engine.checkpoint_interval,
+            checkpointed,
+        });
+    let options = DriverOptions {
+        checkpoint,
+        maintenance: config.alerts.maintenance.clone(),
+        metric_values_per_dimension: config.server.metric_values_per_dimension,
+        commands: Some(commands_rx),
+        notifier,
+    };
+    let mut driver = Driver::new(monitor, metrics.clone(), Clock::wall(), options);
+    let state = AppState {
+        metrics: metrics.clone(),
+        ready: ingest.ready.clone(),
+        incidents: driver.incidents(),
+        silences: driver.silences(),
+        window: driver.window(),
+        commands: commands_tx,
+        token: config.server.api_token.as_ref().map(|t| t.0.clone()),
+    };
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(swipewatch_server::serve(listener, state, async move {
         let _ = server_stop.wait_for(|s| *s).await;
     }));
 
     if let Some(url) = config.alerts.alertmanager_url.clone() {
-        tokio::spawn(crate::sinks::alertmanager(
+        tokio::spawn(swipewatch_notify::alertmanager(
             url,
             console_url.clone(),
             driver.incidents(),
@@ -235,14 +235,12 @@ pub async fn serve(
     let mut drained = 0usize;
     while let Some(b) = rest.recv().await {
         drained += b.events.len();
-        for e in &b.events {
-            driver.monitor.record(e);
-        }
+        driver.record_rest(&b);
     }
     driver.save_checkpoint();
     let _ = stop_tx.send(true);
     server.await.context("http server task")??;
-    let stats = driver.monitor.engine.stats();
+    let stats = driver.monitor().stats();
     tracing::info!(
         outcomes = stats.outcomes,
         late = stats.late,

@@ -2,13 +2,12 @@
 //! (fleet counts, top offenders per dimension) and one terminal's health.
 //! Built in the driver task, which owns the engine.
 
-use crate::breakdown::METRIC_DIMS;
 use serde_json::{json, Map, Value};
 use swipewatch_alert::{Incident, State};
-use swipewatch_engine::{ClassCounts, Engine, WindowSnapshot};
+use swipewatch_engine::{ClassCounts, WindowSnapshot};
 use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::OutcomeClass;
-use swipewatch_monitor::TERMINAL_DIMS;
+use swipewatch_monitor::{Monitor, METRIC_DIMS, TERMINAL_DIMS};
 
 /// Offenders kept per dimension.
 pub const TOP_N: usize = 20;
@@ -81,13 +80,9 @@ pub fn window(snap: &WindowSnapshot, symbols: &SharedSymbols) -> Value {
 
 /// One terminal's health, with the incidents that name it; `None` if the
 /// engine has never seen it.
-pub fn terminal(
-    engine: &Engine,
-    symbols: &SharedSymbols,
-    id: &str,
-    incidents: &[Incident],
-) -> Option<Value> {
-    let symbols = symbols.read().unwrap_or_else(|p| p.into_inner());
+pub fn terminal(monitor: &Monitor, id: &str, incidents: &[Incident]) -> Option<Value> {
+    let engine = monitor.engine();
+    let symbols = monitor.symbols().read().unwrap_or_else(|p| p.into_inner());
     let sym = symbols.terminals.get(id)?;
     let state = engine.terminal_state(sym)?;
     let place: Map<String, Value> = TERMINAL_DIMS
@@ -152,10 +147,10 @@ const INVENTORY_IDS: usize = 100;
 
 /// `/api/inventory`: terminals listed, never heard from, heard from but
 /// not listed, and the missing ones (open missing incidents).
-pub fn inventory(monitor: &swipewatch_monitor::Monitor) -> Value {
+pub fn inventory(monitor: &Monitor) -> Value {
     let s = monitor.inventory_status(INVENTORY_IDS);
     let missing: Vec<Value> = monitor
-        .book
+        .book()
         .open()
         .filter(|i| {
             i.key.health == Some(swipewatch_model::Signal::Missing)

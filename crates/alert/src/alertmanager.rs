@@ -8,7 +8,7 @@
 //! run-local id), so re-sending is idempotent: a restart or a retry neither
 //! loses nor duplicates a notification.
 
-use crate::book::{Incident, State};
+use crate::{Incident, State};
 use serde_json::{json, Map, Value};
 
 /// Alert name of every incident.
@@ -100,8 +100,8 @@ fn alert(i: &Incident, console_url: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{IncidentBook, Policy};
     use crate::fixtures::issuer_finding as finding;
+    use crate::{IncidentBook, Policy};
 
     fn all(book: &IncidentBook) -> Vec<Incident> {
         book.open().chain(book.resolved()).cloned().collect()

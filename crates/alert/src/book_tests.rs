@@ -1,4 +1,5 @@
 use super::*;
+use swipewatch_model::{Cause, Dim};
 
 fn finding(cause: Cause, value: &str) -> FindingView {
     FindingView {

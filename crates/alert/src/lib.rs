@@ -9,12 +9,18 @@
 
 pub mod alertmanager;
 mod book;
-pub mod journal;
+mod evidence;
+mod incident;
+pub mod incident_log;
+mod relate;
+mod silence;
+pub mod wire;
 
-pub use book::{
-    Evidence, FindingView, Incident, IncidentBook, Key, Notice, NoticeKind, Policy, Severity,
-    Silence, State, Transition,
+pub use book::IncidentBook;
+pub use incident::{
+    Evidence, FindingView, Incident, Key, Notice, NoticeKind, Policy, Severity, State, Transition,
 };
+pub use silence::Silence;
 
 /// Findings shared by the crate's tests.
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! How incidents relate: findings that count alike, elements that nest,
 //! and the parents that explain a single device or a silence.
 
-use super::{FindingView, Incident, Key};
+use crate::incident::{FindingView, Incident, Key};
 use swipewatch_model::{Cause, Dim};
 
 /// Whether two element findings count alike: same cause and signal (a
 /// failure spike, a slowdown or a silence), neither a single device.
-pub(super) fn alike(a: &Key, af: &FindingView, b: &Key, bf: &FindingView) -> bool {
+pub(crate) fn alike(a: &Key, af: &FindingView, b: &Key, bf: &FindingView) -> bool {
     a.terminal.is_none()
         && b.terminal.is_none()
         && a.cause == b.cause
@@ -15,7 +15,7 @@ pub(super) fn alike(a: &Key, af: &FindingView, b: &Key, bf: &FindingView) -> boo
 }
 
 /// Whether one element holds every part of the other (and both name some).
-pub(super) fn nested(a: &[(Dim, String)], b: &[(Dim, String)]) -> bool {
+pub(crate) fn nested(a: &[(Dim, String)], b: &[(Dim, String)]) -> bool {
     let within = |x: &[(Dim, String)], y: &[(Dim, String)]| x.iter().all(|p| y.contains(p));
     !a.is_empty() && !b.is_empty() && (within(a, b) || within(b, a))
 }
@@ -26,7 +26,7 @@ pub(super) fn nested(a: &[(Dim, String)], b: &[(Dim, String)]) -> bool {
 /// misconfigured merchant, on the broken firmware; a quiet carrier in the
 /// failing region), a quiet element shares the parent's place, or a device
 /// fails with a failing bank's own codes.
-pub(super) fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> bool {
+pub(crate) fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> bool {
     let place: Vec<&(Dim, String)> = child
         .key
         .element
@@ -57,7 +57,7 @@ pub(super) fn explains(parent: &Key, latest: &FindingView, child: &Incident) -> 
 }
 
 /// Every class of `child`'s latest finding is among `parent`'s.
-pub(super) fn same_classes(parent: &FindingView, child: &Incident) -> bool {
+pub(crate) fn same_classes(parent: &FindingView, child: &Incident) -> bool {
     !child.latest.classes.is_empty()
         && child
             .latest

@@ -84,20 +84,12 @@ impl Detector {
                     continue;
                 };
                 anomalies.values.insert((dim, sym));
-                findings.push(Finding {
-                    signal: Signal::Failures,
-                    cause: verdict.cause,
-                    element: vec![(dim, sym)],
-                    observed: v,
-                    expected: f,
-                    classes,
-                    spread: Vec::new(),
-                    confidence: verdict.confidence,
-                    window_end_ms: w.end_ms,
-                    terminal: None,
-                    provisional: false,
-                    p95_ms: None,
-                });
+                let element = vec![(dim, sym)];
+                let (signal, confidence) = (Signal::Failures, verdict.confidence);
+                findings.push(
+                    Finding::element(signal, verdict.cause, element, (v, f), confidence, w.end_ms)
+                        .with_classes(classes),
+                );
             }
         }
     }

@@ -9,6 +9,7 @@
 //! Nothing is reported while the baselines are still learning.
 
 use crate::classify::{cause_of_dim, classify, Spread};
+pub use crate::finding::Finding;
 use crate::health::HealthParams;
 use crate::latency::{slow, LatencyParams};
 use crate::localize::{localize, Element, LeafInput, Params, MAX_CODE};
@@ -103,37 +104,6 @@ impl Default for DeviceParams {
     }
 }
 
-/// One localized, classified anomaly in one window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    /// Failures, or silence.
-    pub signal: Signal,
-    /// Who is at fault.
-    pub cause: Cause,
-    /// Where: `(dimension, value)` pairs.
-    pub element: Vec<(Dim, Sym)>,
-    /// Failures of the implicated classes under the element in the window.
-    pub observed: f64,
-    /// What the baselines expected there.
-    pub expected: f64,
-    /// Excess per failure class, largest first.
-    pub classes: Vec<(OutcomeClass, f64)>,
-    /// Distinct values of other leaf dimensions the excess spans.
-    pub spread: Vec<Spread>,
-    /// 0–1.
-    pub confidence: f64,
-    /// End of the window, epoch ms.
-    pub window_end_ms: i64,
-    /// The terminal, for single-device findings (the element is then its
-    /// firmware and model, for context).
-    pub terminal: Option<Sym>,
-    /// Significant, but with fewer failures than the floor: it opens or
-    /// keeps a pending incident, and never fires one.
-    pub provisional: bool,
-    /// For a latency finding: the window's p95 and the baseline's, ms.
-    pub p95_ms: Option<(f64, f64)>,
-}
-
 /// Detection parameters.
 #[derive(Debug, Clone)]
 pub struct Detector {
@@ -217,13 +187,7 @@ impl Detector {
             keys.push((id, *key));
             counts.push(*c);
             cells.push(snap.baselines.leaf_cell(id));
-            values.extend(key[..dims].iter().map(|s| {
-                if s.is_some() {
-                    s.0.min(MAX_CODE - 2)
-                } else {
-                    MAX_CODE - 1
-                }
-            }));
+            values.extend(key[..dims].iter().map(|&s| code_of(s)));
         }
         // element → (class → (real, expected))
         let mut hits: BTreeMap<Element, BTreeMap<OutcomeClass, (f64, f64)>> = BTreeMap::new();
@@ -275,16 +239,7 @@ impl Detector {
             let pairs: Vec<(Dim, Sym)> = element
                 .0
                 .iter()
-                .map(|&(d, code)| {
-                    (
-                        self.leaf_dims[d],
-                        if code == MAX_CODE - 1 {
-                            Sym::NONE
-                        } else {
-                            Sym(code)
-                        },
-                    )
-                })
+                .map(|&(d, code)| (self.leaf_dims[d], sym_of(code)))
                 .collect();
             let mut classes: Vec<(OutcomeClass, f64)> =
                 by_class.iter().map(|(c, (v, f))| (*c, v - f)).collect();
@@ -297,19 +252,20 @@ impl Detector {
             for &(d, s) in &pairs {
                 anomalies.values.insert((d, s));
             }
+            let observed = by_class.values().map(|x| x.0).sum();
+            let expected = by_class.values().map(|x| x.1).sum();
             findings.push(Finding {
-                signal: Signal::Failures,
-                cause: verdict.cause,
-                element: pairs,
-                observed: by_class.values().map(|x| x.0).sum(),
-                expected: by_class.values().map(|x| x.1).sum(),
-                classes,
                 spread,
-                confidence: verdict.confidence,
-                window_end_ms: w.end_ms,
-                terminal: None,
                 provisional: total < self.spike.min_failures as f64,
-                p95_ms: None,
+                ..Finding::element(
+                    Signal::Failures,
+                    verdict.cause,
+                    pairs,
+                    (observed, expected),
+                    verdict.confidence,
+                    w.end_ms,
+                )
+                .with_classes(classes)
             });
         }
         // A provisional part of an element failing in full in this window
@@ -332,23 +288,19 @@ impl Detector {
                 anomalies.values.insert(pair);
             }
             anomalies.fleet |= s.element.is_empty();
-            findings.push(Finding {
-                signal: match s.volume {
-                    Volume::Outcomes => Signal::Silence,
-                    Volume::Heartbeats => Signal::MissingHeartbeats,
-                },
-                cause: Cause::Network,
-                element: s.element,
-                observed: s.observed,
-                expected: s.expected,
-                classes: Vec::new(),
-                spread: Vec::new(),
-                confidence: (1.0 - s.observed / s.expected.max(1.0)).clamp(0.5, 1.0),
-                window_end_ms: snap.window.end_ms,
-                terminal: None,
-                provisional: false,
-                p95_ms: None,
-            });
+            let signal = match s.volume {
+                Volume::Outcomes => Signal::Silence,
+                Volume::Heartbeats => Signal::MissingHeartbeats,
+            };
+            let confidence = (1.0 - s.observed / s.expected.max(1.0)).clamp(0.5, 1.0);
+            findings.push(Finding::element(
+                signal,
+                Cause::Network,
+                s.element,
+                (s.observed, s.expected),
+                confidence,
+                snap.window.end_ms,
+            ));
         }
         for s in slow(snap, &self.leaf_dims, &self.latency) {
             let Some(cause) = cause_of_dim(s.dim) else {
@@ -364,19 +316,17 @@ impl Detector {
                 continue;
             }
             anomalies.values.insert((s.dim, s.sym));
+            let confidence = (1.0 - s.expected / s.slow.max(1.0)).clamp(0.5, 1.0);
             findings.push(Finding {
-                signal: Signal::Latency,
-                cause,
-                element: vec![(s.dim, s.sym)],
-                observed: s.slow,
-                expected: s.expected,
-                classes: Vec::new(),
-                spread: Vec::new(),
-                confidence: (1.0 - s.expected / s.slow.max(1.0)).clamp(0.5, 1.0),
-                window_end_ms: snap.window.end_ms,
-                terminal: None,
-                provisional: false,
                 p95_ms: Some((s.p95_ms, s.baseline_p95_ms)),
+                ..Finding::element(
+                    Signal::Latency,
+                    cause,
+                    vec![(s.dim, s.sym)],
+                    (s.slow, s.expected),
+                    confidence,
+                    snap.window.end_ms,
+                )
             });
         }
         // Single terminals last: an outage found above explains theirs.
@@ -393,26 +343,18 @@ impl Detector {
         state: &swipewatch_engine::TerminalState,
         at_ms: i64,
     ) -> Finding {
-        let element = [Dim::Firmware, Dim::Model]
-            .into_iter()
-            .filter(|d| state.dims.get(*d).is_some())
-            .map(|d| (d, state.dims.get(d)))
-            .collect();
         let run = f64::from(state.consecutive_hw_errors);
-        Finding {
-            signal: Signal::Failures,
-            cause: Cause::DeviceHardware,
-            element,
-            observed: run,
-            expected: 0.0,
-            classes: vec![(OutcomeClass::DeviceFault, run)],
-            spread: Vec::new(),
-            confidence: (run / f64::from(2 * self.hw_error_run)).clamp(0.5, 1.0),
-            window_end_ms: at_ms,
-            terminal: Some(terminal),
-            provisional: false,
-            p95_ms: None,
-        }
+        let confidence = (run / f64::from(2 * self.hw_error_run)).clamp(0.5, 1.0);
+        Finding::device(
+            Signal::Failures,
+            Cause::DeviceHardware,
+            terminal,
+            state,
+            (run, 0.0),
+            confidence,
+            at_ms,
+        )
+        .with_classes(vec![(OutcomeClass::DeviceFault, run)])
     }
 
     /// Single terminals: a reader or PIN pad that keeps failing (unless a
@@ -533,27 +475,24 @@ impl Detector {
                     odd.then_some((span, (k, expected)))
                 })
         };
-        let element: Vec<(Dim, Sym)> = [Dim::Firmware, Dim::Model]
-            .into_iter()
-            .filter(|d| state.dims.get(*d).is_some())
-            .map(|d| (d, state.dims.get(d)))
-            .collect();
-        let finding = |signal, cause, (observed, expected): (f64, f64), class: Option<_>| Finding {
-            signal,
-            cause,
-            element: element.clone(),
-            observed,
-            expected,
-            classes: class
-                .map(|c| (c, observed - expected))
-                .into_iter()
-                .collect(),
-            spread: Vec::new(),
-            confidence: (1.0 - expected / observed.max(1.0)).clamp(0.5, 1.0),
-            window_end_ms: snap.window.end_ms,
-            terminal: Some(terminal),
-            provisional: false,
-            p95_ms: None,
+        let finding = |signal, cause, (observed, expected): (f64, f64), class: Option<_>| {
+            let confidence = (1.0 - expected / f64::max(observed, 1.0)).clamp(0.5, 1.0);
+            let at_ms = snap.window.end_ms;
+            Finding::device(
+                signal,
+                cause,
+                terminal,
+                state,
+                (observed, expected),
+                confidence,
+                at_ms,
+            )
+            .with_classes(
+                class
+                    .map(|c| (c, observed - expected))
+                    .into_iter()
+                    .collect(),
+            )
         };
         let mut out = Vec::new();
         let own_rate: f64 = OutcomeClass::ALL
@@ -651,26 +590,19 @@ impl Detector {
             | OutcomeClass::IssuerPolicyDecline => Cause::MerchantConfig,
             _ => Cause::DeviceSoftware,
         };
-        let element = [Dim::Firmware, Dim::Model]
-            .into_iter()
-            .filter(|d| state.dims.get(*d).is_some())
-            .map(|d| (d, state.dims.get(d)))
-            .collect();
         let run = f64::from(state.consecutive_failures);
-        Finding {
-            signal: Signal::Failures,
+        let confidence = (run / f64::from(2 * self.failure_run)).clamp(0.5, 1.0);
+        let signal = Signal::Failures;
+        Finding::device(
+            signal,
             cause,
-            element,
-            observed: run,
-            expected: 0.0,
-            classes: vec![(class, run)],
-            spread: Vec::new(),
-            confidence: (run / f64::from(2 * self.failure_run)).clamp(0.5, 1.0),
-            window_end_ms: at_ms,
-            terminal: Some(terminal),
-            provisional: false,
-            p95_ms: None,
-        }
+            terminal,
+            state,
+            (run, 0.0),
+            confidence,
+            at_ms,
+        )
+        .with_classes(vec![(class, run)])
     }
 
     /// Distinct values of the other leaf dimensions among the element's
@@ -687,9 +619,7 @@ impl Detector {
         let mut seen: Vec<std::collections::BTreeSet<Sym>> =
             vec![Default::default(); self.leaf_dims.len()];
         for (id, k) in keys {
-            let under = element.0.iter().all(|&(d, code)| {
-                k[d].0.min(MAX_CODE - 2) == code || (code == MAX_CODE - 1 && !k[d].is_some())
-            });
+            let under = element.0.iter().all(|&(d, code)| code_of(k[d]) == code);
             if !under {
                 continue;
             }
@@ -714,6 +644,26 @@ impl Detector {
                 values: set.len() as u32,
             })
             .collect()
+    }
+}
+
+/// The localizer's code for a leaf value: its symbol, or `MAX_CODE - 1`
+/// for a value that was not reported (symbols at or above `MAX_CODE - 2`
+/// share the last code; interners never grow that far).
+fn code_of(s: Sym) -> u32 {
+    if s.is_some() {
+        s.0.min(MAX_CODE - 2)
+    } else {
+        MAX_CODE - 1
+    }
+}
+
+/// The value a localizer code stands for (see [`code_of`]).
+fn sym_of(code: u32) -> Sym {
+    if code == MAX_CODE - 1 {
+        Sym::NONE
+    } else {
+        Sym(code)
     }
 }
 

@@ -212,20 +212,13 @@ impl Detector {
             } else {
                 Cause::Network
             };
-            findings.push(Finding {
-                signal: Signal::HostUnreachable,
-                cause,
-                element: element.clone(),
-                observed,
-                expected: expected - observed.min(expected),
-                classes: vec![(OutcomeClass::Comms, count as f64)],
-                spread: Vec::new(),
-                confidence: share.clamp(0.5, 1.0),
-                window_end_ms: snap.window.end_ms,
-                terminal: None,
-                provisional: false,
-                p95_ms: None,
-            });
+            let counts = (observed, expected - observed.min(expected));
+            let (signal, confidence) = (Signal::HostUnreachable, share.clamp(0.5, 1.0));
+            let at_ms = snap.window.end_ms;
+            findings.push(
+                Finding::element(signal, cause, element.clone(), counts, confidence, at_ms)
+                    .with_classes(vec![(OutcomeClass::Comms, count as f64)]),
+            );
             terminals.retain(|(_, s, _)| !element.iter().all(|&(d, v)| s.dims.get(d) == v));
         }
         lone(terminals)
@@ -244,24 +237,6 @@ impl Detector {
             Signal::RebootLoop | Signal::OfflineQueue | Signal::ClockDrift => Cause::DeviceSoftware,
             _ => Cause::DeviceHardware,
         };
-        let element = [Dim::Firmware, Dim::Model]
-            .into_iter()
-            .filter(|d| state.dims.get(*d).is_some())
-            .map(|d| (d, state.dims.get(d)))
-            .collect();
-        Finding {
-            signal,
-            cause,
-            element,
-            observed,
-            expected: 0.0,
-            classes: Vec::new(),
-            spread: Vec::new(),
-            confidence: 1.0,
-            window_end_ms: at_ms,
-            terminal: Some(terminal),
-            provisional: false,
-            p95_ms: None,
-        }
+        Finding::device(signal, cause, terminal, state, (observed, 0.0), 1.0, at_ms)
     }
 }

@@ -24,6 +24,7 @@
 pub mod classify;
 mod cohorts;
 pub mod detect;
+mod finding;
 pub mod health;
 pub mod latency;
 pub mod localize;
@@ -32,5 +33,6 @@ pub mod silence;
 pub mod spike;
 
 pub use classify::{classify, Spread, Verdict};
-pub use detect::{Detector, DeviceParams, Finding, Signal};
+pub use detect::{Detector, DeviceParams, Signal};
+pub use finding::{device_element, Finding};
 pub use localize::{localize, Direction, Element, LeafInput, Localized, Noise, Params};

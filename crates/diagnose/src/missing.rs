@@ -154,20 +154,14 @@ pub fn missing(
         for &i in &members {
             told[i] = true;
         }
-        out.push(Finding {
-            signal: Signal::Missing,
-            cause: Cause::Network,
-            element: element_of(place),
-            observed: (n - gone) as f64,
-            expected: n as f64,
-            classes: Vec::new(),
-            spread: Vec::new(),
-            confidence: share(n, gone).clamp(0.5, 1.0),
-            window_end_ms: now_ms,
-            terminal: None,
-            provisional: false,
-            p95_ms: None,
-        });
+        out.push(Finding::element(
+            Signal::Missing,
+            Cause::Network,
+            element_of(place),
+            ((n - gone) as f64, n as f64),
+            share(n, gone).clamp(0.5, 1.0),
+            now_ms,
+        ));
     }
     let mut lone: Vec<&Expected> = expected
         .iter()
@@ -177,23 +171,15 @@ pub fn missing(
         .collect();
     lone.sort_by_key(|e| (e.last_seen_ms, e.terminal));
     for e in lone.into_iter().take(p.max_terminals) {
+        let element = [Dim::Model, Dim::Merchant]
+            .into_iter()
+            .filter(|d| e.dims.get(*d).is_some())
+            .map(|d| (d, e.dims.get(d)))
+            .collect();
+        let (signal, cause) = (Signal::Missing, Cause::DeviceHardware);
         out.push(Finding {
-            signal: Signal::Missing,
-            cause: Cause::DeviceHardware,
-            element: [Dim::Model, Dim::Merchant]
-                .into_iter()
-                .filter(|d| e.dims.get(*d).is_some())
-                .map(|d| (d, e.dims.get(d)))
-                .collect(),
-            observed: 0.0,
-            expected: 1.0,
-            classes: Vec::new(),
-            spread: Vec::new(),
-            confidence: 1.0,
-            window_end_ms: now_ms,
             terminal: Some(e.terminal),
-            provisional: false,
-            p95_ms: None,
+            ..Finding::element(signal, cause, element, (0.0, 1.0), 1.0, now_ms)
         });
     }
     out

@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::io::BufRead;
 use std::path::Path;
-use swipewatch_ingest::{Drops, RawNet, RawOutcome, RawSw, RawTs, StrOrInt};
+use swipewatch_decode::{Drops, RawNet, RawOutcome, RawSw, RawTs, StrOrInt};
 use swipewatch_model::DroppedField;
 
 /// A history file's format, from its extension.

@@ -1,7 +1,7 @@
 use super::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use swipewatch_ingest::RawTs;
+use swipewatch_decode::RawTs;
 
 fn file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -231,7 +231,7 @@ fn a_simulated_fleet_written_as_parquet_reads_back_row_for_row() {
     let mut messages = Vec::new();
     while generator.step(&mut messages) {
         for m in messages.drain(..).filter(|m| m.topic.ends_with("/txn")) {
-            let raw: swipewatch_ingest::RawOutcome =
+            let raw: swipewatch_decode::RawOutcome =
                 serde_json::from_slice(&m.payload).expect("payload");
             expected.push((
                 raw.event_id.unwrap_or_default().to_string(),

@@ -10,7 +10,7 @@ use crate::HistoryError;
 use polars::prelude::*;
 use std::path::Path;
 use swipewatch_config::{IngestConfig, TopicKind};
-use swipewatch_ingest::{RawOutcome, RawTs, StrOrInt, TopicTemplate};
+use swipewatch_decode::{RawOutcome, RawTs, StrOrInt, TopicTemplate};
 use swipewatch_model::Dim;
 use swipewatch_sim::{Generator, Message};
 

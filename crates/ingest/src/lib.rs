@@ -15,33 +15,21 @@
 //! waits, and TCP flow control pushes the backlog back to the broker: memory
 //! stays bounded.
 //!
-//! The decoder ([`Decoder`]) is pure and synchronous, shared with replay and
-//! tests: size limit, card-number scan on raw bytes, JSON shape, fields,
-//! timestamp, dedup by `event_id`; every rejection counted by reason.
+//! The decoder ([`Decoder`], crate `swipewatch-decode`) is pure and
+//! synchronous, shared with replay and tests; this crate is its async
+//! shell: the MQTT session, the intake journal, TLS.
 
-mod backoff;
-mod bins;
-mod decode;
-mod dedup;
-mod journal;
-mod lenient;
-pub use swipewatch_model::pan;
-mod ratelog;
-mod raw;
+mod intake;
 mod source;
 mod tls;
-mod topic;
-mod values;
 
-pub use backoff::Backoff;
-pub use bins::{BinsCell, SharedBins};
-pub use decode::{Decoder, Rejection, SharedSymbols};
-pub use dedup::{fingerprint, Dedup};
-pub use journal::{replay as replay_journal, Checkpointed, Journal, JournalError, Reader, Record};
-pub use lenient::Drops;
-pub use raw::{RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
+pub use intake::{redecode, Checkpointed, IntakeError, IntakeJournal, IntakeRecord, Reader};
 pub use source::{
     mqtt_options, spawn, spawn_journaled, spawn_with_symbols, Batch, IngestError, IngestHandle,
     JournalStart,
 };
-pub use topic::{Captures, Slot, TopicTemplate};
+pub use swipewatch_decode::{
+    fingerprint, BinsCell, Captures, Decoder, Dedup, Drops, RawNet, RawOutcome, RawSw, RawTs,
+    Rejection, SharedBins, SharedSymbols, Slot, Str, StrOrInt, TopicTemplate,
+};
+pub use swipewatch_rt::Backoff;

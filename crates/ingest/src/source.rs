@@ -1,10 +1,6 @@
 //! The async shell: the MQTT poller task and the decoder task.
 
-use crate::backoff::Backoff;
-use crate::bins::SharedBins;
-use crate::decode::{Decoder, SharedSymbols};
-use crate::journal::{Checkpointed, Journal, JournalError, Reader};
-use crate::topic::TopicTemplate;
+use crate::intake::{Checkpointed, IntakeError, IntakeJournal, Reader};
 use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 use rumqttc::{
@@ -13,9 +9,11 @@ use rumqttc::{
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use swipewatch_config::Config;
+use swipewatch_decode::{Decoder, SharedBins, SharedSymbols, TopicTemplate};
 use swipewatch_model::{Event, Taxonomy};
+use swipewatch_rt::{now_ms, Backoff};
 use swipewatch_telemetry::IngestMetrics;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -31,7 +29,7 @@ pub enum IngestError {
     Tls(String),
     /// The intake journal could not be opened.
     #[error(transparent)]
-    Journal(#[from] JournalError),
+    IntakeJournal(#[from] IntakeError),
     /// The BIN table could not be read (validated config prevents this).
     #[error(transparent)]
     Config(#[from] swipewatch_config::ConfigError),
@@ -42,7 +40,7 @@ pub enum IngestError {
 pub struct Batch {
     /// Accepted events.
     pub events: Vec<Event>,
-    /// Journal sequence number of the last message decoded into this
+    /// IntakeJournal sequence number of the last message decoded into this
     /// batch (0 without a journal): once the batch is recorded, the
     /// engine holds every journaled message up to it.
     pub position: u64,
@@ -51,9 +49,9 @@ pub struct Batch {
 /// Where the intake journal lives and where the restored engine stands.
 #[derive(Debug, Clone)]
 pub struct JournalStart {
-    /// Journal directory.
+    /// IntakeJournal directory.
     pub dir: PathBuf,
-    /// Journal position the restored engine holds (0 for a fresh one):
+    /// IntakeJournal position the restored engine holds (0 for a fresh one):
     /// later messages are decoded again; earlier ones only refill dedup.
     pub position: u64,
     /// Set by the driver after each checkpoint; old files are then dropped.
@@ -107,12 +105,6 @@ impl IngestHandle {
         let _ = self.decoder.await;
         self.batches
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn qos(level: u8) -> QoS {
@@ -198,7 +190,7 @@ fn start(
     let requests = 64 + config.ingest.raw_channel_capacity + RAW_BATCH;
     let (client, eventloop) = AsyncClient::new(mqtt, requests);
     let journal = match journal {
-        Some(j) => Some(Replay::open(j)?),
+        Some(j) => Some(JournalResume::open(j)?),
         None => None,
     };
     let (raw_tx, raw_rx) = mpsc::channel(config.ingest.raw_channel_capacity);
@@ -354,21 +346,21 @@ impl Poller {
 const RAW_BATCH: usize = 256;
 
 /// The journal at start: the reader of what it holds, and the writer.
-struct Replay {
+struct JournalResume {
     reader: Reader,
     position: u64,
-    journal: Journal,
+    journal: IntakeJournal,
 }
 
-impl Replay {
-    fn open(start: JournalStart) -> Result<Replay, JournalError> {
+impl JournalResume {
+    fn open(start: JournalStart) -> Result<JournalResume, IntakeError> {
         // Appending starts after everything already journaled (and after
         // what the engine holds, should the files be gone).
-        let last = crate::journal::last_seq(&start.dir)?.max(start.position);
-        Ok(Replay {
+        let last = crate::intake::last_seq(&start.dir)?.max(start.position);
+        Ok(JournalResume {
             reader: Reader::open(&start.dir)?,
             position: start.position,
-            journal: Journal::open(&start.dir, last, start.checkpointed)?,
+            journal: IntakeJournal::open(&start.dir, last, start.checkpointed)?,
         })
     }
 }
@@ -383,9 +375,9 @@ async fn send(batch_tx: &mpsc::Sender<Batch>, events: Vec<Event>, position: u64)
 /// the real counters: the restored engine never saw it), after refilling
 /// dedup with what it holds up to there (into throwaway counters). Returns
 /// false when the consumer is gone.
-async fn replay(
+async fn resume(
     decoder: &mut Decoder,
-    replay: &mut Replay,
+    resume: &mut JournalResume,
     batch_tx: &mpsc::Sender<Batch>,
     batch_max: usize,
 ) -> bool {
@@ -395,7 +387,7 @@ async fn replay(
     let mut events = Vec::with_capacity(batch_max);
     let (mut again, mut last) = (0u64, 0u64);
     loop {
-        let record = match replay.reader.next_record() {
+        let record = match resume.reader.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
             Err(e) => {
@@ -403,7 +395,7 @@ async fn replay(
                 break;
             }
         };
-        if record.seq <= replay.position {
+        if record.seq <= resume.position {
             decoder.decode(
                 &record.topic,
                 &record.payload,
@@ -439,7 +431,7 @@ async fn replay(
     if again > 0 {
         tracing::info!(
             messages = again,
-            after = replay.position,
+            after = resume.position,
             "decoded again from the intake journal"
         );
         if !send(batch_tx, events, last).await {
@@ -454,10 +446,10 @@ async fn decode_loop(
     mut raw_rx: mpsc::Receiver<RawMessage>,
     batch_tx: mpsc::Sender<Batch>,
     batch_max: usize,
-    mut journal: Option<(Replay, AsyncClient)>,
+    mut journal: Option<(JournalResume, AsyncClient)>,
 ) {
     if let Some((r, _)) = journal.as_mut() {
-        if !replay(&mut decoder, r, &batch_tx, batch_max).await {
+        if !resume(&mut decoder, r, &batch_tx, batch_max).await {
             return;
         }
     }
@@ -466,7 +458,7 @@ async fn decode_loop(
     let mut unacked: std::collections::VecDeque<Publish> = std::collections::VecDeque::new();
     let mut synced = Instant::now();
     let mut failed_at = None;
-    // Journal position of the last message journaled.
+    // IntakeJournal position of the last message journaled.
     let mut position = 0;
     loop {
         // With acknowledgements waiting, wake up to retry them even when

@@ -20,6 +20,7 @@ pub mod dims;
 pub mod event;
 pub mod intern;
 pub mod inventory;
+pub mod message;
 pub mod pan;
 pub mod reject;
 pub mod runbook;
@@ -35,6 +36,7 @@ pub use event::{
 };
 pub use intern::{FastState, Interner, Sym, SymbolTable, Symbols};
 pub use inventory::{Inventory, InventoryError, InventoryRow, TradingHours};
+pub use message::RawMessage;
 pub use reject::{DroppedField, RejectReason};
 pub use signal::Signal;
 pub use taxonomy::{Classified, CodeTable, OutcomeClass, Taxonomy, TaxonomyError};

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use swipewatch_alert::{Evidence, Incident};
-use swipewatch_ingest::SharedSymbols;
+use swipewatch_decode::SharedSymbols;
 use swipewatch_model::{Dim, Outcome, OutcomeClass, Sym};
 
 /// Distinct terminals or merchants remembered per incident.

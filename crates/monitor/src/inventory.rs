@@ -2,10 +2,10 @@
 //! terminal, filling the places messages leave out and telling which
 //! terminals are expected to be heard from.
 
+use swipewatch_decode::SharedSymbols;
 use swipewatch_diagnose::missing::{missing, Expected, MissingParams};
 use swipewatch_diagnose::Finding;
 use swipewatch_engine::Engine;
-use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::inventory::INVENTORY_DIMS;
 use swipewatch_model::{DimValues, Inventory, Sym, TradingHours};
 
@@ -220,8 +220,8 @@ mod tests {
     use crate::Monitor;
     use swipewatch_alert::State;
     use swipewatch_config::EngineConfig;
+    use swipewatch_decode::SharedSymbols;
     use swipewatch_engine::{Engine, Settings};
-    use swipewatch_ingest::SharedSymbols;
     use swipewatch_model::{
         Dim, DimValues, Event, Heartbeat, Inventory, Outcome, OutcomeClass, Signal,
     };
@@ -248,7 +248,7 @@ mod tests {
         let engine = Engine::new(Settings::from(&EngineConfig::default()));
         let mut monitor = Monitor::new(engine, symbols.clone());
         monitor.set_inventory(&inventory());
-        let mut closed = Vec::new();
+        let mut windows = Vec::new();
         for m in 0..minutes {
             for i in (0..30).filter(|i| sends(*i)) {
                 let t = symbols
@@ -263,14 +263,11 @@ mod tests {
                     DimValues::default(),
                 )));
             }
-            monitor.engine.on_idle(T0 + (m + 1) * 60_000);
-            monitor.engine.poll_closed(&mut closed);
-            for mut snap in closed.drain(..) {
-                monitor.process(&mut snap);
-            }
+            monitor.on_idle(T0 + (m + 1) * 60_000);
+            monitor.advance(&mut windows);
         }
         let mut open: Vec<String> = monitor
-            .book
+            .book()
             .open()
             .filter(|i| i.state == State::Firing)
             .map(|i| format!("{} {}", i.key.cause.name(), i.key.describe()))
@@ -308,7 +305,7 @@ mod tests {
             DimValues::default(),
         )));
         let symbols = monitor.symbols().read().unwrap_or_else(|p| p.into_inner());
-        let dims = monitor.engine.terminal_state(t0).expect("seen").dims;
+        let dims = monitor.engine().terminal_state(t0).expect("seen").dims;
         assert_eq!(
             symbols.resolve(Dim::Region, dims.get(Dim::Region)),
             Some("r-0")
@@ -330,7 +327,7 @@ mod tests {
         let (monitor, open) = run(15, |i| !(10..20).contains(&i));
         assert_eq!(open, ["network region=r-1"]);
         assert!(monitor
-            .book
+            .book()
             .open()
             .all(|i| i.latest.signal == Signal::Missing));
     }

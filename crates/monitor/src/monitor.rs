@@ -3,13 +3,14 @@
 
 use crate::evidence::EvidenceBook;
 use crate::inventory::{FleetInventory, InventoryStatus};
-use swipewatch_alert::{FindingView, IncidentBook, Policy, Silence, Transition};
+use crate::MaintenanceSchedule;
+use swipewatch_alert::{FindingView, IncidentBook, Notice, Policy, Silence, Transition};
+use swipewatch_config::MaintenanceConfig;
+use swipewatch_decode::{Decoder, SharedSymbols};
 use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
-use swipewatch_engine::{BaselineFile, CheckpointError, Engine, WindowSnapshot};
-use swipewatch_ingest::{Decoder, SharedSymbols};
-use swipewatch_model::{Cause, Dim, Event, Inventory, Outcome};
-use swipewatch_sim::{MaintenanceWindow, Message};
+use swipewatch_engine::{BaselineFile, CheckpointError, Engine, EngineStats, WindowSnapshot};
+use swipewatch_model::{Cause, Dim, Event, Inventory, Outcome, RawMessage};
 
 /// Where a terminal is and what it runs, as told with its device
 /// incidents and in the terminal view of the API.
@@ -25,26 +26,32 @@ pub const TERMINAL_DIMS: [Dim; 9] = [
     Dim::App,
 ];
 
-/// Engine, detector and incident book over one symbol table.
+/// Engine, detector and incident book over one symbol table, moved on by
+/// its verbs: [`Monitor::record_batch`] as events arrive, [`Monitor::advance`]
+/// whenever time may have closed a window (the one place a window closes,
+/// for the live, replay and demo drivers alike).
 pub struct Monitor {
-    /// The window engine.
-    pub engine: Engine,
-    /// Detection thresholds.
-    pub detector: Detector,
-    /// Incidents.
-    pub book: IncidentBook,
+    pub(crate) engine: Engine,
+    detector: Detector,
+    book: IncidentBook,
     evidence: EvidenceBook,
-    symbols: SharedSymbols,
+    pub(crate) symbols: SharedSymbols,
     inventory: FleetInventory,
+    maintenance: MaintenanceSchedule,
+    closed: Vec<WindowSnapshot>,
 }
 
 /// What one closed window produced.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WindowResult {
+    /// The window, as the engine closed it (baselines have learned from it).
+    pub snapshot: WindowSnapshot,
     /// The window's findings, resolved to text.
     pub findings: Vec<FindingView>,
     /// Incident lifecycle steps.
     pub transitions: Vec<Transition>,
+    /// What the sinks are to be told, in order.
+    pub notices: Vec<Notice>,
 }
 
 impl Monitor {
@@ -64,7 +71,124 @@ impl Monitor {
             evidence: EvidenceBook::default(),
             symbols,
             inventory: FleetInventory::default(),
+            maintenance: MaintenanceSchedule::default(),
+            closed: Vec::new(),
         }
+    }
+
+    /// The window engine (read only: events go in through
+    /// [`Monitor::record_batch`]).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The incident book (read only: it moves on with the windows).
+    pub fn book(&self) -> &IncidentBook {
+        &self.book
+    }
+
+    /// The detector and its thresholds.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// An inventory terminal silent this long inside its trading hours is
+    /// missing.
+    pub fn set_missing_after(&mut self, after_ms: i64) {
+        self.detector.missing.after_ms = after_ms;
+    }
+
+    /// Engine counters since it first started.
+    pub fn stats(&self) -> EngineStats {
+        self.engine.stats()
+    }
+
+    /// Records that ingest is connected (`up`) or not, as of `now_ms`:
+    /// windows that overlap a disconnection are data gaps.
+    pub fn set_connected(&mut self, up: bool, now_ms: i64) {
+        self.engine.set_connected(up, now_ms);
+    }
+
+    /// Input has been idle: lets processing time close windows.
+    pub fn on_idle(&mut self, now_ms: i64) {
+        self.engine.on_idle(now_ms);
+    }
+
+    /// Records a decoded batch whose last message sits at intake
+    /// `position` (0: not journaled); returns incident transitions raised
+    /// on arrival (a dead reader is told at once).
+    pub fn record_batch(&mut self, events: &[Event], position: u64) -> Vec<Transition> {
+        let mut raised = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            self.engine.prefetch_for(events, i);
+            raised.extend(self.record(e));
+        }
+        if position > 0 {
+            self.engine.set_input_position(position);
+        }
+        raised
+    }
+
+    /// Processes every window the watermark has closed, oldest first, into
+    /// `out`.
+    pub fn advance(&mut self, out: &mut Vec<WindowResult>) {
+        let mut closed = std::mem::take(&mut self.closed);
+        self.engine.poll_closed(&mut closed);
+        self.process_all(&mut closed, out);
+        self.closed = closed;
+    }
+
+    /// Closes and processes every open window (the end of a finite stream).
+    pub fn flush(&mut self, out: &mut Vec<WindowResult>) {
+        let mut closed = std::mem::take(&mut self.closed);
+        self.engine.flush(&mut closed);
+        self.process_all(&mut closed, out);
+        self.closed = closed;
+    }
+
+    fn process_all(&mut self, closed: &mut Vec<WindowSnapshot>, out: &mut Vec<WindowResult>) {
+        for mut snapshot in closed.drain(..) {
+            let (findings, transitions) = self.process(&mut snapshot);
+            out.push(WindowResult {
+                snapshot,
+                findings,
+                transitions,
+                notices: self.book.take_notices(),
+            });
+        }
+    }
+
+    /// Notices queued outside a window (an incident raised on arrival, a
+    /// silence added), in order.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        self.book.take_notices()
+    }
+
+    /// Adds a silence; returns it with its id.
+    pub fn silence(&mut self, silence: Silence) -> Silence {
+        self.book.silence(silence)
+    }
+
+    /// Ends silence `id` at `at_ms`; returns it.
+    pub fn expire_silence(&mut self, id: u64, at_ms: i64) -> Option<Silence> {
+        self.book.expire_silence(id, at_ms)
+    }
+
+    /// Puts back silences from the durable log.
+    pub fn restore_silences(&mut self, silences: impl IntoIterator<Item = Silence>) {
+        self.book.restore_silences(silences);
+    }
+
+    /// Silences the occurrences of recurring maintenance windows as time
+    /// reaches them (see [`Monitor::renew_maintenance`]).
+    pub fn schedule_maintenance(&mut self, windows: Vec<MaintenanceConfig>) {
+        self.maintenance = MaintenanceSchedule::new(windows);
+    }
+
+    /// Adds the silences of maintenance occurrences up to two days after
+    /// `now_ms` (at most once an hour); whether any was added.
+    pub fn renew_maintenance(&mut self, now_ms: i64) -> bool {
+        self.maintenance.renew(now_ms, &mut self.book)
     }
 
     /// Starts from baselines learned elsewhere (`swipetool baseline`), so
@@ -173,39 +297,20 @@ impl Monitor {
         self.book.restore(incidents);
     }
 
-    /// Silences every incident on an acquirer or issuer under one of its
-    /// declared maintenance windows.
-    pub fn observe_maintenance(&mut self, windows: Vec<MaintenanceWindow>, comment: &str) {
-        for m in windows {
-            let dim = if m.dim == "acquirer" {
-                Dim::Acquirer
-            } else {
-                Dim::Issuer
-            };
-            self.book.silence(Silence {
-                id: 0,
-                matchers: vec![(dim, m.value)],
-                cause: None,
-                start_ms: m.start_ms,
-                end_ms: m.end_ms,
-                comment: comment.to_string(),
-            });
-        }
-    }
-
     /// Decodes `messages` (draining them) and records the events (`events`
     /// is scratch space, left empty); returns incident transitions raised
     /// on arrival, with the event time they were raised at.
     pub fn ingest(
         &mut self,
         decoder: &mut Decoder,
-        messages: &mut Vec<Message>,
+        messages: &mut Vec<impl RawMessage>,
         events: &mut Vec<Event>,
     ) -> Vec<(i64, Vec<Transition>)> {
         let mut raised = Vec::new();
         events.clear();
         for m in messages.drain(..) {
-            decoder.decode(&m.topic, &m.payload, m.payload.len(), m.arrival_ms, events);
+            let payload = m.payload();
+            decoder.decode(m.topic(), payload, payload.len(), m.arrival_ms(), events);
         }
         // The whole batch is decoded first, so each event's terminal state
         // and counters can be asked for a few events before it is recorded.
@@ -238,7 +343,7 @@ impl Monitor {
 
     /// Detects on one closed window, lets the baselines learn from what was
     /// normal in it, and moves the incidents on.
-    pub fn process(&mut self, snap: &mut WindowSnapshot) -> WindowResult {
+    fn process(&mut self, snap: &mut WindowSnapshot) -> (Vec<FindingView>, Vec<Transition>) {
         let (mut findings, anomalies) = self.detector.detect(snap);
         if !self.inventory.is_empty() && !snap.bucket.data_gap {
             self.inventory.start(snap.window.start_ms);
@@ -263,10 +368,7 @@ impl Monitor {
         for (id, evidence) in self.evidence.snapshot() {
             self.book.set_evidence(id, evidence);
         }
-        WindowResult {
-            findings,
-            transitions,
-        }
+        (findings, transitions)
     }
 
     fn resolve(&self, findings: &[Finding]) -> Vec<FindingView> {

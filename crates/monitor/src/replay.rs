@@ -4,15 +4,13 @@
 //! `eval` replays the simulator's messages; offline replay feeds events
 //! typed from history files.
 
-use crate::{MaintenanceSchedule, Monitor};
+use crate::{Monitor, WindowResult};
 use std::collections::BTreeMap;
-use swipewatch_alert::{Incident, Severity, Transition};
+use swipewatch_alert::{Incident, Transition};
 use swipewatch_config::{Config, ConfigError, MaintenanceConfig};
-use swipewatch_engine::{Engine, Settings, WindowSnapshot};
-use swipewatch_ingest::{Decoder, SharedSymbols};
-use swipewatch_model::Event;
-use swipewatch_sim::score::Detected;
-use swipewatch_sim::Message;
+use swipewatch_decode::{Decoder, SharedSymbols};
+use swipewatch_engine::{Engine, Settings};
+use swipewatch_model::{Event, RawMessage};
 use swipewatch_telemetry::Metrics;
 
 /// Called with the event time (epoch ms) and each incident transition.
@@ -23,11 +21,10 @@ pub struct Replay {
     /// The monitor; its book holds the incidents.
     pub monitor: Monitor,
     incidents: BTreeMap<u64, Incident>,
-    closed: Vec<WindowSnapshot>,
+    results: Vec<WindowResult>,
     events: Vec<Event>,
     trace: Option<Trace>,
     windows: u64,
-    maintenance: MaintenanceSchedule,
 }
 
 impl Replay {
@@ -36,11 +33,10 @@ impl Replay {
         Replay {
             monitor,
             incidents: BTreeMap::new(),
-            closed: Vec::new(),
+            results: Vec::new(),
             events: Vec::new(),
             trace: None,
             windows: 0,
-            maintenance: MaintenanceSchedule::default(),
         }
     }
 
@@ -53,13 +49,13 @@ impl Replay {
     /// Silences the occurrences of recurring maintenance windows as event
     /// time reaches them, as the live service does with processing time.
     pub fn with_maintenance(mut self, windows: Vec<MaintenanceConfig>) -> Replay {
-        self.maintenance = MaintenanceSchedule::new(windows);
+        self.monitor.schedule_maintenance(windows);
         self
     }
 
     /// Decodes and records `messages` (draining them), then processes the
     /// windows they closed.
-    pub fn messages(&mut self, decoder: &mut Decoder, messages: &mut Vec<Message>) {
+    pub fn messages(&mut self, decoder: &mut Decoder, messages: &mut Vec<impl RawMessage>) {
         let raised = self.monitor.ingest(decoder, messages, &mut self.events);
         for (at_ms, transitions) in raised {
             self.note(at_ms, &transitions);
@@ -72,19 +68,21 @@ impl Replay {
     pub fn event(&mut self, event: &Event) {
         let transitions = self.monitor.record(event);
         if !transitions.is_empty() {
-            let at_ms = self.monitor.engine.max_event_ms();
+            let at_ms = self.monitor.engine().max_event_ms();
             self.note(at_ms, &transitions);
         }
     }
 
     /// Processes the windows the watermark has closed.
     pub fn poll(&mut self) {
-        let now_ms = self.monitor.engine.max_event_ms();
+        let now_ms = self.monitor.engine().max_event_ms();
         if now_ms != i64::MIN {
-            self.maintenance.renew(now_ms, &mut self.monitor.book);
+            self.monitor.renew_maintenance(now_ms);
         }
-        self.monitor.engine.poll_closed(&mut self.closed);
-        self.process_closed();
+        let mut results = std::mem::take(&mut self.results);
+        self.monitor.advance(&mut results);
+        self.note_windows(&mut results);
+        self.results = results;
     }
 
     /// Closes every remaining window and returns every incident of the
@@ -96,9 +94,10 @@ impl Replay {
     /// As [`Replay::finish`], and gives back the monitor (whose baselines
     /// have learned from every window).
     pub fn close(mut self) -> (Vec<Incident>, Monitor) {
-        self.monitor.engine.flush(&mut self.closed);
-        self.process_closed();
-        for inc in self.monitor.book.open() {
+        let mut results = std::mem::take(&mut self.results);
+        self.monitor.flush(&mut results);
+        self.note_windows(&mut results);
+        for inc in self.monitor.book().open() {
             self.incidents.insert(inc.id, inc.clone());
         }
         (self.incidents.into_values().collect(), self.monitor)
@@ -109,16 +108,13 @@ impl Replay {
         self.windows
     }
 
-    fn process_closed(&mut self) {
-        let mut closed = std::mem::take(&mut self.closed);
-        for mut snap in closed.drain(..) {
-            // Judged from the incidents themselves; nothing is delivered.
-            self.monitor.book.take_notices();
-            let transitions = self.monitor.process(&mut snap).transitions;
+    /// Notes each window's transitions; notices are dropped (a replay is
+    /// judged from the incidents themselves; nothing is delivered).
+    fn note_windows(&mut self, results: &mut Vec<WindowResult>) {
+        for result in results.drain(..) {
             self.windows += 1;
-            self.note(snap.window.end_ms, &transitions);
+            self.note(result.snapshot.window.end_ms, &result.transitions);
         }
-        self.closed = closed;
     }
 
     fn note(&mut self, at_ms: i64, transitions: &[Transition]) {
@@ -151,7 +147,7 @@ pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigErr
             .store(swipewatch_config::load_bin_table(path)?);
     }
     let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
-    monitor.detector.missing.after_ms = config.fleet.missing_after.as_millis() as i64;
+    monitor.set_missing_after(config.fleet.missing_after.as_millis() as i64);
     if let Some(path) = &config.fleet.inventory_file {
         monitor.set_inventory(&swipewatch_config::load_inventory(path)?);
     }
@@ -175,33 +171,4 @@ pub fn transition_text(t: &Transition) -> String {
         inc.latest.observed,
         inc.latest.expected
     )
-}
-
-/// Incidents as the scorer compares them with labels.
-pub fn detected(incidents: &[Incident]) -> Vec<Detected> {
-    incidents.iter().map(to_detected).collect()
-}
-
-fn to_detected(inc: &Incident) -> Detected {
-    let element = match &inc.key.terminal {
-        Some(t) => BTreeMap::from([("terminal".to_string(), t.clone())]),
-        None => inc
-            .key
-            .element
-            .iter()
-            .map(|(d, v)| (d.name().to_string(), v.clone()))
-            .collect(),
-    };
-    Detected {
-        cause: inc.key.cause,
-        element,
-        first_ms: inc.fired_ms.unwrap_or(inc.first_ms),
-        last_ms: inc.last_ms,
-        fired: inc.fired_ms.is_some(),
-        silenced: inc.silenced,
-        inhibited: inc.inhibited_by.is_some(),
-        page: inc.severity == Severity::Page,
-        first_observed: inc.first_observed,
-        signal: inc.key.health.unwrap_or(inc.latest.signal),
-    }
 }

@@ -16,7 +16,11 @@ use axum::routing::{delete, get};
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
-use swipewatch_alert::{Incident, Silence, State as IncidentState};
+use swipewatch_alert::wire::IncidentView;
+use swipewatch_alert::{Incident, Silence};
+use swipewatch_telemetry::Metrics;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 mod silences;
 mod views;
@@ -24,9 +28,6 @@ pub use silences::{parse_silence, silence_json, Command};
 
 /// Largest request body accepted, bytes.
 const MAX_BODY: usize = 64 * 1024;
-use swipewatch_telemetry::Metrics;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
@@ -122,59 +123,7 @@ async fn console() -> impl IntoResponse {
 
 /// The API's view of an incident.
 pub fn incident_json(i: &Incident) -> serde_json::Value {
-    let element: serde_json::Map<String, serde_json::Value> = i
-        .key
-        .element
-        .iter()
-        .map(|(d, v)| (d.name().to_string(), serde_json::Value::from(v.as_str())))
-        .collect();
-    let classes: serde_json::Map<String, serde_json::Value> = i
-        .latest
-        .classes
-        .iter()
-        .map(|(c, x)| (c.name().to_string(), serde_json::Value::from(x.round())))
-        .collect();
-    serde_json::json!({
-        "id": i.id,
-        "state": match i.state {
-            IncidentState::Pending => "pending",
-            IncidentState::Firing => "firing",
-            IncidentState::Resolved => "resolved",
-        },
-        "cause": i.key.cause.name(),
-        "signal": i.latest.signal.name(),
-        "unit": i.latest.signal.unit(),
-        "p95_ms": i.latest.p95_ms.map(|(now, normal)| serde_json::json!({"window": now, "baseline": normal})),
-        "summary": i.key.describe(),
-        "element": element,
-        "terminal": i.key.terminal,
-        "severity": i.severity.name(),
-        "pages": i.severity == swipewatch_alert::Severity::Page && !i.silenced && i.inhibited_by.is_none(),
-        "silenced": i.silenced,
-        "inhibited_by": i.inhibited_by,
-        "notified": i.notified,
-        "first_ms": i.first_ms,
-        "fired_ms": i.fired_ms,
-        "last_ms": i.last_ms,
-        "resolved_ms": i.resolved_ms,
-        "windows": i.windows,
-        "observed": i.latest.observed,
-        "expected": (i.latest.expected * 10.0).round() / 10.0,
-        "excess_failures": i.excess.round(),
-        "classes": classes,
-        "confidence": (i.latest.confidence * 100.0).round() / 100.0,
-        "runbook": i.runbook(),
-        "evidence": {
-            "top_codes": i.evidence.top_codes.iter().map(|(c, n)| serde_json::json!({"code": c, "count": n})).collect::<Vec<_>>(),
-            "terminals": i.evidence.terminals,
-            "merchants": i.evidence.merchants,
-            "failed": i.evidence.failed,
-            "amount_minor": i.evidence.amount_minor,
-            "amounts": i.evidence.amounts,
-            "amounts_text": i.evidence.amounts_text(),
-            "since_ms": i.evidence.since_ms,
-        },
-    })
+    serde_json::to_value(IncidentView::from(i)).unwrap_or_default()
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use std::time::Duration;
 use swipewatch_alert::Silence;
 use swipewatch_model::{Cause, Dim};
+use swipewatch_rt::now_ms;
 use tokio::sync::oneshot;
 
 /// Longest silence accepted.
@@ -49,12 +50,6 @@ pub fn silence_json(s: &Silence, now_ms: i64) -> Value {
         "comment": s.comment,
         "active": s.start_ms <= now_ms && now_ms < s.end_ms,
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(crate) async fn list(State(s): State<AppState>) -> Response {

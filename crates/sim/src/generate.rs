@@ -22,6 +22,18 @@ pub struct Message {
     pub arrival_ms: i64,
 }
 
+impl swipewatch_model::RawMessage for Message {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+    fn arrival_ms(&self) -> i64 {
+        self.arrival_ms
+    }
+}
+
 /// Ground truth for one fault occurrence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {
@@ -57,6 +69,26 @@ pub struct MaintenanceWindow {
     pub start_ms: i64,
     /// End, epoch ms.
     pub end_ms: i64,
+}
+
+impl MaintenanceWindow {
+    /// The silence ops would declare for it: every incident on its
+    /// acquirer or issuer while it lasts.
+    pub fn to_silence(&self, comment: &str) -> swipewatch_alert::Silence {
+        let dim = if self.dim == "acquirer" {
+            swipewatch_model::Dim::Acquirer
+        } else {
+            swipewatch_model::Dim::Issuer
+        };
+        swipewatch_alert::Silence {
+            id: 0,
+            matchers: vec![(dim, self.value.clone())],
+            cause: None,
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            comment: comment.to_string(),
+        }
+    }
 }
 
 /// A fault's `terminal` that names the fleet's busiest terminal.

@@ -194,6 +194,35 @@ pub fn score(labels: &[Label], detected: &[Detected], days: f64) -> RunScore {
     }
 }
 
+/// Incidents as the scorer compares them with labels.
+pub fn detected(incidents: &[swipewatch_alert::Incident]) -> Vec<Detected> {
+    incidents.iter().map(to_detected).collect()
+}
+
+fn to_detected(inc: &swipewatch_alert::Incident) -> Detected {
+    let element = match &inc.key.terminal {
+        Some(t) => BTreeMap::from([("terminal".to_string(), t.clone())]),
+        None => inc
+            .key
+            .element
+            .iter()
+            .map(|(d, v)| (d.name().to_string(), v.clone()))
+            .collect(),
+    };
+    Detected {
+        cause: inc.key.cause,
+        element,
+        first_ms: inc.fired_ms.unwrap_or(inc.first_ms),
+        last_ms: inc.last_ms,
+        fired: inc.fired_ms.is_some(),
+        silenced: inc.silenced,
+        inhibited: inc.inhibited_by.is_some(),
+        page: inc.severity == swipewatch_alert::Severity::Page,
+        first_observed: inc.first_observed,
+        signal: inc.key.health.unwrap_or(inc.latest.signal),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

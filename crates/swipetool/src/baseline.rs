@@ -30,7 +30,7 @@ pub fn learn(
     };
     let (_, monitor) = replay.close();
     let symbols = monitor.symbols().read().unwrap_or_else(|p| p.into_inner());
-    Ok(BaselineFile::from_engine(&monitor.engine, &symbols, span))
+    Ok(BaselineFile::from_engine(monitor.engine(), &symbols, span))
 }
 
 /// Runs the command.

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use swipewatch_alert::{Incident, Silence};
 use swipewatch_config::Config;
+use swipewatch_decode::Decoder;
 use swipewatch_engine::BaselineFile;
 use swipewatch_history::{Item, Mapping};
-use swipewatch_ingest::Decoder;
 use swipewatch_model::{Dim, Event, RejectReason};
-use swipewatch_monitor::{detected, offline, transition_text, Monitor, Replay};
+use swipewatch_monitor::{offline, transition_text, Monitor, Replay};
+use swipewatch_sim::score::detected;
 use swipewatch_sim::score::{describe, score, yes};
 use swipewatch_sim::Label;
 use swipewatch_telemetry::EventKind;
@@ -299,7 +300,7 @@ fn declare_maintenance(monitor: &mut Monitor, labels: &[Label]) {
             .iter()
             .filter_map(|(d, v)| Some((Dim::from_name(d)?, v.clone())))
             .collect();
-        monitor.book.silence(Silence {
+        monitor.silence(Silence {
             id: 0,
             matchers,
             cause: l.cause,

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 use swipewatch_config::Config;
+use swipewatch_decode::Decoder;
 use swipewatch_engine::Settings;
 use swipewatch_history::{Mapping, TableColumn};
-use swipewatch_ingest::Decoder;
 use swipewatch_model::{Dim, Event, Outcome, OutcomeClass, RespCode, Sym, TermError, TxnStatus};
 use swipewatch_monitor::offline;
 

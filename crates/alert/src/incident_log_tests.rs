@@ -1,9 +1,9 @@
 use super::*;
-use crate::book::{FindingView, IncidentBook, NoticeKind, Policy};
 use crate::fixtures::issuer_finding as finding;
+use crate::{FindingView, IncidentBook, NoticeKind, Policy};
 
 /// Plays `windows` through a book, journaling like the service does.
-fn play(book: &mut IncidentBook, journal: &mut Journal, windows: &[(i64, Vec<FindingView>)]) {
+fn play(book: &mut IncidentBook, journal: &mut IncidentLog, windows: &[(i64, Vec<FindingView>)]) {
     for (end_ms, findings) in windows {
         for t in book.update(*end_ms, findings) {
             journal.incident(t.incident()).expect("append");
@@ -19,7 +19,7 @@ fn a_reopened_log_resumes_the_firing_incident_without_a_second_fired_notice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("incidents.log");
     let mut journal =
-        Journal::create(&path, &read(&path, &["webhook"], 10).expect("read")).expect("create");
+        IncidentLog::create(&path, &read(&path, &["webhook"], 10).expect("read")).expect("create");
     let mut book = IncidentBook::new(Policy::default());
     let f = vec![finding("northbank")];
     play(
@@ -37,7 +37,7 @@ fn a_reopened_log_resumes_the_firing_incident_without_a_second_fired_notice() {
     assert!(recovered.pending_for("webhook").is_empty());
     assert_eq!(recovered.next_seq, 2);
 
-    let mut journal = Journal::create(&path, &recovered).expect("reopen");
+    let mut journal = IncidentLog::create(&path, &recovered).expect("reopen");
     let mut book = IncidentBook::new(Policy::default());
     book.restore(recovered.incidents.clone());
     // The outage goes on, then ends: one resolved notice and nothing else.
@@ -65,7 +65,7 @@ fn a_reopened_log_resumes_the_firing_incident_without_a_second_fired_notice() {
 fn a_torn_last_line_is_skipped_and_the_rest_recovered() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("incidents.log");
-    let mut journal = Journal::create(&path, &Recovered::default()).expect("create");
+    let mut journal = IncidentLog::create(&path, &Recovered::default()).expect("create");
     let mut book = IncidentBook::new(Policy::default());
     let f = vec![finding("northbank")];
     play(&mut book, &mut journal, &[(10_000, f.clone()), (20_000, f)]);
@@ -84,7 +84,7 @@ fn a_torn_last_line_is_skipped_and_the_rest_recovered() {
 fn compaction_drops_notices_every_sink_delivered_and_old_resolved_incidents() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("incidents.log");
-    let mut journal = Journal::create(&path, &Recovered::default()).expect("create");
+    let mut journal = IncidentLog::create(&path, &Recovered::default()).expect("create");
     let mut book = IncidentBook::new(Policy::default());
     let mut windows = Vec::new();
     let mut t = 0;
@@ -106,7 +106,7 @@ fn compaction_drops_notices_every_sink_delivered_and_old_resolved_incidents() {
     let seqs: Vec<u64> = recovered.notices.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs, [5, 6]);
     assert_eq!(recovered.incidents.len(), 2, "only the two newest resolved");
-    Journal::create(&path, &recovered).expect("compact");
+    IncidentLog::create(&path, &recovered).expect("compact");
     let lines = std::fs::read_to_string(&path)
         .expect("read")
         .lines()

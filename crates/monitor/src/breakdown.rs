@@ -6,8 +6,8 @@
 
 use prometheus::IntCounter;
 use std::collections::HashMap;
+use swipewatch_decode::SharedSymbols;
 use swipewatch_engine::WindowSnapshot;
-use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::{Dim, OutcomeClass, RespCode, Sym};
 use swipewatch_telemetry::BreakdownMetrics;
 

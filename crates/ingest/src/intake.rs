@@ -8,7 +8,7 @@
 //! what was journaled but not yet acknowledged counts nothing twice.
 //!
 //! Files: `<dir>/<first seq, 20 digits>.wal`, a new one at every
-//! checkpoint. Record: body length (u32 LE), xxh3-64 of the body (u64 LE),
+//! checkpoint. IntakeRecord: body length (u32 LE), xxh3-64 of the body (u64 LE),
 //! body: seq (u64 LE), arrival ms (i64 LE), payload length as received
 //! (u64 LE), topic length (u16 LE), topic, payload. A torn record at the
 //! end of a file (a crash mid-write) ends that file's replay.
@@ -28,7 +28,7 @@ const MAX_BODY: usize = 1 << 30;
 
 /// Why the journal could not be written or read.
 #[derive(Debug, thiserror::Error)]
-pub enum JournalError {
+pub enum IntakeError {
     /// A file operation failed.
     #[error("intake journal {path}: {source}")]
     Io {
@@ -39,8 +39,8 @@ pub enum JournalError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |source| JournalError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IntakeError + '_ {
+    move |source| IntakeError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -48,7 +48,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
 
 /// One journaled message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
+pub struct IntakeRecord {
     /// Position in the journal, from 1.
     pub seq: u64,
     /// Arrival time, epoch ms.
@@ -81,7 +81,7 @@ impl Checkpointed {
 
 /// The journal's segment files in `dir`, oldest first, with their first
 /// sequence numbers.
-fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
+fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, IntakeError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
@@ -113,7 +113,7 @@ pub struct Reader {
 impl Reader {
     /// A reader over every journal file in `dir` (none if it does not
     /// exist).
-    pub fn open(dir: &Path) -> Result<Reader, JournalError> {
+    pub fn open(dir: &Path) -> Result<Reader, IntakeError> {
         let files = if dir.exists() {
             segments(dir)?
         } else {
@@ -131,7 +131,7 @@ impl Reader {
     }
 
     /// The next record, or `None` after the last one.
-    pub fn next_record(&mut self) -> Result<Option<Record>, JournalError> {
+    pub fn next_record(&mut self) -> Result<Option<IntakeRecord>, IntakeError> {
         loop {
             if self.current.is_none() {
                 let Some((_, path)) = self.files.next() else {
@@ -160,7 +160,7 @@ impl Reader {
 
 /// The highest sequence number journaled in `dir` (0 for none): the last
 /// intact record of the newest file that holds one.
-pub fn last_seq(dir: &Path) -> Result<u64, JournalError> {
+pub fn last_seq(dir: &Path) -> Result<u64, IntakeError> {
     if !dir.exists() {
         return Ok(0);
     }
@@ -176,7 +176,7 @@ pub fn last_seq(dir: &Path) -> Result<u64, JournalError> {
 
 /// Reads every intact record in `dir`, oldest first, handing each to
 /// `each`. Returns the highest sequence number seen (0 for none).
-pub fn replay(dir: &Path, mut each: impl FnMut(Record)) -> Result<u64, JournalError> {
+pub fn redecode(dir: &Path, mut each: impl FnMut(IntakeRecord)) -> Result<u64, IntakeError> {
     let mut reader = Reader::open(dir)?;
     while let Some(rec) = reader.next_record()? {
         each(rec);
@@ -186,7 +186,7 @@ pub fn replay(dir: &Path, mut each: impl FnMut(Record)) -> Result<u64, JournalEr
 
 /// The next record, `None` at a clean end of file, `Err` for a torn or
 /// corrupt one.
-fn read_record(r: &mut impl Read) -> Result<Option<Record>, &'static str> {
+fn read_record(r: &mut impl Read) -> Result<Option<IntakeRecord>, &'static str> {
     let mut header = [0u8; HEADER];
     let mut got = 0;
     while got < HEADER {
@@ -224,7 +224,7 @@ fn read_record(r: &mut impl Read) -> Result<Option<Record>, &'static str> {
     let topic = std::str::from_utf8(&body[FIXED..FIXED + topic_len])
         .map_err(|_| "topic not UTF-8")?
         .to_string();
-    Ok(Some(Record {
+    Ok(Some(IntakeRecord {
         seq,
         arrival_ms,
         len,
@@ -235,7 +235,7 @@ fn read_record(r: &mut impl Read) -> Result<Option<Record>, &'static str> {
 
 /// Appends messages; a new file at every checkpoint, old files removed
 /// once two newer checkpoints cover them.
-pub struct Journal {
+pub struct IntakeJournal {
     dir: PathBuf,
     file: File,
     buf: Vec<u8>,
@@ -249,7 +249,7 @@ pub struct Journal {
     checkpointed: Checkpointed,
 }
 
-impl Journal {
+impl IntakeJournal {
     /// Opens the journal in `dir` (created if missing) for appending after
     /// `last_seq`, in a new file. Existing files stay until checkpoints
     /// cover them.
@@ -257,13 +257,13 @@ impl Journal {
         dir: &Path,
         last_seq: u64,
         checkpointed: Checkpointed,
-    ) -> Result<Journal, JournalError> {
+    ) -> Result<IntakeJournal, IntakeError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let older = segments(dir)?;
         let next_seq = last_seq + 1;
         let (file, path) = Self::create(dir, next_seq)?;
         let older = older.into_iter().filter(|(_, p)| *p != path).collect();
-        Ok(Journal {
+        Ok(IntakeJournal {
             dir: dir.to_path_buf(),
             file,
             buf: Vec::with_capacity(1 << 16),
@@ -275,14 +275,14 @@ impl Journal {
         })
     }
 
-    fn create(dir: &Path, first: u64) -> Result<(File, PathBuf), JournalError> {
+    fn create(dir: &Path, first: u64) -> Result<(File, PathBuf), IntakeError> {
         let path = dir.join(format!("{first:020}.{EXT}"));
         let file = File::create(&path).map_err(io(&path))?;
         Ok((file, path))
     }
 
     /// Buffers one message; returns its sequence number. Nothing is
-    /// durable before [`Journal::write`].
+    /// durable before [`IntakeJournal::write`].
     pub fn append(&mut self, topic: &str, payload: &[u8], len: usize, arrival_ms: i64) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -305,8 +305,8 @@ impl Journal {
 
     /// Hands the buffered records to the operating system: from here they
     /// survive the process being killed (not a power loss; see
-    /// [`Journal::sync`]).
-    pub fn write(&mut self) -> Result<(), JournalError> {
+    /// [`IntakeJournal::sync`]).
+    pub fn write(&mut self) -> Result<(), IntakeError> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -316,13 +316,13 @@ impl Journal {
     }
 
     /// Forces written records to disk.
-    pub fn sync(&mut self) -> Result<(), JournalError> {
+    pub fn sync(&mut self) -> Result<(), IntakeError> {
         self.file.sync_data().map_err(io(&self.dir))
     }
 
     /// After a new checkpoint: starts a new file and removes the files
     /// that the checkpoint before it already covered.
-    pub fn rotate_if_checkpointed(&mut self) -> Result<(), JournalError> {
+    pub fn rotate_if_checkpointed(&mut self) -> Result<(), IntakeError> {
         let at = self.checkpointed.get();
         if at <= self.rotated_at {
             return Ok(());
@@ -354,16 +354,16 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn records(dir: &Path) -> Vec<Record> {
+    fn records(dir: &Path) -> Vec<IntakeRecord> {
         let mut out = Vec::new();
-        replay(dir, |r| out.push(r)).expect("replay");
+        redecode(dir, |r| out.push(r)).expect("replay");
         out
     }
 
     #[test]
     fn written_records_read_back_in_order_and_unwritten_ones_do_not() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut j = Journal::open(dir.path(), 0, Checkpointed::default()).expect("open");
+        let mut j = IntakeJournal::open(dir.path(), 0, Checkpointed::default()).expect("open");
         assert_eq!(j.append("a/b", b"{\"x\":1}", 7, 10), 1);
         assert_eq!(j.append("a/c", b"", 99_999, 11), 2);
         j.write().expect("write");
@@ -372,7 +372,7 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(
             got[0],
-            Record {
+            IntakeRecord {
                 seq: 1,
                 arrival_ms: 10,
                 len: 7,
@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn a_torn_tail_ends_the_file_and_a_reopened_journal_continues_after_it() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut j = Journal::open(dir.path(), 0, Checkpointed::default()).expect("open");
+        let mut j = IntakeJournal::open(dir.path(), 0, Checkpointed::default()).expect("open");
         for i in 0..3 {
             j.append("t", format!("m{i}").as_bytes(), 2, i);
         }
@@ -395,10 +395,10 @@ mod tests {
         let (_, path) = segments(dir.path()).expect("segments").remove(0);
         let bytes = std::fs::read(&path).expect("read");
         std::fs::write(&path, &bytes[..bytes.len() - 3]).expect("truncate");
-        let last = replay(dir.path(), |_| {}).expect("replay");
+        let last = redecode(dir.path(), |_| {}).expect("replay");
         assert_eq!(last, 2, "the third record is torn");
         assert_eq!(last_seq(dir.path()).expect("last seq"), 2);
-        let mut j = Journal::open(dir.path(), last, Checkpointed::default()).expect("reopen");
+        let mut j = IntakeJournal::open(dir.path(), last, Checkpointed::default()).expect("reopen");
         assert_eq!(j.append("t", b"m3", 2, 3), 3);
         j.write().expect("write");
         let seqs: Vec<u64> = records(dir.path()).iter().map(|r| r.seq).collect();
@@ -406,7 +406,7 @@ mod tests {
         // The newest file ends with record 3; an empty one after it does not
         // hide it.
         drop(j);
-        Journal::open(dir.path(), 3, Checkpointed::default()).expect("reopen");
+        IntakeJournal::open(dir.path(), 3, Checkpointed::default()).expect("reopen");
         assert_eq!(last_seq(dir.path()).expect("last seq"), 3);
     }
 
@@ -414,8 +414,8 @@ mod tests {
     fn files_are_removed_once_two_checkpoints_cover_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let done = Checkpointed::default();
-        let mut j = Journal::open(dir.path(), 0, done.clone()).expect("open");
-        let append = |j: &mut Journal, n: u64| {
+        let mut j = IntakeJournal::open(dir.path(), 0, done.clone()).expect("open");
+        let append = |j: &mut IntakeJournal, n: u64| {
             for _ in 0..n {
                 j.append("t", b"{}", 2, 0);
             }

@@ -11,7 +11,6 @@
 use crate::bins::SharedBins;
 use crate::dedup::{fingerprint, Dedup};
 use crate::lenient::{repair, Drops, Shape};
-use crate::pan::contains_card_number;
 use crate::ratelog::RejectLog;
 use crate::raw::{RawHeartbeat, RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};
 use crate::topic::{Captures, TopicTemplate};
@@ -19,6 +18,7 @@ use crate::values::{currency, dropped_field, kept, rssi};
 use serde_json::value::RawValue;
 use std::sync::{Arc, RwLock};
 use swipewatch_config::{IngestConfig, TopicKind};
+use swipewatch_model::pan::contains_card_number;
 use swipewatch_model::{
     BinTable, Dim, DimValues, DroppedField, EntryMode, Event, Heartbeat, Outcome, RejectReason,
     RespCode, Sym, Symbols, Taxonomy, TermError, TxnStatus, TxnType,

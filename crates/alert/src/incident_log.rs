@@ -2,7 +2,7 @@
 //! restart resumes incident state and every sink's delivery position
 //! without losing, repeating or re-paging anything.
 //!
-//! Each line is one [`Record`]: an incident's state after a lifecycle step,
+//! Each line is one [`LogRecord`]: an incident's state after a lifecycle step,
 //! a numbered notice (fired / resolved) for the sinks that follow
 //! transitions, or a sink's acknowledgement that it delivered a notice.
 //! Lines are written whole with one `write` each and no user-space buffer,
@@ -10,7 +10,7 @@
 //! skips. On open the log is compacted (rewritten atomically with only what
 //! is still needed), so it never grows without bound across restarts.
 
-use crate::book::{Incident, Notice, Silence, State};
+use crate::{Incident, Notice, Silence, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -23,7 +23,7 @@ const MAX_SILENCES: usize = 1000;
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum Record {
+pub enum LogRecord {
     /// An incident's state after a lifecycle step.
     Incident {
         /// The incident.
@@ -52,7 +52,7 @@ pub enum Record {
 
 /// Why the log cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub enum JournalError {
+pub enum IncidentLogError {
     /// Reading, writing or renaming failed.
     #[error("incident log {path}: {source}")]
     Io {
@@ -94,14 +94,14 @@ impl Recovered {
 
 /// The open log file.
 #[derive(Debug)]
-pub struct Journal {
+pub struct IncidentLog {
     path: PathBuf,
     file: File,
     next_seq: u64,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |source| JournalError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IncidentLogError + '_ {
+    move |source| IncidentLogError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -109,7 +109,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
 
 /// Replays the lines of `path` (missing file: empty). `sinks` are the sink
 /// names in use: notices every one of them delivered are dropped.
-pub fn read(path: &Path, sinks: &[&str], keep_resolved: usize) -> Result<Recovered, JournalError> {
+pub fn read(
+    path: &Path,
+    sinks: &[&str],
+    keep_resolved: usize,
+) -> Result<Recovered, IncidentLogError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -130,18 +134,18 @@ pub fn read(path: &Path, sinks: &[&str], keep_resolved: usize) -> Result<Recover
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<Record>(&line) {
-            Ok(Record::Incident { incident }) => {
+        match serde_json::from_slice::<LogRecord>(&line) {
+            Ok(LogRecord::Incident { incident }) => {
                 incidents.insert(incident.id, incident);
             }
-            Ok(Record::Notice { seq, notice }) => {
+            Ok(LogRecord::Notice { seq, notice }) => {
                 incidents.insert(notice.incident.id, notice.incident.clone());
                 notices.push((seq, notice));
             }
-            Ok(Record::Silence { silence }) => {
+            Ok(LogRecord::Silence { silence }) => {
                 silences.insert(silence.id, silence);
             }
-            Ok(Record::Delivered { sink, seq }) => {
+            Ok(LogRecord::Delivered { sink, seq }) => {
                 let at = delivered.entry(sink).or_default();
                 *at = (*at).max(seq);
             }
@@ -182,10 +186,10 @@ pub fn read(path: &Path, sinks: &[&str], keep_resolved: usize) -> Result<Recover
     })
 }
 
-impl Journal {
+impl IncidentLog {
     /// Rewrites `path` atomically with what `recovered` still needs and
     /// opens it for appending.
-    pub fn create(path: &Path, recovered: &Recovered) -> Result<Journal, JournalError> {
+    pub fn create(path: &Path, recovered: &Recovered) -> Result<IncidentLog, IncidentLogError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
@@ -196,7 +200,7 @@ impl Journal {
             for incident in &recovered.incidents {
                 line(
                     &mut text,
-                    &Record::Incident {
+                    &LogRecord::Incident {
                         incident: incident.clone(),
                     },
                 );
@@ -204,7 +208,7 @@ impl Journal {
             for (seq, notice) in &recovered.notices {
                 line(
                     &mut text,
-                    &Record::Notice {
+                    &LogRecord::Notice {
                         seq: *seq,
                         notice: notice.clone(),
                     },
@@ -213,7 +217,7 @@ impl Journal {
             for silence in &recovered.silences {
                 line(
                     &mut text,
-                    &Record::Silence {
+                    &LogRecord::Silence {
                         silence: silence.clone(),
                     },
                 );
@@ -221,7 +225,7 @@ impl Journal {
             for (sink, seq) in &recovered.delivered {
                 line(
                     &mut text,
-                    &Record::Delivered {
+                    &LogRecord::Delivered {
                         sink: sink.clone(),
                         seq: *seq,
                     },
@@ -235,7 +239,7 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(io(path))?;
-        Ok(Journal {
+        Ok(IncidentLog {
             path: path.to_path_buf(),
             file,
             next_seq: recovered.next_seq.max(1),
@@ -243,16 +247,16 @@ impl Journal {
     }
 
     /// Appends an incident's current state.
-    pub fn incident(&mut self, incident: &Incident) -> Result<(), JournalError> {
-        self.append(&Record::Incident {
+    pub fn incident(&mut self, incident: &Incident) -> Result<(), IncidentLogError> {
+        self.append(&LogRecord::Incident {
             incident: incident.clone(),
         })
     }
 
     /// Numbers and appends a notice; returns its number.
-    pub fn notice(&mut self, notice: &Notice) -> Result<u64, JournalError> {
+    pub fn notice(&mut self, notice: &Notice) -> Result<u64, IncidentLogError> {
         let seq = self.next_seq;
-        self.append(&Record::Notice {
+        self.append(&LogRecord::Notice {
             seq,
             notice: notice.clone(),
         })?;
@@ -261,28 +265,28 @@ impl Journal {
     }
 
     /// Appends a silence's current state.
-    pub fn silence(&mut self, silence: &Silence) -> Result<(), JournalError> {
-        self.append(&Record::Silence {
+    pub fn silence(&mut self, silence: &Silence) -> Result<(), IncidentLogError> {
+        self.append(&LogRecord::Silence {
             silence: silence.clone(),
         })
     }
 
     /// Records that `sink` delivered every notice up to `seq`.
-    pub fn delivered(&mut self, sink: &str, seq: u64) -> Result<(), JournalError> {
-        self.append(&Record::Delivered {
+    pub fn delivered(&mut self, sink: &str, seq: u64) -> Result<(), IncidentLogError> {
+        self.append(&LogRecord::Delivered {
             sink: sink.to_string(),
             seq,
         })
     }
 
-    fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+    fn append(&mut self, record: &LogRecord) -> Result<(), IncidentLogError> {
         let mut text = Vec::new();
         line(&mut text, record);
         self.file.write_all(&text).map_err(io(&self.path))
     }
 }
 
-fn line(out: &mut Vec<u8>, record: &Record) {
+fn line(out: &mut Vec<u8>, record: &LogRecord) {
     // Serializing these plain structs cannot fail; an empty line is skipped
     // on reading if it ever did.
     let _ = serde_json::to_writer(&mut *out, record);
@@ -290,5 +294,5 @@ fn line(out: &mut Vec<u8>, record: &Record) {
 }
 
 #[cfg(test)]
-#[path = "journal_tests.rs"]
+#[path = "incident_log_tests.rs"]
 mod tests;

@@ -24,6 +24,7 @@
 pub mod classify;
 mod cohorts;
 pub mod detect;
+mod devices;
 mod finding;
 pub mod health;
 pub mod latency;
@@ -33,6 +34,7 @@ pub mod silence;
 pub mod spike;
 
 pub use classify::{classify, Spread, Verdict};
-pub use detect::{Detector, DeviceParams, Signal};
+pub use detect::{Detector, Signal};
+pub use devices::DeviceParams;
 pub use finding::{device_element, Finding};
 pub use localize::{localize, Direction, Element, LeafInput, Localized, Noise, Params};

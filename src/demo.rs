@@ -129,6 +129,7 @@ fn warm_up(
         Metrics::new().ingest,
     );
     let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols.clone());
+    monitor.tune(config);
     // Same fleet as the live story, other traffic draws.
     let mut generator = Generator::new(&quiet, Some(now_ms - history.as_millis() as i64))
         .with_traffic_seed(story.seed.wrapping_add(1_000));

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use swipewatch_alert::{Incident, IncidentBook, Notice, Silence, Transition};
 use swipewatch_config::MaintenanceConfig;
@@ -15,6 +16,7 @@ use swipewatch_ingest::{Batch, Checkpointed, SharedSymbols};
 use swipewatch_monitor::{Export, Monitor, WindowResult};
 use swipewatch_notify::Notifier;
 pub use swipewatch_rt::Clock;
+use swipewatch_server::api::{HistoryPoint, WindowView};
 use swipewatch_server::Command;
 use swipewatch_telemetry::Metrics;
 use tokio::sync::{mpsc, watch};
@@ -118,7 +120,7 @@ impl Driver {
     }
 
     /// The latest closed window's view.
-    pub fn window(&self) -> watch::Receiver<serde_json::Value> {
+    pub fn window(&self) -> watch::Receiver<Option<Arc<WindowView>>> {
         self.views.window.subscribe()
     }
 
@@ -326,9 +328,9 @@ fn log_transition(t: &Transition) {
 struct Views {
     incidents: watch::Sender<Vec<Incident>>,
     silences: watch::Sender<Vec<Silence>>,
-    window: watch::Sender<serde_json::Value>,
-    /// Approval rate of the last hour of windows: `[end_ms, rate, attempts]`.
-    history: VecDeque<serde_json::Value>,
+    window: watch::Sender<Option<Arc<WindowView>>>,
+    /// Approval rate of the last hour of windows.
+    history: VecDeque<HistoryPoint>,
     symbols: SharedSymbols,
 }
 
@@ -337,7 +339,7 @@ impl Views {
         Views {
             incidents: watch::Sender::new(Vec::new()),
             silences: watch::Sender::new(Vec::new()),
-            window: watch::Sender::new(serde_json::Value::Null),
+            window: watch::Sender::new(None),
             history: VecDeque::new(),
             symbols,
         }
@@ -349,16 +351,13 @@ impl Views {
 
     fn window(&mut self, snap: &WindowSnapshot) {
         let mut view = crate::views::window(snap, &self.symbols);
-        self.history.push_back(serde_json::json!([
-            view["end_ms"],
-            view["approval_rate"],
-            view["attempts"]
-        ]));
+        self.history
+            .push_back((view.end_ms, view.approval_rate, view.attempts));
         while self.history.len() > 360 {
             self.history.pop_front();
         }
-        view["history"] = serde_json::Value::Array(self.history.iter().cloned().collect());
-        self.window.send_replace(view);
+        view.history = self.history.iter().copied().collect();
+        self.window.send_replace(Some(Arc::new(view)));
     }
 }
 

@@ -75,6 +75,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 pub async fn serve(config: Config, mut monitor: Monitor) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let symbols = monitor.symbols().clone();
+    monitor.tune(&config);
     let alerts = &config.alerts;
     let sinks: Vec<&str> = [
         alerts.webhook_url.as_ref().map(|_| "webhook"),
@@ -96,7 +97,6 @@ pub async fn serve(config: Config, mut monitor: Monitor) -> anyhow::Result<()> {
         }
         None => (Notifier::default(), Recovered::default()),
     };
-    monitor.set_missing_after(config.fleet.missing_after.as_millis() as i64);
     if let Some(path) = &config.fleet.inventory_file {
         let inventory = load_inventory_logged(path)?;
         monitor.set_inventory(&inventory);

@@ -9,7 +9,39 @@
 //! loses nor duplicates a notification.
 
 use crate::{Incident, State};
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One alert of `POST /api/v2/alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// Identity and routing: `alertname`, `cause`, `severity`, `signal`,
+    /// `element`, one label per element dimension, and for a device its
+    /// `terminal` and place.
+    pub labels: BTreeMap<String, String>,
+    /// What on-call reads.
+    pub annotations: Annotations,
+    /// When it fired, RFC 3339.
+    pub starts_at: String,
+    /// When it resolved, RFC 3339 (absent while firing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+    /// The console's address.
+    #[serde(rename = "generatorURL")]
+    pub generator_url: String,
+}
+
+/// An alert's annotations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotations {
+    /// `<cause>: <element>`.
+    pub summary: String,
+    /// Observed against expected, reach, amounts and top codes.
+    pub description: String,
+    /// What to check, in order.
+    pub runbook: String,
+}
 
 /// Alert name of every incident.
 pub const ALERT_NAME: &str = "SwipewatchIncident";
@@ -23,8 +55,8 @@ fn rfc3339(ms: i64) -> String {
 /// The alerts to post for `incidents`: firing ones, and those resolved at
 /// or after `resolved_since_ms`. `console_url` becomes each alert's
 /// `generatorURL`.
-pub fn alerts(incidents: &[Incident], resolved_since_ms: i64, console_url: &str) -> Value {
-    let list: Vec<Value> = incidents
+pub fn alerts(incidents: &[Incident], resolved_since_ms: i64, console_url: &str) -> Vec<Alert> {
+    incidents
         .iter()
         .filter(|i| i.notified)
         .filter(|i| match i.state {
@@ -33,27 +65,26 @@ pub fn alerts(incidents: &[Incident], resolved_since_ms: i64, console_url: &str)
             State::Pending => false,
         })
         .map(|i| alert(i, console_url))
-        .collect();
-    Value::Array(list)
+        .collect()
 }
 
-fn alert(i: &Incident, console_url: &str) -> Value {
-    let mut labels = Map::new();
+fn alert(i: &Incident, console_url: &str) -> Alert {
+    let mut labels = BTreeMap::new();
     labels.insert("alertname".into(), ALERT_NAME.into());
     labels.insert("cause".into(), i.key.cause.name().into());
     labels.insert("severity".into(), i.severity.name().into());
-    labels.insert("element".into(), i.key.describe().into());
+    labels.insert("element".into(), i.key.describe());
     for (d, v) in &i.key.element {
-        labels.insert(d.name().into(), v.clone().into());
+        labels.insert(d.name().into(), v.clone());
     }
     if let Some(t) = &i.key.terminal {
-        labels.insert("terminal".into(), t.clone().into());
+        labels.insert("terminal".into(), t.clone());
         // Where the device stands (merchant, acquirer, region, ...), for
         // routing its ticket to the team that serves it.
         for (d, v) in &i.latest.context {
             labels
                 .entry(d.name().to_string())
-                .or_insert_with(|| v.clone().into());
+                .or_insert_with(|| v.clone());
         }
     }
     labels.insert(
@@ -81,20 +112,20 @@ fn alert(i: &Incident, console_url: &str) -> Value {
         e.amounts_text(),
         if codes.is_empty() { "-".to_string() } else { codes.join(", ") }
     );
-    let mut alert = json!({
-        "labels": labels,
-        "annotations": {
-            "summary": format!("{}: {}", i.key.cause.name(), i.key.describe()),
-            "description": description,
-            "runbook": i.runbook(),
+    Alert {
+        labels,
+        annotations: Annotations {
+            summary: format!("{}: {}", i.key.cause.name(), i.key.describe()),
+            description,
+            runbook: i.runbook().to_string(),
         },
-        "startsAt": rfc3339(i.fired_ms.unwrap_or(i.first_ms)),
-        "generatorURL": console_url,
-    });
-    if let (State::Resolved, Some(end)) = (i.state, i.resolved_ms) {
-        alert["endsAt"] = rfc3339(end).into();
+        starts_at: rfc3339(i.fired_ms.unwrap_or(i.first_ms)),
+        ends_at: match (i.state, i.resolved_ms) {
+            (State::Resolved, Some(end)) => Some(rfc3339(end)),
+            _ => None,
+        },
+        generator_url: console_url.to_string(),
     }
-    alert
 }
 
 #[cfg(test)]
@@ -102,22 +133,24 @@ mod tests {
     use super::*;
     use crate::fixtures::issuer_finding as finding;
     use crate::{IncidentBook, Policy};
+    use serde_json::{json, Value};
 
     fn all(book: &IncidentBook) -> Vec<Incident> {
         book.open().chain(book.resolved()).cloned().collect()
+    }
+
+    /// The body as JSON, as Alertmanager reads it.
+    fn body(incidents: &[Incident], resolved_since_ms: i64) -> Value {
+        serde_json::to_value(alerts(incidents, resolved_since_ms, "http://x/")).expect("JSON")
     }
 
     #[test]
     fn only_fired_incidents_are_sent_and_a_resolution_carries_ends_at() {
         let mut book = IncidentBook::new(Policy::default());
         book.update(10_000, &[finding("northbank")]);
-        assert_eq!(
-            alerts(&all(&book), 0, "http://x/"),
-            json!([]),
-            "pending is not sent"
-        );
+        assert_eq!(body(&all(&book), 0), json!([]), "pending is not sent");
         book.update(20_000, &[finding("northbank")]);
-        let firing = alerts(&all(&book), 0, "http://x/");
+        let firing = body(&all(&book), 0);
         assert_eq!(firing.as_array().map(Vec::len), Some(1));
         let a = &firing[0];
         assert_eq!(a["labels"]["alertname"], ALERT_NAME);
@@ -133,10 +166,10 @@ mod tests {
         for t in [30_000, 40_000, 50_000] {
             book.update(t, &[]);
         }
-        let resolved = alerts(&all(&book), 0, "http://x/");
+        let resolved = body(&all(&book), 0);
         assert_eq!(resolved[0]["endsAt"], "1970-01-01T00:00:50.000Z");
         // Long resolved ones are no longer sent.
-        assert_eq!(alerts(&all(&book), 60_000, "http://x/"), json!([]));
+        assert_eq!(body(&all(&book), 60_000), json!([]));
     }
 
     #[test]
@@ -161,7 +194,7 @@ mod tests {
             ],
         };
         book.update(10_000, &[tamper]);
-        let sent = alerts(&all(&book), 0, "http://x/");
+        let sent = body(&all(&book), 0);
         let labels = &sent[0]["labels"];
         assert_eq!(labels["signal"], "tamper");
         assert_eq!(labels["severity"], "page");

@@ -233,6 +233,12 @@ impl IncidentBook {
         std::mem::take(&mut self.notices)
     }
 
+    /// Puts `policy` in force (before the first window, or after a
+    /// reload: open incidents keep their state).
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
     /// The hysteresis and routing policy.
     pub fn policy(&self) -> &Policy {
         &self.policy

@@ -20,6 +20,7 @@ pub use codes::{builtin_code_tables, load_bin_table, load_code_tables, load_inve
 pub use error::ConfigError;
 pub use load::{load_file, load_str, ENV_PREFIX};
 pub use schema::{
-    AlertsConfig, BrokerUrl, CodesConfig, Config, EngineConfig, FleetConfig, HistoryConfig,
-    IngestConfig, MaintenanceConfig, MqttConfig, Secret, ServerConfig, TopicConfig, TopicKind,
+    AlertsConfig, BrokerUrl, CodesConfig, Config, DetectConfig, EngineConfig, FleetConfig,
+    HistoryConfig, IncidentsConfig, IngestConfig, MaintenanceConfig, MqttConfig, Secret,
+    ServerConfig, TopicConfig, TopicKind,
 };

@@ -267,6 +267,26 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_threshold_out_of_range_names_its_key() {
+        for (text, key) in [
+            (
+                "[detect]\nmin_pending_failures = 20",
+                "detect.min_pending_failures",
+            ),
+            ("[detect]\nspike_p_value = 0.5", "detect.spike_p_value"),
+            ("[detect]\nhw_error_run = 1", "detect.hw_error_run"),
+            ("[incidents]\nfire_after = 0", "incidents.fire_after"),
+            (
+                "[incidents]\npage_failed_per_min = nan",
+                "incidents.page_failed_per_min",
+            ),
+        ] {
+            let e = load(text, &[]).expect_err(text);
+            assert!(e.to_string().contains(key), "{e} should name {key}");
+        }
+    }
+
     /// The shipped config file, every key at its default.
     const SHIPPED: &str = include_str!("../../../config/swipewatch.toml");
 

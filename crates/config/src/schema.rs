@@ -26,6 +26,82 @@ pub struct Config {
     pub history: HistoryConfig,
     /// The fleet inventory.
     pub fleet: FleetConfig,
+    /// Detection thresholds.
+    pub detect: DetectConfig,
+    /// Incident lifecycle and routing.
+    pub incidents: IncidentsConfig,
+}
+
+/// Detection thresholds; the defaults are the values the scenario suite
+/// is measured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Fewest failures of an element's classes in a window for its spike
+    /// to fire an incident (1–10000).
+    pub min_failures: u64,
+    /// Fewest failures for a provisional finding, which opens or keeps a
+    /// pending incident and never fires one (1–`min_failures`).
+    pub min_pending_failures: u64,
+    /// Poisson tail probability below which an element's count is a spike
+    /// (0 < p < 0.01).
+    pub spike_p_value: f64,
+    /// Failures must exceed what was expected by at least this factor
+    /// (1–100).
+    pub min_ratio: f64,
+    /// Card-reader or PIN-pad errors in a row that mark a dead device
+    /// (2–100).
+    pub hw_error_run: u16,
+    /// Failures in a row of any other kind that single a terminal out
+    /// (2–1000).
+    pub failure_run: u16,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            min_failures: 10,
+            min_pending_failures: 6,
+            spike_p_value: 1e-6,
+            min_ratio: 1.5,
+            hw_error_run: 3,
+            failure_run: 8,
+        }
+    }
+}
+
+/// Incident lifecycle and routing; the defaults are the values the
+/// scenario suite is measured with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// Windows in a row with the finding before an incident fires (1–30).
+    pub fire_after: u32,
+    /// Windows in a row without it before an incident resolves (1–360).
+    pub resolve_after: u32,
+    /// The same for a single device (1–8640): a broken terminal that is
+    /// simply not used for a while is still broken.
+    pub device_resolve_after: u32,
+    /// A bank or network incident pages from this many excess failures (or
+    /// missing transactions) per minute (0.1–1000000)...
+    pub page_failed_per_min: f64,
+    /// ... or from this many terminals affected (1–10000000).
+    pub page_terminals: u64,
+    /// Resolved incidents kept for the API (10–100000).
+    pub keep_resolved: usize,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        IncidentsConfig {
+            fire_after: 2,
+            resolve_after: 3,
+            device_resolve_after: 30,
+            page_failed_per_min: 5.0,
+            page_terminals: 20,
+            keep_resolved: 200,
+        }
+    }
 }
 
 /// The fleet inventory: every terminal the provider owns.

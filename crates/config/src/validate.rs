@@ -4,7 +4,7 @@
 
 use crate::codes::{load_bin_table, load_code_tables, load_inventory};
 use crate::error::ConfigError;
-use crate::schema::{BrokerUrl, Config};
+use crate::schema::{BrokerUrl, Config, DetectConfig, IncidentsConfig};
 use std::path::Path;
 use std::time::Duration;
 use swipewatch_model::Dim;
@@ -380,6 +380,8 @@ impl Config {
             ));
         }
 
+        self.detect.validate()?;
+        self.incidents.validate()?;
         range_duration(
             "fleet.missing_after",
             self.fleet.missing_after,
@@ -394,6 +396,97 @@ impl Config {
             load_inventory(path)?;
         }
         Ok(())
+    }
+}
+
+impl DetectConfig {
+    /// Each threshold within its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        range(
+            "detect.min_failures",
+            self.min_failures as f64,
+            1.0,
+            10_000.0,
+        )?;
+        range(
+            "detect.min_pending_failures",
+            self.min_pending_failures as f64,
+            1.0,
+            self.min_failures as f64,
+        )?;
+        if !(self.spike_p_value > 0.0 && self.spike_p_value < 0.01) {
+            return Err(ConfigError::invalid(
+                "detect.spike_p_value",
+                "must be above 0 and below 0.01",
+            ));
+        }
+        range("detect.min_ratio", self.min_ratio, 1.0, 100.0)?;
+        range(
+            "detect.hw_error_run",
+            f64::from(self.hw_error_run),
+            2.0,
+            100.0,
+        )?;
+        range(
+            "detect.failure_run",
+            f64::from(self.failure_run),
+            2.0,
+            1000.0,
+        )
+    }
+}
+
+impl IncidentsConfig {
+    /// Each setting within its documented range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        range(
+            "incidents.fire_after",
+            f64::from(self.fire_after),
+            1.0,
+            30.0,
+        )?;
+        range(
+            "incidents.resolve_after",
+            f64::from(self.resolve_after),
+            1.0,
+            360.0,
+        )?;
+        range(
+            "incidents.device_resolve_after",
+            f64::from(self.device_resolve_after),
+            1.0,
+            8640.0,
+        )?;
+        range(
+            "incidents.page_failed_per_min",
+            self.page_failed_per_min,
+            0.1,
+            1e6,
+        )?;
+        range(
+            "incidents.page_terminals",
+            self.page_terminals as f64,
+            1.0,
+            1e7,
+        )?;
+        range(
+            "incidents.keep_resolved",
+            self.keep_resolved as f64,
+            10.0,
+            1e5,
+        )
+    }
+}
+
+/// `v` within `lo..=hi` (and a number).
+fn range(key: &str, v: f64, lo: f64, hi: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!("{v} is outside {lo}..={hi}"),
+        ))
     }
 }
 

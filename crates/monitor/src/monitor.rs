@@ -5,7 +5,7 @@ use crate::evidence::EvidenceBook;
 use crate::inventory::{FleetInventory, InventoryStatus};
 use crate::MaintenanceSchedule;
 use swipewatch_alert::{FindingView, IncidentBook, Notice, Policy, Silence, Transition};
-use swipewatch_config::MaintenanceConfig;
+use swipewatch_config::{Config, MaintenanceConfig};
 use swipewatch_decode::{Decoder, SharedSymbols};
 use swipewatch_diagnose::{Detector, Finding};
 use swipewatch_engine::is_hw_error;
@@ -92,10 +92,29 @@ impl Monitor {
         &self.detector
     }
 
-    /// An inventory terminal silent this long inside its trading hours is
-    /// missing.
-    pub fn set_missing_after(&mut self, after_ms: i64) {
-        self.detector.missing.after_ms = after_ms;
+    /// Puts the configured thresholds in force: detection (`[detect]`),
+    /// the incident lifecycle and routing (`[incidents]`), and when an
+    /// inventory terminal is missing (`fleet.missing_after`).
+    pub fn tune(&mut self, config: &Config) {
+        let (d, i) = (&config.detect, &config.incidents);
+        let detector = &mut self.detector;
+        detector.spike.min_failures = d.min_failures;
+        detector.spike.min_pending_failures = d.min_pending_failures;
+        detector.spike.p_value = d.spike_p_value;
+        detector.spike.min_ratio = d.min_ratio;
+        detector.hw_error_run = d.hw_error_run;
+        detector.failure_run = d.failure_run;
+        detector.missing.after_ms = config.fleet.missing_after.as_millis() as i64;
+        let policy = Policy {
+            fire_after: i.fire_after,
+            resolve_after: i.resolve_after,
+            device_resolve_after: i.device_resolve_after,
+            page_failed_per_min: i.page_failed_per_min,
+            page_terminals: i.page_terminals,
+            keep_resolved: i.keep_resolved,
+            ..*self.book.policy()
+        };
+        self.book.set_policy(policy);
     }
 
     /// Engine counters since it first started.
@@ -407,5 +426,59 @@ impl Monitor {
                     .unwrap_or_default(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swipewatch_engine::Settings;
+
+    #[test]
+    fn the_configured_defaults_are_the_built_in_thresholds() {
+        let config = swipewatch_config::load_str("", std::path::Path::new(".")).expect("defaults");
+        let engine = Engine::new(Settings::from(&config.engine));
+        let built_in = Monitor::new(engine, SharedSymbols::default());
+        let engine = Engine::new(Settings::from(&config.engine));
+        let mut tuned = Monitor::new(engine, SharedSymbols::default());
+        tuned.tune(&config);
+        let (a, b) = (built_in.detector(), tuned.detector());
+        assert_eq!(
+            (
+                a.spike.min_failures,
+                a.spike.min_pending_failures,
+                a.spike.p_value
+            ),
+            (
+                b.spike.min_failures,
+                b.spike.min_pending_failures,
+                b.spike.p_value
+            )
+        );
+        assert_eq!(a.spike.min_ratio, b.spike.min_ratio);
+        assert_eq!(
+            (a.hw_error_run, a.failure_run),
+            (b.hw_error_run, b.failure_run)
+        );
+        assert_eq!(built_in.book().policy(), tuned.book().policy());
+    }
+
+    #[test]
+    fn configured_thresholds_reach_the_detector_and_the_book() {
+        let text = "[detect]\nmin_failures = 25\n[incidents]\nfire_after = 4\npage_terminals = 7\n";
+        let config = swipewatch_config::load_str(text, std::path::Path::new(".")).expect("valid");
+        let mut m = Monitor::new(
+            Engine::new(Settings::from(&config.engine)),
+            SharedSymbols::default(),
+        );
+        m.tune(&config);
+        assert_eq!(m.detector().spike.min_failures, 25);
+        assert_eq!(
+            (
+                m.book().policy().fire_after,
+                m.book().policy().page_terminals
+            ),
+            (4, 7)
+        );
     }
 }

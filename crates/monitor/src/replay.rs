@@ -147,7 +147,7 @@ pub fn offline(config: &Config) -> Result<(Decoder, Monitor, Metrics), ConfigErr
             .store(swipewatch_config::load_bin_table(path)?);
     }
     let mut monitor = Monitor::new(Engine::new(Settings::from(&config.engine)), symbols);
-    monitor.set_missing_after(config.fleet.missing_after.as_millis() as i64);
+    monitor.tune(config);
     if let Some(path) = &config.fleet.inventory_file {
         monitor.set_inventory(&swipewatch_config::load_inventory(path)?);
     }

@@ -39,10 +39,11 @@ pub async fn alertmanager(
             let list = incidents.borrow_and_update();
             alertmanager::alerts(&list, now_ms - RESOLVED_HORIZON_MS, &console_url)
         };
-        if body.as_array().is_some_and(Vec::is_empty) {
+        if body.is_empty() {
             continue;
         }
-        match post(&target, &[], body.to_string().as_bytes()).await {
+        let text = serde_json::to_vec(&body).unwrap_or_default();
+        match post(&target, &[], &text).await {
             Ok(status) if (200..300).contains(&status) => {
                 metrics.alertmanager_ok.inc();
                 retry.succeeded();

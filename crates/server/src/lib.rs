@@ -16,15 +16,15 @@ use axum::routing::{delete, get};
 use axum::Router;
 use std::future::Future;
 use std::net::SocketAddr;
-use swipewatch_alert::wire::IncidentView;
 use swipewatch_alert::{Incident, Silence};
 use swipewatch_telemetry::Metrics;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub mod api;
 mod silences;
 mod views;
-pub use silences::{parse_silence, silence_json, Command};
+pub use silences::{parse_silence, silence_view, Command};
 
 /// Largest request body accepted, bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -56,8 +56,8 @@ pub struct AppState {
     pub incidents: watch::Receiver<Vec<Incident>>,
     /// Silences, in the order created.
     pub silences: watch::Receiver<Vec<Silence>>,
-    /// The latest closed window (`null` before the first).
-    pub window: watch::Receiver<serde_json::Value>,
+    /// The latest closed window (`None` before the first).
+    pub window: watch::Receiver<Option<std::sync::Arc<api::WindowView>>>,
     /// Where mutations go (the service owns the incident book).
     pub commands: tokio::sync::mpsc::Sender<Command>,
     /// Bearer token for mutations; `None` refuses them.
@@ -86,7 +86,9 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({ "error": message }).to_string(),
+        json_text(&api::ApiError {
+            error: message.to_string(),
+        }),
     )
         .into_response()
 }
@@ -121,9 +123,9 @@ async fn console() -> impl IntoResponse {
     )
 }
 
-/// The API's view of an incident.
-pub fn incident_json(i: &Incident) -> serde_json::Value {
-    serde_json::to_value(IncidentView::from(i)).unwrap_or_default()
+/// A response body as JSON text.
+pub(crate) fn json_text(body: &impl serde::Serialize) -> String {
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {

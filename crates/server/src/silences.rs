@@ -4,13 +4,14 @@
 //! configured token, mutations are refused. The service owns the incident
 //! book, so handlers send it a [`Command`] and wait for the answer.
 
-use crate::{ask, error, AppState};
+use crate::api::{InventoryView, SilenceList, SilenceView, TerminalView};
+use crate::{ask, error, json_text, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-use std::time::Duration;
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use swipewatch_alert::Silence;
 use swipewatch_model::{Cause, Dim};
 use swipewatch_rt::now_ms;
@@ -27,42 +28,41 @@ pub enum Command {
     /// End silence `id` now; the answer is `None` if there is no such silence.
     ExpireSilence(u64, oneshot::Sender<Option<Silence>>),
     /// One terminal's health by id; `None` if never seen.
-    Terminal(String, oneshot::Sender<Option<Value>>),
+    Terminal(String, oneshot::Sender<Option<TerminalView>>),
     /// The inventory against the terminals heard from.
-    Inventory(oneshot::Sender<Value>),
+    Inventory(oneshot::Sender<InventoryView>),
     /// Put a (re)loaded inventory in force.
     SetInventory(Box<swipewatch_model::Inventory>),
 }
 
-/// The API's view of a silence.
-pub fn silence_json(s: &Silence, now_ms: i64) -> Value {
-    let matchers: serde_json::Map<String, Value> = s
-        .matchers
-        .iter()
-        .map(|(d, v)| (d.name().to_string(), Value::from(v.as_str())))
-        .collect();
-    serde_json::json!({
-        "id": s.id,
-        "matchers": matchers,
-        "cause": s.cause.map(Cause::name),
-        "start_ms": s.start_ms,
-        "end_ms": s.end_ms,
-        "comment": s.comment,
-        "active": s.start_ms <= now_ms && now_ms < s.end_ms,
-    })
+/// The API's view of a silence at `now_ms`.
+pub fn silence_view(s: &Silence, now_ms: i64) -> SilenceView {
+    SilenceView {
+        id: s.id,
+        matchers: s
+            .matchers
+            .iter()
+            .map(|(d, v)| (d.name().to_string(), v.clone()))
+            .collect(),
+        cause: s.cause.map(|c| c.name().to_string()),
+        start_ms: s.start_ms,
+        end_ms: s.end_ms,
+        comment: s.comment.clone(),
+        active: s.start_ms <= now_ms && now_ms < s.end_ms,
+    }
 }
 
 pub(crate) async fn list(State(s): State<AppState>) -> Response {
     let now = now_ms();
-    let list: Vec<Value> = s
+    let silences = s
         .silences
         .borrow()
         .iter()
-        .map(|x| silence_json(x, now))
+        .map(|x| silence_view(x, now))
         .collect();
     (
         [(header::CONTENT_TYPE, "application/json")],
-        serde_json::json!({ "silences": list }).to_string(),
+        json_text(&SilenceList { silences }),
     )
         .into_response()
 }
@@ -95,6 +95,31 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// `POST /api/silences`: a create request.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceRequest {
+    /// Dimension → value an incident's element (or device's place) must
+    /// hold.
+    #[serde(default)]
+    pub matchers: BTreeMap<String, String>,
+    /// Only this cause (`bank-issuer`, `network`, ...).
+    #[serde(default)]
+    pub cause: Option<String>,
+    /// In force from, epoch ms (default: now).
+    #[serde(default)]
+    pub starts_at_ms: Option<i64>,
+    /// Until, epoch ms; or give `duration`.
+    #[serde(default)]
+    pub ends_at_ms: Option<i64>,
+    /// How long (`30m`, `2h`, `1d`; humantime, as in the config).
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
 /// Parses a create request:
 /// `{"matchers": {"issuer": "northbank"}, "cause": "bank-issuer",
 ///   "starts_at_ms": ..., "ends_at_ms": ... | "duration": "2h", "comment": "..."}`.
@@ -103,71 +128,36 @@ pub fn parse_silence(body: &[u8], now_ms: i64) -> Result<Silence, String> {
     if swipewatch_model::pan::contains_card_number(body) {
         return Err("the silence carries something that looks like a card number; refused".into());
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
-    let obj = v.as_object().ok_or("body must be a JSON object")?;
-    for key in obj.keys() {
-        if ![
-            "matchers",
-            "cause",
-            "starts_at_ms",
-            "ends_at_ms",
-            "duration",
-            "comment",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(format!("unknown field `{key}`"));
-        }
-    }
+    let r: SilenceRequest = serde_json::from_slice(body)
+        .map_err(|e| format!("body is not JSON or not a silence: {e}"))?;
     let mut matchers = Vec::new();
-    if let Some(m) = obj.get("matchers") {
-        let m = m
-            .as_object()
-            .ok_or("`matchers` must be an object of dimension → value")?;
-        for (k, val) in m {
-            let dim =
-                Dim::from_name(k).ok_or_else(|| format!("`matchers`: unknown dimension `{k}`"))?;
-            let val = val
-                .as_str()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| format!("`matchers.{k}` must be a non-empty string"))?;
-            matchers.push((dim, val.to_string()));
+    for (k, val) in &r.matchers {
+        let dim =
+            Dim::from_name(k).ok_or_else(|| format!("`matchers`: unknown dimension `{k}`"))?;
+        if val.is_empty() {
+            return Err(format!("`matchers.{k}` must be a non-empty string"));
         }
+        matchers.push((dim, val.clone()));
     }
-    let cause = match obj.get("cause") {
-        None | Some(Value::Null) => None,
-        Some(c) => {
-            let name = c.as_str().ok_or("`cause` must be a string")?;
-            Some(
-                Cause::ALL
-                    .into_iter()
-                    .find(|x| x.name() == name)
-                    .ok_or_else(|| format!("`cause`: unknown cause `{name}`"))?,
-            )
-        }
+    let cause = match &r.cause {
+        None => None,
+        Some(name) => Some(
+            Cause::ALL
+                .into_iter()
+                .find(|x| x.name() == name)
+                .ok_or_else(|| format!("`cause`: unknown cause `{name}`"))?,
+        ),
     };
     if matchers.is_empty() && cause.is_none() {
         return Err("a silence needs `matchers` or a `cause` (it would silence everything)".into());
     }
-    let int = |key: &str| -> Result<Option<i64>, String> {
-        match obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(x) => x
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| format!("`{key}` must be epoch milliseconds")),
-        }
-    };
-    let start_ms = int("starts_at_ms")?.unwrap_or(now_ms);
-    let end_ms = match (int("ends_at_ms")?, obj.get("duration")) {
+    let start_ms = r.starts_at_ms.unwrap_or(now_ms);
+    let end_ms = match (r.ends_at_ms, &r.duration) {
         (Some(_), Some(_)) => return Err("give `ends_at_ms` or `duration`, not both".into()),
         (Some(end), None) => end,
-        (None, Some(d)) => {
-            let text = d
-                .as_str()
-                .ok_or("`duration` must be a string such as \"2h\"")?;
-            let d: Duration = parse_duration(text)
-                .ok_or_else(|| format!("`duration`: cannot read `{text}` (e.g. 30m, 2h, 1d)"))?;
+        (None, Some(text)) => {
+            let d = humantime::parse_duration(text)
+                .map_err(|_| format!("`duration`: cannot read `{text}` (e.g. 30m, 2h, 1d)"))?;
             start_ms.saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
         }
         (None, None) => return Err("a silence needs `ends_at_ms` or `duration`".into()),
@@ -181,10 +171,7 @@ pub fn parse_silence(body: &[u8], now_ms: i64) -> Result<Silence, String> {
     if end_ms - start_ms > MAX_SILENCE_MS {
         return Err("a silence may last at most 30 days".into());
     }
-    let comment = match obj.get("comment") {
-        None | Some(Value::Null) => String::new(),
-        Some(c) => c.as_str().ok_or("`comment` must be a string")?.to_string(),
-    };
+    let comment = r.comment.unwrap_or_default();
     if comment.len() > 1000 {
         return Err("`comment` is longer than 1000 bytes".into());
     }
@@ -196,22 +183,6 @@ pub fn parse_silence(body: &[u8], now_ms: i64) -> Result<Silence, String> {
         end_ms,
         comment,
     })
-}
-
-/// `30s`, `15m`, `2h`, `1d`.
-fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = text.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
 }
 
 pub(crate) async fn create(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -226,7 +197,7 @@ pub(crate) async fn create(State(s): State<AppState>, headers: HeaderMap, body: 
         Ok(created) => (
             StatusCode::CREATED,
             [(header::CONTENT_TYPE, "application/json")],
-            silence_json(&created, now_ms()).to_string(),
+            json_text(&silence_view(&created, now_ms())),
         )
             .into_response(),
         Err(r) => r,
@@ -250,7 +221,7 @@ pub(crate) async fn expire(
     match ask(&s, |tx| Command::ExpireSilence(id, tx)).await {
         Ok(Some(expired)) => (
             [(header::CONTENT_TYPE, "application/json")],
-            silence_json(&expired, now_ms()).to_string(),
+            json_text(&silence_view(&expired, now_ms())),
         )
             .into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("no silence {id}")),

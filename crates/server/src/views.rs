@@ -2,11 +2,12 @@
 //! listed under it), the latest window, top offenders per dimension, and
 //! one terminal's health.
 
-use crate::{ask, error, incident_json, AppState, Command};
+use crate::api::{IncidentDetail, IncidentList, TopView};
+use crate::{ask, error, json_text, AppState, Command};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use swipewatch_alert::wire::IncidentView;
 use swipewatch_alert::State as IncidentState;
 
 /// Dimensions `/api/top` answers for.
@@ -23,8 +24,12 @@ fn shown(s: &str) -> &str {
     }
 }
 
-fn ok(v: Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+fn ok(body: &impl serde::Serialize) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json_text(body),
+    )
+        .into_response()
 }
 
 /// `key=value` pairs of a query string (no percent-decoding needed for
@@ -73,14 +78,14 @@ pub(crate) async fn incidents(State(s): State<AppState>, RawQuery(q): RawQuery) 
             &format!("`state` must be all, active or recent, not `{}`", shown(f)),
         );
     }
-    let list: Vec<Value> = s
+    let incidents = s
         .incidents
         .borrow()
         .iter()
         .filter(|i| keep(i.state))
-        .map(incident_json)
+        .map(IncidentView::from)
         .collect();
-    ok(json!({ "incidents": list }))
+    ok(&IncidentList { incidents })
 }
 
 /// `GET /api/incidents/{id}`: one incident with the incidents listed under it.
@@ -98,28 +103,24 @@ pub(crate) async fn incident(State(s): State<AppState>, Path(id): Path<String>) 
             &format!("no incident {id} (open or recent)"),
         );
     };
-    let mut view = incident_json(found);
-    let children: Vec<Value> = list
+    let children = list
         .iter()
         .filter(|i| i.inhibited_by == Some(id))
-        .map(incident_json)
+        .map(IncidentView::from)
         .collect();
-    view["children"] = Value::Array(children);
-    ok(view)
+    ok(&IncidentDetail {
+        incident: IncidentView::from(found),
+        children,
+    })
 }
 
 /// `GET /api/window`: the latest closed window's counts.
 pub(crate) async fn window(State(s): State<AppState>) -> Response {
-    let w = s.window.borrow().clone();
-    if w.is_null() {
+    let Some(w) = s.window.borrow().clone() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "no window has closed yet");
-    }
-    let mut w = w;
-    if let Some(o) = w.as_object_mut() {
-        o.remove("top");
-    }
+    };
     // `history`: `[end_ms, approval_rate, attempts]` per window, last hour.
-    ok(w)
+    ok(&*w)
 }
 
 /// `GET /api/top?dimension=issuer[&n=10]`: values with the most failures
@@ -158,26 +159,26 @@ pub(crate) async fn top(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
         Some(Ok(n)) if (1..=20).contains(&n) => n,
         Some(_) => return error(StatusCode::BAD_REQUEST, "`n` must be between 1 and 20"),
     };
-    let w = s.window.borrow().clone();
-    if w.is_null() {
+    let Some(w) = s.window.borrow().clone() else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "no window has closed yet");
-    }
-    let values: Vec<Value> = w["top"][dim]
-        .as_array()
-        .map(|a| a.iter().take(n).cloned().collect())
+    };
+    let values = w
+        .top
+        .get(dim)
+        .map(|v| v.iter().take(n).cloned().collect())
         .unwrap_or_default();
-    ok(json!({
-        "dimension": dim,
-        "window_end_ms": w["end_ms"],
-        "fleet_failure_rate": w["failure_rate"],
-        "values": values,
-    }))
+    ok(&TopView {
+        dimension: dim.to_string(),
+        window_end_ms: w.end_ms,
+        fleet_failure_rate: w.failure_rate,
+        values,
+    })
 }
 
 /// `GET /api/inventory`: the inventory against the terminals heard from.
 pub(crate) async fn inventory(State(s): State<AppState>) -> Response {
     match ask(&s, Command::Inventory).await {
-        Ok(view) => ok(view),
+        Ok(view) => ok(&view),
         Err(r) => r,
     }
 }
@@ -191,7 +192,7 @@ pub(crate) async fn terminal(State(s): State<AppState>, Path(id): Path<String>) 
         );
     }
     match ask(&s, |tx| Command::Terminal(id, tx)).await {
-        Ok(Some(view)) => ok(view),
+        Ok(Some(view)) => ok(&view),
         // The id is not echoed: what a caller sends is never reflected.
         Ok(None) => error(StatusCode::NOT_FOUND, "no such terminal has been seen"),
         Err(r) => r,

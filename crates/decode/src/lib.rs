@@ -9,6 +9,7 @@
 mod bins;
 mod decode;
 mod dedup;
+mod elements;
 mod lenient;
 mod ratelog;
 mod raw;

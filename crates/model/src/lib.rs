@@ -23,6 +23,7 @@ pub mod inventory;
 pub mod message;
 pub mod pan;
 pub mod reject;
+mod resp_code;
 pub mod runbook;
 pub mod signal;
 pub mod taxonomy;

@@ -3,93 +3,11 @@
 //! label for each.
 
 use crate::fleet::{diurnal, Fleet, Terminal, ACQUIRERS, ISSUERS, NET_TYPES};
+use crate::payload::{net_json, topic, HeartbeatJson, SwJson, TxnJson};
 use crate::rng::Rng;
 use crate::scenario::{Fault, FaultKind, Scenario};
-use serde::{Deserialize, Serialize};
+pub use crate::stream::{Label, MaintenanceWindow, Message};
 use std::collections::BTreeMap;
-use swipewatch_model::Cause;
-
-/// One MQTT message of the simulated fleet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    /// Topic, e.g. `dt/pos/v1/north/acq-alpha/pos-000042/txn`.
-    pub topic: String,
-    /// JSON payload.
-    pub payload: Vec<u8>,
-    /// Event time on the terminal, epoch ms.
-    pub ts_ms: i64,
-    /// When the message reaches the broker, epoch ms.
-    pub arrival_ms: i64,
-}
-
-impl swipewatch_model::RawMessage for Message {
-    fn topic(&self) -> &str {
-        &self.topic
-    }
-    fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-    fn arrival_ms(&self) -> i64 {
-        self.arrival_ms
-    }
-}
-
-/// Ground truth for one fault occurrence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Label {
-    /// Fault kind (snake_case).
-    pub kind: String,
-    /// Side at fault; absent for a decline surge (nobody's fault).
-    pub cause: Option<Cause>,
-    /// Where: dimension name → value (`terminal` for a single device).
-    pub element: BTreeMap<String, String>,
-    /// Onset, epoch ms.
-    pub start_ms: i64,
-    /// End, epoch ms.
-    pub end_ms: i64,
-    /// Covered by a declared maintenance window: must not page.
-    pub maintenance: bool,
-    /// Share of the fleet's transactions during the fault that the target
-    /// carried (the fault's reach, not its failure count).
-    pub share: f64,
-    /// The signal a right finding rests on, where only one does (a
-    /// device's health from its heartbeats).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<swipewatch_model::Signal>,
-}
-
-/// A maintenance window on one acquirer or issuer, in event time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MaintenanceWindow {
-    /// `acquirer` or `issuer`.
-    pub dim: String,
-    /// Its value.
-    pub value: String,
-    /// Start, epoch ms.
-    pub start_ms: i64,
-    /// End, epoch ms.
-    pub end_ms: i64,
-}
-
-impl MaintenanceWindow {
-    /// The silence ops would declare for it: every incident on its
-    /// acquirer or issuer while it lasts.
-    pub fn to_silence(&self, comment: &str) -> swipewatch_alert::Silence {
-        let dim = if self.dim == "acquirer" {
-            swipewatch_model::Dim::Acquirer
-        } else {
-            swipewatch_model::Dim::Issuer
-        };
-        swipewatch_alert::Silence {
-            id: 0,
-            matchers: vec![(dim, self.value.clone())],
-            cause: None,
-            start_ms: self.start_ms,
-            end_ms: self.end_ms,
-            comment: comment.to_string(),
-        }
-    }
-}
 
 /// A fault's `terminal` that names the fleet's busiest terminal.
 pub const BUSIEST: &str = "@busiest";
@@ -102,72 +20,6 @@ const ENTRY_MODES: [(&str, f64); 5] = [
     ("fallback", 0.01),
     ("manual", 0.02),
 ];
-
-#[derive(Serialize)]
-struct NetJson<'a> {
-    #[serde(rename = "type")]
-    net_type: &'a str,
-    carrier: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cell_id: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rssi_dbm: Option<i16>,
-}
-
-#[derive(Serialize)]
-struct SwJson<'a> {
-    fw: &'a str,
-    app: &'a str,
-}
-
-#[derive(Serialize)]
-struct TxnJson<'a> {
-    event_id: &'a str,
-    terminal_id: &'a str,
-    merchant_id: &'a str,
-    issuer: &'a str,
-    bin: &'a str,
-    scheme: &'a str,
-    ts: i64,
-    seq: u64,
-    outcome: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rc: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rc_source: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    term_error: Option<&'a str>,
-    entry_mode: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    latency_ms: Option<u32>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    saf: bool,
-    net: NetJson<'a>,
-    sw: SwJson<'a>,
-    model: &'a str,
-    amount_minor: u64,
-    currency: &'a str,
-}
-
-#[derive(Serialize)]
-struct HeartbeatJson<'a> {
-    terminal_id: &'a str,
-    merchant_id: &'a str,
-    ts: i64,
-    seq: u64,
-    uptime_s: u64,
-    battery_pct: u8,
-    host_reachable: bool,
-    saf_queue_depth: u32,
-    chip_read_err: u32,
-    swipe_err: u32,
-    ctls_err: u32,
-    fallback: u32,
-    tamper: bool,
-    net: NetJson<'a>,
-    sw: SwJson<'a>,
-    model: &'a str,
-}
 
 /// Per-terminal mutable state.
 #[derive(Debug, Clone, Default)]
@@ -677,24 +529,6 @@ impl Generator {
             arrival_ms: ts + 20 + self.rng.below(300) as i64,
         });
     }
-}
-
-fn net_json(t: &Terminal) -> NetJson<'_> {
-    NetJson {
-        net_type: t.net_name(),
-        carrier: t.carrier,
-        cell_id: t.cell,
-        rssi_dbm: (t.rssi_dbm != 0).then_some(t.rssi_dbm),
-    }
-}
-
-fn topic(t: &Terminal, kind: &str) -> String {
-    format!(
-        "dt/pos/v1/{}/{}/{}/{kind}",
-        t.region_name(),
-        t.acquirer_name(),
-        t.id
-    )
 }
 
 /// A uniform number fixed per (terminal, fault): the same terminals stay

@@ -1,5 +1,6 @@
 use super::*;
 use crate::scenario::Scenario;
+use swipewatch_model::Cause;
 
 fn scenario(faults: &str) -> Scenario {
     let text = format!(

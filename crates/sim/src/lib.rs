@@ -7,9 +7,11 @@
 pub mod fleet;
 pub mod generate;
 pub mod output;
+mod payload;
 pub mod rng;
 pub mod scenario;
 pub mod score;
+mod stream;
 
 pub use fleet::{Fleet, FleetSpec};
 pub use generate::{Generator, Label, MaintenanceWindow, Message};

@@ -19,7 +19,7 @@ use swipewatch_sim::{Generator, Scenario};
 use swipewatch_telemetry::Metrics;
 
 /// The built-in story.
-const STORY: &str = include_str!("../config/demo/story.toml");
+const STORY: &str = include_str!("../../config/demo/story.toml");
 
 /// Demo options.
 #[derive(Debug, Clone)]

@@ -473,3 +473,7 @@ fn severity(policy: &Policy, inc: &Incident) -> Severity {
 #[cfg(test)]
 #[path = "book_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "book_relate_tests.rs"]
+mod relate_tests;

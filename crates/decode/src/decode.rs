@@ -549,3 +549,7 @@ impl Decoder {
 #[cfg(test)]
 #[path = "decode_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "decode_fuzz_tests.rs"]
+mod fuzz_tests;

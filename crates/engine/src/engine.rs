@@ -549,3 +549,7 @@ fn terminal_and_dims(event: &Event) -> (Sym, &DimValues) {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "engine_checkpoint_tests.rs"]
+mod checkpoint_tests;

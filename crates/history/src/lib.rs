@@ -5,6 +5,7 @@
 
 mod fields;
 mod leaves;
+mod ndjson;
 mod read;
 mod write;
 

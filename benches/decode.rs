@@ -79,14 +79,14 @@ fn decode_group(c: &mut Criterion, full: bool) {
                 );
                 let mut out = Vec::with_capacity(payloads.len());
                 for p in &warmup {
-                    d.decode(TOPIC, p, p.len(), NOW, &mut out);
+                    let _ = std::hint::black_box(d.decode(TOPIC, p, p.len(), NOW, &mut out));
                 }
                 out.clear();
                 (d, out)
             },
             |(mut d, mut out)| {
                 for p in &payloads {
-                    d.decode(TOPIC, p, p.len(), NOW, &mut out);
+                    let _ = std::hint::black_box(d.decode(TOPIC, p, p.len(), NOW, &mut out));
                 }
                 assert_eq!(out.len(), payloads.len());
                 out

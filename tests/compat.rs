@@ -108,7 +108,7 @@ fn every_corpus_payload_gives_its_expected_classes_rejections_and_drops() {
     for (case, payload) in &cases {
         let before = counts(&metrics);
         out.clear();
-        decoder.decode(
+        let _ = decoder.decode(
             &case.topic,
             payload.as_bytes(),
             payload.len(),

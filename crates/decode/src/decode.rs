@@ -28,6 +28,27 @@ use swipewatch_model::{
 };
 use swipewatch_telemetry::{EventKind, IngestMetrics};
 
+/// Whether a decoded message may be written to the intake journal.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// It may be kept on disk.
+    Journal,
+    /// It carries a card number (or was not scanned): never written.
+    Drop,
+}
+
+impl Retention {
+    /// What a rejection allows: everything but a card number is kept.
+    fn of(r: &Rejection) -> Retention {
+        if r.reason == RejectReason::CardNumberPresent {
+            Retention::Drop
+        } else {
+            Retention::Journal
+        }
+    }
+}
+
 /// Interned values shared by ingest (the only writer) and later stages.
 pub type SharedSymbols = Arc<RwLock<Symbols>>;
 
@@ -126,8 +147,8 @@ impl Decoder {
     /// Decodes one message of `len` bytes (its payload may already have been
     /// dropped by the caller if `len` is over the limit), appending accepted
     /// events to `out`. Returns whether the message may be kept on disk:
-    /// false when it carries a card number (or its topic matched no
-    /// template, so it was not scanned).
+    /// [`Retention::Drop`] when it carries a card number (or its topic
+    /// matched no template, so it was not scanned).
     pub fn decode(
         &mut self,
         topic: &str,
@@ -135,7 +156,7 @@ impl Decoder {
         len: usize,
         arrival_ms: i64,
         out: &mut Vec<Event>,
-    ) -> bool {
+    ) -> Retention {
         let found = self
             .templates
             .iter()
@@ -149,7 +170,7 @@ impl Decoder {
                 topic,
                 arrival_ms,
             );
-            return false;
+            return Retention::Drop;
         };
         let kind = match kind {
             TopicKind::Txn => EventKind::Outcome,
@@ -158,18 +179,18 @@ impl Decoder {
         self.metrics.messages(kind).inc();
         self.metrics.bytes.inc_by(len as u64);
         if let Err(r) = self.check_message(topic, payload, len) {
-            let keep = r.reason != RejectReason::CardNumberPresent;
+            let retention = Retention::of(&r);
             self.rejected(r, topic, arrival_ms);
-            return keep;
+            return retention;
         }
         let elements = match split_elements(payload, self.max_batch_elements) {
             Ok(e) => e,
             Err(r) => {
                 self.rejected(r, topic, arrival_ms);
-                return true;
+                return Retention::Journal;
             }
         };
-        let mut keep = true;
+        let mut retention = Retention::Journal;
         for element in elements.iter() {
             let result = match kind {
                 EventKind::Outcome => self
@@ -185,12 +206,14 @@ impl Decoder {
                     out.push(event);
                 }
                 Err(r) => {
-                    keep &= r.reason != RejectReason::CardNumberPresent;
+                    if Retention::of(&r) == Retention::Drop {
+                        retention = Retention::Drop;
+                    }
                     self.rejected(r, topic, arrival_ms);
                 }
             }
         }
-        keep
+        retention
     }
 
     fn check_message(&self, topic: &str, payload: &[u8], len: usize) -> Result<(), Rejection> {

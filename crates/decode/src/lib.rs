@@ -17,7 +17,7 @@ mod topic;
 mod values;
 
 pub use bins::{BinsCell, SharedBins};
-pub use decode::{Decoder, Rejection, SharedSymbols};
+pub use decode::{Decoder, Rejection, Retention, SharedSymbols};
 pub use dedup::{fingerprint, Dedup};
 pub use lenient::Drops;
 pub use raw::{RawNet, RawOutcome, RawSw, RawTs, Str, StrOrInt};

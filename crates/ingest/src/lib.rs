@@ -30,6 +30,6 @@ pub use source::{
 };
 pub use swipewatch_decode::{
     fingerprint, BinsCell, Captures, Decoder, Dedup, Drops, RawNet, RawOutcome, RawSw, RawTs,
-    Rejection, SharedBins, SharedSymbols, Slot, Str, StrOrInt, TopicTemplate,
+    Rejection, Retention, SharedBins, SharedSymbols, Slot, Str, StrOrInt, TopicTemplate,
 };
 pub use swipewatch_rt::Backoff;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use swipewatch_config::Config;
-use swipewatch_decode::{Decoder, SharedBins, SharedSymbols, TopicTemplate};
+use swipewatch_decode::{Decoder, Retention, SharedBins, SharedSymbols, TopicTemplate};
 use swipewatch_model::{Event, Taxonomy};
 use swipewatch_rt::{now_ms, Backoff};
 use swipewatch_telemetry::IngestMetrics;
@@ -396,7 +396,7 @@ async fn resume(
             }
         };
         if record.seq <= resume.position {
-            decoder.decode(
+            let _ = decoder.decode(
                 &record.topic,
                 &record.payload,
                 record.len,
@@ -409,7 +409,7 @@ async fn resume(
         if let Some(m) = real.take() {
             decoder.replace_metrics(m);
         }
-        decoder.decode(
+        let _ = decoder.decode(
             &record.topic,
             &record.payload,
             record.len,
@@ -480,7 +480,8 @@ async fn decode_loop(
         let mut batches = Vec::new();
         let mut events = Vec::with_capacity(raw.len());
         for m in &mut raw {
-            let keep = decoder.decode(&m.topic, &m.payload, m.len, m.arrival_ms, &mut events);
+            let retention = decoder.decode(&m.topic, &m.payload, m.len, m.arrival_ms, &mut events);
+            let keep = retention == Retention::Journal;
             if let Some((r, _)) = journal.as_mut().filter(|_| keep) {
                 position = r.journal.append(&m.topic, &m.payload, m.len, m.arrival_ms);
             }

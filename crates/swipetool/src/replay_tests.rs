@@ -76,7 +76,7 @@ fn direct(scenario: &Scenario, outcomes_only: bool) -> Summary {
             if outcomes_only && !m.topic.ends_with("/txn") {
                 continue;
             }
-            decoder.decode(
+            let _ = decoder.decode(
                 &m.topic,
                 &m.payload,
                 m.payload.len(),

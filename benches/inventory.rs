@@ -20,13 +20,9 @@ use swipewatch_ingest::SharedSymbols;
 use swipewatch_model::{DimValues, Event, Heartbeat, Inventory};
 use swipewatch_monitor::FleetInventory;
 
-fn arg(name: &str) -> Option<usize> {
-    let argv: Vec<String> = std::env::args().collect();
-    argv.iter()
-        .position(|a| a == name)
-        .and_then(|i| argv.get(i + 1))
-        .and_then(|v| v.parse().ok())
-}
+#[allow(dead_code)] // the fleet generator is the engine benches'
+mod fleet;
+use fleet::arg;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

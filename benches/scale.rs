@@ -15,6 +15,7 @@
 #![allow(missing_docs)]
 
 mod fleet;
+use fleet::arg;
 
 use std::time::Instant;
 use swipewatch_config::EngineConfig;
@@ -33,14 +34,6 @@ fn rss() -> (usize, usize) {
             .map_or(0, |kb| kb * 1024)
     };
     (field("VmRSS:"), field("VmHWM:"))
-}
-
-fn arg(name: &str) -> Option<usize> {
-    let argv: Vec<String> = std::env::args().collect();
-    argv.iter()
-        .position(|a| a == name)
-        .and_then(|i| argv.get(i + 1))
-        .and_then(|v| v.parse().ok())
 }
 
 /// Records `events`, closing buckets and detecting on every closed window.

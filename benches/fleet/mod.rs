@@ -1,5 +1,5 @@
 //! A synthetic fleet's pre-decoded outcomes, shared by the engine and
-//! scale benches.
+//! scale benches, and the benches' numeric command-line options.
 
 use swipewatch_model::{Dim, DimValues, Event, Outcome, OutcomeClass, Sym};
 
@@ -93,4 +93,14 @@ pub fn shifted(events: &[Event], shift_ms: i64) -> Vec<Event> {
             other => *other,
         })
         .collect()
+}
+
+/// The number after `name` on the command line (`--runs 3`), if any.
+#[allow(dead_code)] // the engine bench takes no options
+pub fn arg(name: &str) -> Option<usize> {
+    let argv: Vec<String> = std::env::args().collect();
+    argv.iter()
+        .position(|a| a == name)
+        .and_then(|i| argv.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }

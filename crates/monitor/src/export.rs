@@ -4,6 +4,7 @@
 //! incidents by cause, severity and state, terminals unwell by signal.
 
 use crate::{Breakdown, Monitor, WindowResult};
+use std::collections::HashMap;
 use swipewatch_alert::{IncidentBook, Severity, State};
 use swipewatch_engine::EngineStats;
 use swipewatch_model::{Cause, Event, OutcomeClass, Signal};
@@ -90,22 +91,27 @@ impl Export {
     /// Open incidents by cause, severity and state; terminals with an open
     /// health incident by signal.
     pub fn incidents(&self, book: &IncidentBook) {
+        // One pass over the open incidents; every label set is then set,
+        // zero included, so a series drops to 0 when its last one closes.
+        let mut open: HashMap<(Cause, Severity, State), i64> = HashMap::new();
+        let mut unwell: HashMap<Signal, i64> = HashMap::new();
+        for i in book.open() {
+            *open.entry((i.key.cause, i.severity, i.state)).or_default() += 1;
+            if let Some(signal) = i.key.health {
+                *unwell.entry(signal).or_default() += 1;
+            }
+        }
         let m = &self.metrics.breakdown;
         for cause in Cause::ALL {
             for severity in Severity::ALL {
                 for state in [State::Pending, State::Firing] {
-                    let n = book
-                        .open()
-                        .filter(|i| i.key.cause == cause && i.severity == severity)
-                        .filter(|i| i.state == state)
-                        .count();
-                    m.set_incidents(cause, severity.name(), state_name(state), n as i64);
+                    let n = open.get(&(cause, severity, state)).copied().unwrap_or(0);
+                    m.set_incidents(cause, severity.name(), state_name(state), n);
                 }
             }
         }
         for signal in Signal::ALL.into_iter().filter(|s| s.is_health()) {
-            let n = book.open().filter(|i| i.key.health == Some(signal)).count();
-            m.set_unwell(signal, n as i64);
+            m.set_unwell(signal, unwell.get(&signal).copied().unwrap_or(0));
         }
     }
 }
